@@ -1,0 +1,101 @@
+/* The exported CPU entry points of wmss.h: validate, dispatch to the active variant, map results to a status. */
+#include <omp.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#ifndef WMSS_VERSION
+#define WMSS_VERSION "0.0.0"
+#endif
+#ifndef WMSS_CUDA_INFO
+#define WMSS_CUDA_INFO "none"
+#endif
+
+int wmss_abi_version(void) { return WMSS_ABI_VERSION; }
+
+const char *wmss_build_info(void) {
+    static char info[256];
+    if (!info[0])
+        snprintf(info, sizeof info, "wmss %s (cpu: %s of avx512 avx2 sse2; openmp %d; cuda: %s)", WMSS_VERSION,
+                 wmss_cpu_isa(), _OPENMP, WMSS_CUDA_INFO);
+    return info;
+}
+
+int wmss_set_num_threads(int n) {
+    if (n < 0) return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_set_num_threads: n = %d must be >= 0", n);
+    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+    return WMSS_OK;
+}
+
+int wmss_num_threads(void) { return omp_get_max_threads(); }
+
+int wmss_copy(void *dst, const void *src, int64_t bytes) {
+    if (bytes < 0) return wmss_fail(WMSS_ERR_SHAPE, "wmss_copy: bytes = %lld", (long long)bytes);
+    if (bytes == 0) return WMSS_OK;
+    if (!dst || !src) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_copy: %s is NULL", dst ? "src" : "dst");
+    const uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
+    if (d < s + (uint64_t)bytes && s < d + (uint64_t)bytes)
+        return wmss_fail(WMSS_ERR_ALIAS, "wmss_copy: source and destination overlap");
+#pragma omp parallel
+    {
+        const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+        const int64_t per = (bytes / nt + 63) & ~INT64_C(63);
+        const int64_t b = t * per, e = b + per < bytes ? b + per : bytes;
+        if (b < e) memcpy((char *)dst + b, (const char *)src + b, (size_t)(e - b));
+    }
+    return WMSS_OK;
+}
+
+static int finish(int64_t first_bad, const wmss_ce_args *a, const char *fn) {
+    if (first_bad == -2) return wmss_fail(WMSS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
+    if (first_bad < 0 || (a->flags & WMSS_FLAG_ALLOW_NONFINITE)) return WMSS_OK;
+    return wmss_fail(WMSS_ERR_NONFINITE,
+                     "%s: row %lld is not finite (NaN or +inf logits, all logits -inf, or the label's logit is "
+                     "-inf); pass WMSS_FLAG_ALLOW_NONFINITE to get NaN/inf rows instead of this error",
+                     fn, (long long)first_bad);
+}
+
+#define CE_ARGS                                                                                             \
+    {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, \
+     ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags}
+
+int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong, const void *z_weak,
+                int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm, float *loss, void *grad_strong,
+                int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak, float *lse, float *entropy,
+                uint32_t flags) {
+    const wmss_ce_args a = CE_ARGS;
+    int st;
+    if (!labels || !loss) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix: %s is NULL", labels ? "loss" : "labels");
+    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix"))) return st;
+    return finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_ce_mix");
+}
+
+int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
+                        const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm,
+                        float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak,
+                        float *lse, float *entropy, uint32_t flags, float *workspace, int64_t workspace_floats) {
+    const wmss_ce_args a = CE_ARGS;
+    int st;
+    if (!labels || !loss)
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: %s is NULL", labels ? "loss" : "labels");
+    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix_unfused"))) return st;
+    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: workspace is NULL");
+    if (workspace_floats < 2 * rows * vocab)
+        return wmss_fail(WMSS_ERR_SHAPE, "wmss_ce_mix_unfused: workspace has %lld floats, needs 2 * rows * vocab = %lld",
+                         (long long)workspace_floats, (long long)(2 * rows * vocab));
+    if ((uintptr_t)workspace % 4)
+        return wmss_fail(WMSS_ERR_ALIGNMENT, "wmss_ce_mix_unfused: workspace is not 4-byte aligned");
+    return finish(wmss_cpu_active()->ce_mix_unfused(&a, workspace), &a, "wmss_ce_mix_unfused");
+}
+
+int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
+                 float *entropy, float *nll, float *lse, uint32_t flags) {
+    if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: entropy is NULL");
+    if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: labels and nll go together");
+    const wmss_ce_args a = {dtype, rows, vocab, z, ld, z, ld, labels, 1.0f, 0.0f, nll, NULL, 0, NULL, 0,
+                            lse, entropy, flags};
+    const int st = wmss_check_ce_args(&a, "wmss_entropy");
+    return st ? st : finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_entropy");
+}

@@ -1,0 +1,173 @@
+/*
+ * ce_mix_kernels.c — the CPU kernels of one ISA variant. CMake compiles this file once per variant with
+ * -DWMSS_VARIANT=<name> and that variant's -march flags; dispatch.c picks a variant at run time.
+ * Arguments arrive validated (validate.c).
+ */
+#include <omp.h>
+#include <stdlib.h>
+
+#include "ce_mix_row.h"
+
+#ifndef WMSS_VARIANT
+#error "compile with -DWMSS_VARIANT=<isa>"
+#endif
+#define WMSS_CAT2(a, b) a##b
+#define WMSS_CAT(a, b) WMSS_CAT2(a, b)
+#define WMSS_STR2(a) #a
+#define WMSS_STR(a) WMSS_STR2(a)
+
+static int mix_mode_of(float lambda) {
+    return lambda == 1.0f ? MIX_STRONG_ONLY : lambda == 0.0f ? MIX_WEAK_ONLY : MIX_BOTH;
+}
+
+/* ------------------------------------------------------------------ fused */
+
+#define ROWS_LOOP(MODE, BF16)                                                            \
+    _Pragma("omp parallel for schedule(dynamic, 4) reduction(min : first_bad)")          \
+    for (int64_t r = 0; r < a->rows; r++)                                                \
+        if (ce_mix_row(a, r, MODE, BF16) && r < first_bad) first_bad = r;
+
+static int64_t ce_mix_fused(const wmss_ce_args *a) {
+    int64_t first_bad = INT64_MAX;
+    const int bf16 = a->dtype == WMSS_DTYPE_BF16;
+    switch (mix_mode_of(a->lambda) * 2 + bf16) {
+    case MIX_BOTH * 2 + 0: ROWS_LOOP(MIX_BOTH, 0) break;
+    case MIX_BOTH * 2 + 1: ROWS_LOOP(MIX_BOTH, 1) break;
+    case MIX_STRONG_ONLY * 2 + 0: ROWS_LOOP(MIX_STRONG_ONLY, 0) break;
+    case MIX_STRONG_ONLY * 2 + 1: ROWS_LOOP(MIX_STRONG_ONLY, 1) break;
+    case MIX_WEAK_ONLY * 2 + 0: ROWS_LOOP(MIX_WEAK_ONLY, 0) break;
+    default: ROWS_LOOP(MIX_WEAK_ONLY, 1) break;
+    }
+    return first_bad == INT64_MAX ? -1 : first_bad;
+}
+
+/* ------------------------------------------------------------------ unfused: one full pass per op */
+
+/** zmix[r] = lambda * zs[r] + (1 - lambda) * zw[r], fp32. */
+static void pass_mix(const wmss_ce_args *a, float *zmix) {
+    const int bf16 = a->dtype == WMSS_DTYPE_BF16, mode = mix_mode_of(a->lambda);
+    const size_t es = wmss_dtype_size(a->dtype);
+    const mix_coef c = {vsplat(a->lambda), vsplat(1.0f - a->lambda), a->lambda, 1.0f - a->lambda};
+    const int64_t V = a->vocab, vend = (V / VL) * VL;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < a->rows; r++) {
+        const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
+        const char *zw = (const char *)a->zw + (size_t)r * a->ld_zw * es;
+        float *out = zmix + r * V;
+        for (int64_t i = 0; i < vend; i += VL) store_f32(out + i, mix_vec(zs, zw, i, mode, bf16, &c));
+        for (int64_t i = vend; i < V; i++) out[i] = mix1(zs, zw, i, mode, bf16, &c);
+    }
+}
+
+/** logp[r] = x[r] - max - log(sum exp(x - max)): three sweeps (max, sum, write), fp32 like eager frameworks. */
+static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *logp, float *lse) {
+    const int64_t vend = (V / VL) * VL;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * V;
+        float *out = logp + r * V;
+        vf vm = vsplat(-INFINITY);
+        for (int64_t i = 0; i < vend; i += VL) vm = vmax(load_f32(xr + i), vm);
+        float m = hmax(vm);
+        for (int64_t i = vend; i < V; i++) m = xr[i] > m ? xr[i] : m;
+        if (!(m > -INFINITY)) m = 0.0f; /* all -inf (or NaN): keep NaN/-inf flowing, as log_softmax does */
+        vf vs = vsplat(0.0f);
+        const vf vmm = vsplat(m);
+        for (int64_t i = 0; i < vend; i += VL) vs += vexp_neg(vmax(load_f32(xr + i) - vmm, vsplat(-104.0f)));
+        float s = (float)hsum(vs);
+        for (int64_t i = vend; i < V; i++) s += expf(xr[i] - m);
+        for (int64_t i = 0; i < V; i++) s += (xr[i] != xr[i]) ? NAN : 0.0f; /* NaN poisons the row */
+        const float l = m + logf(s);
+        lse[r] = l;
+        const vf vl = vsplat(l);
+        for (int64_t i = 0; i < vend; i += VL) store_f32(out + i, load_f32(xr + i) - vl);
+        for (int64_t i = vend; i < V; i++) out[i] = xr[i] - l;
+    }
+}
+
+static void pass_nll(const wmss_ce_args *a, const float *logp) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < a->rows; r++) {
+        const int64_t y = a->labels[r];
+        a->loss[r] = y == WMSS_IGNORE_INDEX ? 0.0f : -logp[r * a->vocab + y];
+    }
+}
+
+/** entropy[r] = -sum exp(logp) * logp (0 * -inf counts as 0). */
+static void pass_entropy(int64_t rows, int64_t V, const float *logp, float *entropy) {
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *lp = logp + r * V;
+        double h = 0;
+        for (int64_t i = 0; i < V; i++) {
+            const float p = expf(lp[i]);
+            h -= p > 0.0f ? (double)(p * lp[i]) : (lp[i] != lp[i] ? NAN : 0.0);
+        }
+        entropy[r] = (float)h;
+    }
+}
+
+/** g[r] = exp(logp[r]) - onehot(y); ignored rows 0. Writes over logp. */
+static void pass_softmax_grad(const wmss_ce_args *a, float *logp_to_g) {
+    const int64_t V = a->vocab, vend = (V / VL) * VL;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < a->rows; r++) {
+        float *g = logp_to_g + r * V;
+        const int64_t y = a->labels[r];
+        if (y == WMSS_IGNORE_INDEX) {
+            for (int64_t i = 0; i < V; i++) g[i] = 0.0f;
+            continue;
+        }
+        for (int64_t i = 0; i < vend; i += VL) store_f32(g + i, vexp_neg(vmax(load_f32(g + i), vsplat(-104.0f))));
+        for (int64_t i = vend; i < V; i++) g[i] = expf(g[i]);
+        g[y] -= 1.0f;
+    }
+}
+
+/** out[r] = alpha * g[r], cast to the output dtype. */
+static void pass_scale(const wmss_ce_args *a, const float *g, float alpha, void *out, int64_t ld) {
+    const int bf16 = a->dtype == WMSS_DTYPE_BF16;
+    const size_t es = wmss_dtype_size(a->dtype);
+    const int64_t V = a->vocab, vend = (V / VL) * VL;
+    const vf va = vsplat(alpha);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < a->rows; r++) {
+        void *o = (char *)out + (size_t)r * ld * es;
+        const float *gr = g + r * V;
+        for (int64_t i = 0; i < vend; i += VL) {
+            vf v = va * load_f32(gr + i);
+            if (any_set(v != v)) /* bf16 rounding needs finite lanes */
+                for (int j = 0; j < VL; j++) store1(o, i + j, v[j], bf16);
+            else
+                store_any(o, i, v, bf16);
+        }
+        for (int64_t i = vend; i < V; i++) store1(o, i, alpha * gr[i], bf16);
+    }
+}
+
+static int64_t ce_mix_unfused(const wmss_ce_args *a, float *ws) {
+    const int64_t n = a->rows * a->vocab;
+    float *zmix = ws, *logp = ws + n;
+    float *lse = a->lse ? a->lse : malloc(sizeof(float) * (size_t)(a->rows ? a->rows : 1));
+    if (!lse) return -2;
+    pass_mix(a, zmix);
+    pass_log_softmax(a->rows, a->vocab, zmix, logp, lse);
+    pass_nll(a, logp);
+    if (a->entropy) pass_entropy(a->rows, a->vocab, logp, a->entropy);
+    if (a->gs || a->gw) {
+        pass_softmax_grad(a, logp);
+        if (a->gs) pass_scale(a, logp, a->lambda * a->inv_norm, a->gs, a->ld_gs);
+        if (a->gw) pass_scale(a, logp, (1.0f - a->lambda) * a->inv_norm, a->gw, a->ld_gw);
+    }
+    int64_t first_bad = -1;
+    const int want_stats = a->lse || a->entropy;
+    for (int64_t r = 0; r < a->rows && first_bad < 0; r++) {
+        const int labelled = a->labels[r] != WMSS_IGNORE_INDEX;
+        if ((labelled && !isfinite(a->loss[r])) || ((labelled || want_stats) && !isfinite(lse[r]))) first_bad = r;
+    }
+    if (lse != a->lse) free(lse);
+    return first_bad;
+}
+
+const wmss_cpu_kernels WMSS_CAT(wmss_cpu_kernels_, WMSS_VARIANT) = {
+    WMSS_STR(WMSS_VARIANT), ce_mix_fused, ce_mix_unfused};

@@ -1,0 +1,191 @@
+/*
+ * ce_mix_row.h — the per-row algorithm of the fused ce_mix kernel, shared by every CPU variant.
+ *
+ * Sweep 1 walks the row in chunks that stay in L1: a max pass, then exp-sums relative to the running max
+ * (online rescaling once per chunk, so one exp per element), accumulated per chunk in fp32 lanes and across
+ * chunks in double. Sweep 2 (only when a gradient is wanted) recomputes p = exp(z - max) / sum while the row
+ * is still in cache and writes both gradients. Rows are independent: the caller parallelises over rows.
+ */
+#ifndef WMSS_CE_MIX_ROW_H
+#define WMSS_CE_MIX_ROW_H
+
+#include "internal.h"
+#include "vec.h"
+
+#define WMSS_CHUNK 2048 /* elements per chunk: 8 KiB of each fp32 input */
+
+enum mix_mode { MIX_BOTH, MIX_STRONG_ONLY, MIX_WEAK_ONLY };
+
+typedef struct mix_coef {
+    vf l, mu;
+    float ls, mus;
+} mix_coef;
+
+WMSS_INLINE vf load_any(const void *base, int64_t i, int bf16) {
+    return bf16 ? load_bf16((const uint16_t *)base + i) : load_f32((const float *)base + i);
+}
+WMSS_INLINE float load1(const void *base, int64_t i, int bf16) {
+    return bf16 ? bf16_to_f32(((const uint16_t *)base)[i]) : ((const float *)base)[i];
+}
+WMSS_INLINE void store_any(void *base, int64_t i, vf v, int bf16) {
+    if (bf16)
+        store_bf16((uint16_t *)base + i, v);
+    else
+        store_f32((float *)base + i, v);
+}
+WMSS_INLINE void store1(void *base, int64_t i, float v, int bf16) {
+    if (bf16)
+        ((uint16_t *)base)[i] = f32_to_bf16(v);
+    else
+        ((float *)base)[i] = v;
+}
+
+/** Mixed logits of lanes [i, i+VL); lambda = 0 / 1 read one input only so that 0 * inf never happens. */
+WMSS_INLINE vf mix_vec(const void *zs, const void *zw, int64_t i, int mode, int bf16, const mix_coef *c) {
+    if (mode == MIX_STRONG_ONLY) return load_any(zs, i, bf16);
+    if (mode == MIX_WEAK_ONLY) return load_any(zw, i, bf16);
+    return c->l * load_any(zs, i, bf16) + c->mu * load_any(zw, i, bf16);
+}
+WMSS_INLINE float mix1(const void *zs, const void *zw, int64_t i, int mode, int bf16, const mix_coef *c) {
+    if (mode == MIX_STRONG_ONLY) return load1(zs, i, bf16);
+    if (mode == MIX_WEAK_ONLY) return load1(zw, i, bf16);
+    return c->ls * load1(zs, i, bf16) + c->mus * load1(zw, i, bf16);
+}
+/** The last k < VL lanes of a row, padded with -inf (which contributes exactly 0 to every sum). */
+WMSS_INLINE vf mix_tail(const void *zs, const void *zw, int64_t i, int64_t k, int mode, int bf16,
+                        const mix_coef *c) {
+    vf v = vsplat(-INFINITY);
+    for (int64_t j = 0; j < k; j++) v[j] = mix1(zs, zw, i + j, mode, bf16, c);
+    return v;
+}
+
+typedef struct row_stats {
+    float max;      /* row max of z_mix */
+    double sum;     /* sum exp(z - max) */
+    double tsum;    /* sum exp(z - max) * (z - max), for the entropy */
+    int undefined;  /* NaN or +inf present, or every entry -inf: no distribution */
+} row_stats;
+
+WMSS_INLINE row_stats row_stats_compute(const void *zs, const void *zw, int64_t V, int mode, int bf16,
+                                        const mix_coef *c) {
+    row_stats st = {-INFINITY, 0.0, 0.0, 0};
+    vi nan = (vi)vsplat(0.0f);
+    const vf floor_d = vsplat(-104.0f);
+    for (int64_t c0 = 0; c0 < V; c0 += WMSS_CHUNK) {
+        const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;
+        const int64_t vend = c0 + ((end - c0) / VL) * VL;
+        vf cm = vsplat(-INFINITY);
+        for (int64_t i = c0; i < vend; i += VL) {
+            vf x = mix_vec(zs, zw, i, mode, bf16, c);
+            nan |= x != x;
+            cm = vmax(x, cm);
+        }
+        if (vend < end) {
+            vf x = mix_tail(zs, zw, vend, end - vend, mode, bf16, c);
+            nan |= x != x;
+            cm = vmax(x, cm);
+        }
+        const float cmax = hmax(cm);
+        if (cmax == INFINITY) st.undefined = 1;
+        if (!(cmax > -INFINITY) || st.undefined) continue;
+        if (cmax > st.max) {
+            if (st.sum > 0) {
+                const double shift = (double)st.max - (double)cmax, f = exp(shift);
+                st.tsum = f * (st.tsum + shift * st.sum);
+                st.sum *= f;
+            }
+            st.max = cmax;
+        }
+        const vf m = vsplat(st.max);
+        vf s = vsplat(0.0f), t = vsplat(0.0f);
+        for (int64_t i = c0; i < vend; i += VL) {
+            vf d = vmax(mix_vec(zs, zw, i, mode, bf16, c) - m, floor_d);
+            vf e = vexp_neg(d);
+            s += e;
+            t += e * d;
+        }
+        if (vend < end) {
+            vf d = vmax(mix_tail(zs, zw, vend, end - vend, mode, bf16, c) - m, floor_d);
+            vf e = vexp_neg(d);
+            s += e;
+            t += e * d;
+        }
+        st.sum += hsum(s);
+        st.tsum += hsum(t);
+    }
+    if (any_set(nan) || !(st.max > -INFINITY)) st.undefined = 1;
+    return st;
+}
+
+/** Writes cs * exp(z - max) (and cw * ...) over the row; the label column is fixed up by the caller. */
+WMSS_INLINE void row_grad_sweep(const void *zs, const void *zw, int64_t V, int mode, int bf16, const mix_coef *c,
+                                float max, float cs, float cw, void *gs, void *gw) {
+    const vf m = vsplat(max), vcs = vsplat(cs), vcw = vsplat(cw), floor_d = vsplat(-104.0f);
+    const int64_t vend = (V / VL) * VL;
+    for (int64_t i = 0; i < vend; i += VL) {
+        vf e = vexp_neg(vmax(mix_vec(zs, zw, i, mode, bf16, c) - m, floor_d));
+        if (gs) store_any(gs, i, e * vcs, bf16);
+        if (gw) store_any(gw, i, e * vcw, bf16);
+    }
+    if (vend < V) {
+        vf e = vexp_neg(vmax(mix_tail(zs, zw, vend, V - vend, mode, bf16, c) - m, floor_d));
+        for (int64_t j = 0; j < V - vend; j++) {
+            if (gs) store1(gs, vend + j, e[j] * cs, bf16);
+            if (gw) store1(gw, vend + j, e[j] * cw, bf16);
+        }
+    }
+}
+
+WMSS_INLINE void row_fill(void *g, int64_t V, float v, int bf16) {
+    if (!g) return;
+    for (int64_t i = 0; i < V; i++) store1(g, i, v, bf16);
+}
+
+/**
+ * One row of the fused op. Returns 1 if the row's outputs are not finite (NaN/inf written), else 0.
+ */
+WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16) {
+    const size_t es = bf16 ? 2 : 4;
+    const int64_t V = a->vocab;
+    const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
+    const char *zw = (const char *)a->zw + (size_t)r * a->ld_zw * es;
+    void *gs = a->gs ? (char *)a->gs + (size_t)r * a->ld_gs * es : NULL;
+    void *gw = a->gw ? (char *)a->gw + (size_t)r * a->ld_gw * es : NULL;
+    const float lam = a->lambda, mu = 1.0f - a->lambda;
+    const mix_coef c = {vsplat(lam), vsplat(mu), lam, mu};
+    const int64_t y = a->labels ? a->labels[r] : WMSS_IGNORE_INDEX;
+    const int labelled = y != WMSS_IGNORE_INDEX;
+    const int want_stats = a->lse || a->entropy;
+
+    if (!labelled) {
+        if (a->loss) a->loss[r] = 0.0f;
+        row_fill(gs, V, 0.0f, bf16);
+        row_fill(gw, V, 0.0f, bf16);
+        if (!want_stats) return 0;
+    }
+    const float zy = labelled ? mix1(zs, zw, y, mode, bf16, &c) : 0.0f; /* read before an in-place sweep */
+    const row_stats st = row_stats_compute(zs, zw, V, mode, bf16, &c);
+    const double log_sum = log(st.sum);
+    if (a->lse) a->lse[r] = st.undefined ? NAN : (float)(st.max + log_sum);
+    if (a->entropy) a->entropy[r] = st.undefined ? NAN : (float)(log_sum - st.tsum / st.sum);
+    if (!labelled) return st.undefined;
+    if (st.undefined) {
+        if (a->loss) a->loss[r] = NAN;
+        row_fill(gs, V, NAN, bf16);
+        row_fill(gw, V, NAN, bf16);
+        return 1;
+    }
+    const double loss = ((double)st.max - (double)zy) + log_sum; /* +inf when z_mix[y] = -inf */
+    if (a->loss) a->loss[r] = (float)loss;
+    if (gs || gw) {
+        const double inv_sum = 1.0 / st.sum;
+        const double ks = (double)lam * a->inv_norm, kw = (double)mu * a->inv_norm;
+        row_grad_sweep(zs, zw, V, mode, bf16, &c, st.max, (float)(ks * inv_sum), (float)(kw * inv_sum), gs, gw);
+        const double py_minus_1 = exp((double)zy - (double)st.max) * inv_sum - 1.0;
+        if (gs) store1(gs, y, (float)(ks * py_minus_1), bf16);
+        if (gw) store1(gw, y, (float)(kw * py_minus_1), bf16);
+    }
+    return !isfinite((float)loss);
+}
+
+#endif

@@ -1,0 +1,103 @@
+/* Argument checks shared by every ce_mix entry point: all of them run before any output is written. */
+#include <math.h>
+
+#include "internal.h"
+
+size_t wmss_dtype_size(int dtype) { return dtype == WMSS_DTYPE_BF16 ? 2 : dtype == WMSS_DTYPE_F32 ? 4 : 0; }
+
+typedef struct span {
+    const char *name;
+    uintptr_t begin, end; /* [begin, end) in bytes; begin == 0: absent */
+    int64_t ld;
+} span;
+
+static span matrix_span(const char *name, const void *p, int64_t rows, int64_t vocab, int64_t ld, size_t es) {
+    span s = {name, (uintptr_t)p, (uintptr_t)p, ld};
+    if (p && rows > 0) s.end = s.begin + ((uint64_t)(rows - 1) * (uint64_t)ld + (uint64_t)vocab) * es;
+    return s;
+}
+
+static span vector_span(const char *name, const void *p, int64_t n, size_t es) {
+    span s = {name, (uintptr_t)p, (uintptr_t)p + (uint64_t)(n > 0 ? n : 0) * es, 0};
+    return s;
+}
+
+static int overlaps(span a, span b) { return a.begin && b.begin && a.begin < b.end && b.begin < a.end; }
+
+static int check_matrix(const char *fn, const char *name, const void *p, int64_t ld, int64_t vocab, size_t es) {
+    if (!p) return WMSS_OK;
+    if (ld < vocab)
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: row stride of %s is %lld, less than vocab %lld", fn, name, (long long)ld,
+                         (long long)vocab);
+    if ((uintptr_t)p % es)
+        return wmss_fail(WMSS_ERR_ALIGNMENT, "%s: %s at %p is not aligned to its %zu-byte elements", fn, name, p, es);
+    return WMSS_OK;
+}
+
+static int check_vector(const char *fn, const char *name, const void *p, size_t es) {
+    if (p && (uintptr_t)p % es)
+        return wmss_fail(WMSS_ERR_ALIGNMENT, "%s: %s at %p is not aligned to its %zu-byte elements", fn, name, p, es);
+    return WMSS_OK;
+}
+
+int wmss_check_ce_args(const wmss_ce_args *a, const char *fn) {
+    const size_t es = wmss_dtype_size(a->dtype);
+    if (!es) return wmss_fail(WMSS_ERR_DTYPE, "%s: unknown dtype %d (0 = f32, 1 = bf16)", fn, a->dtype);
+    if (a->rows < 0 || a->vocab < 1)
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: rows = %lld, vocab = %lld (need rows >= 0, vocab >= 1)", fn,
+                         (long long)a->rows, (long long)a->vocab);
+    if (a->vocab > (INT64_C(1) << 40) || a->rows > (INT64_C(1) << 40) ||
+        (a->rows > 0 && (a->ld_zs > (INT64_C(1) << 40) || a->ld_zw > (INT64_C(1) << 40))))
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: sizes overflow (rows %lld, vocab %lld)", fn, (long long)a->rows,
+                         (long long)a->vocab);
+    if (!a->zs) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_strong is NULL", fn);
+    if (!a->zw) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_weak is NULL", fn);
+    if (!a->labels && (a->gs || a->gw))
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: labels is NULL but a gradient is wanted", fn);
+    if (a->flags & ~WMSS_FLAG_ALLOW_NONFINITE)
+        return wmss_fail(WMSS_ERR_ARGUMENT, "%s: unknown flags 0x%x", fn, (unsigned)a->flags);
+    if (!(a->lambda >= 0.0f && a->lambda <= 1.0f))
+        return wmss_fail(WMSS_ERR_ARGUMENT, "%s: lambda = %g is outside [0, 1]", fn, (double)a->lambda);
+    if (!(a->inv_norm >= 0.0f) || isinf(a->inv_norm))
+        return wmss_fail(WMSS_ERR_ARGUMENT, "%s: inv_norm = %g must be finite and >= 0", fn, (double)a->inv_norm);
+    int st;
+    if ((st = check_matrix(fn, "z_strong", a->zs, a->ld_zs, a->vocab, es)) ||
+        (st = check_matrix(fn, "z_weak", a->zw, a->ld_zw, a->vocab, es)) ||
+        (st = check_matrix(fn, "grad_strong", a->gs, a->ld_gs, a->vocab, es)) ||
+        (st = check_matrix(fn, "grad_weak", a->gw, a->ld_gw, a->vocab, es)) ||
+        (st = check_vector(fn, "labels", a->labels, sizeof(int64_t))) ||
+        (st = check_vector(fn, "loss", a->loss, sizeof(float))) ||
+        (st = check_vector(fn, "lse", a->lse, sizeof(float))) ||
+        (st = check_vector(fn, "entropy", a->entropy, sizeof(float))))
+        return st;
+    if (a->labels)
+        for (int64_t r = 0; r < a->rows; r++) {
+            const int64_t y = a->labels[r];
+            if (y != WMSS_IGNORE_INDEX && (y < 0 || y >= a->vocab))
+                return wmss_fail(WMSS_ERR_LABEL, "%s: labels[%lld] = %lld is outside [0, %lld) and not the ignore index %d",
+                                 fn, (long long)r, (long long)y, (long long)a->vocab, WMSS_IGNORE_INDEX);
+        }
+
+    /* Aliasing: an output may coincide exactly with its own input (in place); nothing else may overlap it. */
+    const span zs = matrix_span("z_strong", a->zs, a->rows, a->vocab, a->ld_zs, es);
+    const span zw = matrix_span("z_weak", a->zw, a->rows, a->vocab, a->ld_zw, es);
+    const span in[] = {zs, zw, vector_span("labels", a->labels, a->rows, sizeof(int64_t))};
+    const span out[] = {matrix_span("grad_strong", a->gs, a->rows, a->vocab, a->ld_gs, es),
+                        matrix_span("grad_weak", a->gw, a->rows, a->vocab, a->ld_gw, es),
+                        vector_span("loss", a->loss, a->rows, 4), vector_span("lse", a->lse, a->rows, 4),
+                        vector_span("entropy", a->entropy, a->rows, 4)};
+    const int n_out = sizeof out / sizeof *out, n_in = sizeof in / sizeof *in;
+    for (int i = 0; i < n_out; i++) {
+        for (int j = 0; j < n_in; j++) {
+            if (!overlaps(out[i], in[j])) continue;
+            const int own = (i == 0 && j == 0) || (i == 1 && j == 1);
+            if (own && out[i].begin == in[j].begin && out[i].ld == in[j].ld) continue;
+            return wmss_fail(WMSS_ERR_ALIAS, "%s: %s overlaps %s (only grad_strong == z_strong and "
+                             "grad_weak == z_weak with equal strides are allowed)", fn, out[i].name, in[j].name);
+        }
+        for (int j = i + 1; j < n_out; j++)
+            if (overlaps(out[i], out[j]))
+                return wmss_fail(WMSS_ERR_ALIAS, "%s: outputs %s and %s overlap", fn, out[i].name, out[j].name);
+    }
+    return WMSS_OK;
+}

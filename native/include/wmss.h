@@ -1,0 +1,135 @@
+/*
+ * wmss.h — the C ABI of wmss-native's kernels.
+ *
+ * One op, "ce_mix": mixed-logit softmax cross-entropy with its backward, fused into one pass per row.
+ *
+ *   z_mix = lambda * z_strong + (1 - lambda) * z_weak        (lambda = 0 / 1 use one input only, so -inf is safe)
+ *   lse   = log sum_v exp(z_mix[v])
+ *   loss  = lse - z_mix[y]                                  (per row, NOT scaled; 0 for ignored rows)
+ *   g     = softmax(z_mix) - onehot(y)
+ *   grad_strong = lambda * inv_norm * g,  grad_weak = (1 - lambda) * inv_norm * g   (0 for ignored rows)
+ *   entropy = -sum_v p_v log p_v of the mixed distribution
+ *
+ * Conventions for every function here:
+ *   - returns WMSS_OK (0) or a wmss_status; on failure wmss_last_error() (thread-local) says why, and no output
+ *     has been written unless the status is WMSS_ERR_NONFINITE (then every output is written, bad rows as NaN/inf);
+ *   - matrices are row-major with a row stride ("ld", in elements, >= vocab); labels are int64, WMSS_IGNORE_INDEX
+ *     marks rows without a target; accumulation is fp32 (row sums in double), whatever the storage dtype;
+ *   - an output may alias exactly its own input (grad_strong == z_strong with the same ld, grad_weak == z_weak):
+ *     in place; any other overlap is rejected with WMSS_ERR_ALIAS;
+ *   - nothing aborts the process.
+ */
+#ifndef WMSS_H
+#define WMSS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define WMSS_API __declspec(dllexport)
+#else
+#define WMSS_API __attribute__((visibility("default")))
+#endif
+
+/** Bumped on every incompatible change of this header. */
+#define WMSS_ABI_VERSION 1
+#define WMSS_IGNORE_INDEX (-100)
+
+typedef enum wmss_status {
+    WMSS_OK = 0,
+    WMSS_ERR_NULL_POINTER = 1, /* a required pointer is NULL */
+    WMSS_ERR_SHAPE = 2,        /* rows < 0, vocab < 1, ld < vocab, or a size overflows */
+    WMSS_ERR_LABEL = 3,        /* a label outside [0, vocab) that is not WMSS_IGNORE_INDEX */
+    WMSS_ERR_ALIGNMENT = 4,    /* a pointer not aligned to its element size */
+    WMSS_ERR_ALIAS = 5,        /* outputs overlap inputs or each other other than exactly in place */
+    WMSS_ERR_DTYPE = 6,        /* unknown dtype */
+    WMSS_ERR_NONFINITE = 7,    /* NaN/+inf logits or an infinite loss, and WMSS_FLAG_ALLOW_NONFINITE not set */
+    WMSS_ERR_ARGUMENT = 8,     /* lambda outside [0,1], inv_norm negative or not finite, bad flags, ... */
+    WMSS_ERR_NO_DEVICE = 9,    /* CUDA: no usable device or driver */
+    WMSS_ERR_CUDA = 10,        /* CUDA: a runtime error */
+    WMSS_ERR_OUT_OF_MEMORY = 11,
+    WMSS_ERR_UNSUPPORTED = 12, /* not built in, or not supported by this CPU */
+    WMSS_ERR_INTERNAL = 13
+} wmss_status;
+
+typedef enum wmss_dtype {
+    WMSS_DTYPE_F32 = 0,
+    WMSS_DTYPE_BF16 = 1
+} wmss_dtype;
+
+/** Non-finite policy: write NaN/inf rows and return WMSS_OK instead of WMSS_ERR_NONFINITE. */
+#define WMSS_FLAG_ALLOW_NONFINITE 1u
+
+/* ---------------------------------------------------------------- library */
+
+/** Message of the last failed call on this thread ("" if none). Never NULL. */
+WMSS_API const char *wmss_last_error(void);
+WMSS_API int wmss_abi_version(void);
+/** e.g. "0.1.0 (cpu: avx512 avx2 sse2; cuda: sm_80 sm_90)". */
+WMSS_API const char *wmss_build_info(void);
+/** The CPU kernel variant in use: "avx512", "avx2" or "sse2". */
+WMSS_API const char *wmss_cpu_isa(void);
+/** Force a CPU variant ("avx512", "avx2", "sse2", or "auto"); WMSS_ERR_UNSUPPORTED if this CPU lacks it. */
+WMSS_API int wmss_cpu_set_isa(const char *name);
+/** Threads used by the CPU kernels; n = 0 restores the OpenMP default. */
+WMSS_API int wmss_set_num_threads(int n);
+WMSS_API int wmss_num_threads(void);
+/** Multi-threaded memcpy (the roofline reference of the benchmarks). Regions must not overlap. */
+WMSS_API int wmss_copy(void *dst, const void *src, int64_t bytes);
+
+/* ---------------------------------------------------------------- ce_mix (fused) */
+
+/**
+ * Fused forward + backward of the mixed-logit cross-entropy, one pass over each row (the second sweep of a row
+ * hits cache). Required: z_strong, z_weak, labels, loss. Optional (NULL = not wanted): grad_strong, grad_weak
+ * (same dtype as the inputs), lse, entropy (fp32, [rows]). With no gradient wanted the row is read once.
+ * Statistics (lse, entropy) are computed for ignored rows too; loss and gradients of ignored rows are 0.
+ */
+WMSS_API int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab,
+                         const void *z_strong, int64_t ld_strong,
+                         const void *z_weak, int64_t ld_weak,
+                         const int64_t *labels, float lambda, float inv_norm,
+                         float *loss,
+                         void *grad_strong, int64_t ld_grad_strong,
+                         void *grad_weak, int64_t ld_grad_weak,
+                         float *lse, float *entropy, uint32_t flags);
+
+/**
+ * Per-row entropy of one model's distribution softmax(z), fused with its NLL (for WD-DS). labels and nll may be
+ * NULL together; lse may be NULL. Same conventions as wmss_ce_mix with lambda = 1.
+ */
+WMSS_API int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
+                          const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags);
+
+/* ---------------------------------------------------------------- ce_mix (unfused baseline) */
+
+/**
+ * The same contract as wmss_ce_mix computed the way an eager framework does, one full pass per op:
+ * mix -> log_softmax -> nll -> softmax_grad -> scale. workspace: 2 * rows * vocab floats (fp32).
+ * Exists for benchmarks and as a second opinion in tests.
+ */
+WMSS_API int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
+                                 const void *z_strong, int64_t ld_strong,
+                                 const void *z_weak, int64_t ld_weak,
+                                 const int64_t *labels, float lambda, float inv_norm,
+                                 float *loss,
+                                 void *grad_strong, int64_t ld_grad_strong,
+                                 void *grad_weak, int64_t ld_grad_weak,
+                                 float *lse, float *entropy, uint32_t flags,
+                                 float *workspace, int64_t workspace_floats);
+
+/* ---------------------------------------------------------------- CUDA */
+
+/**
+ * Number of usable CUDA devices in *count. WMSS_ERR_UNSUPPORTED if built without CUDA, WMSS_ERR_NO_DEVICE (with
+ * the driver's reason in wmss_last_error) if there is no device or driver; never aborts.
+ */
+WMSS_API int wmss_cuda_device_count(int *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WMSS_H */

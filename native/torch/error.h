@@ -1,0 +1,37 @@
+// Error plumbing of libwmss_torch: every exported function runs its body through wmss_torch_guard.
+#pragma once
+#include <string>
+
+#include "wmss.h"
+
+namespace wmss {
+
+/** A failure with a wmss status; anything else thrown becomes WMSS_ERR_INTERNAL. */
+struct Error {
+    int status;
+    std::string message;
+};
+
+void set_torch_error(const std::string &message);
+
+template <class F>
+int torch_guard(const char *fn, F &&body) noexcept {
+    try {
+        body();
+        return WMSS_OK;
+    } catch (const Error &e) {
+        set_torch_error(std::string(fn) + ": " + e.message);
+        return e.status;
+    } catch (const std::bad_alloc &) {
+        set_torch_error(std::string(fn) + ": out of memory");
+        return WMSS_ERR_OUT_OF_MEMORY;
+    } catch (const std::exception &e) {
+        set_torch_error(std::string(fn) + ": " + e.what());
+        return WMSS_ERR_INTERNAL;
+    } catch (...) {
+        set_torch_error(std::string(fn) + ": unknown C++ exception");
+        return WMSS_ERR_INTERNAL;
+    }
+}
+
+}  // namespace wmss
