@@ -1,0 +1,140 @@
+package dev.wmss.kernels;
+
+import dev.wmss.kernels.ffi.WmssH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Which backend runs the kernels, probed once and logged once. {@code -Dwmss.backend=auto|cpu|cuda}
+ * (or WMSS_BACKEND) forces one; asking for CUDA where it cannot run fails with {@link BackendUnavailableException}.
+ */
+public final class Backend {
+    public enum Kind { CPU, CUDA }
+
+    private static final System.Logger LOG = System.getLogger("dev.wmss.kernels");
+    private static volatile Backend current;
+
+    private final Kind kind;
+    private final String cpuIsa;
+    private final int cudaDevices;
+    private final String cudaStatus;
+
+    private Backend(Kind kind, String cpuIsa, int cudaDevices, String cudaStatus) {
+        this.kind = kind;
+        this.cpuIsa = cpuIsa;
+        this.cudaDevices = cudaDevices;
+        this.cudaStatus = cudaStatus;
+    }
+
+    /** The backend in use; the first call probes the machine and logs the choice. */
+    public static Backend current() {
+        Backend b = current;
+        if (b == null) {
+            synchronized (Backend.class) {
+                if ((b = current) == null) current = b = probe();
+            }
+        }
+        return b;
+    }
+
+    private static Backend probe() {
+        int abi = WmssH.wmss_abi_version();
+        if (abi != 1) {
+            throw new NativeLibraryException("libwmss has ABI version " + abi + ", these bindings need 1");
+        }
+        String isa = str(WmssH.wmss_cpu_isa());
+        int devices = 0;
+        String cuda;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
+            int st = WmssH.wmss_cuda_device_count(count);
+            devices = st == 0 ? count.get(ValueLayout.JAVA_INT, 0) : 0;
+            cuda = st == 0 ? devices + " device(s)" : lastError();
+        }
+        String wanted = setting();
+        Kind kind;
+        switch (wanted) {
+            case "cpu" -> kind = Kind.CPU;
+            case "cuda" -> throw new BackendUnavailableException(devices > 0 ? Status.UNSUPPORTED : Status.NO_DEVICE,
+                    "wmss.backend=cuda was requested but cannot run: "
+                            + (devices > 0 ? "this build has no CUDA ce_mix kernels yet" : cuda)
+                            + ". Use -Dwmss.backend=cpu or auto.");
+            case "auto" -> {
+                kind = Kind.CPU;
+                if (devices > 0) {
+                    LOG.log(System.Logger.Level.WARNING, "wmss: " + cuda + " found, but this build has no CUDA"
+                            + " ce_mix kernels yet; using the CPU backend");
+                }
+            }
+            default -> throw new InvalidArgumentException(Status.ARGUMENT,
+                    "wmss.backend=" + wanted + " is not one of auto, cpu, cuda");
+        }
+        Backend b = new Backend(kind, isa, devices, cuda);
+        LOG.log(System.Logger.Level.INFO, "wmss: " + b);
+        return b;
+    }
+
+    private static String setting() {
+        String v = System.getProperty("wmss.backend");
+        if (v == null || v.isBlank()) v = System.getenv("WMSS_BACKEND");
+        return v == null || v.isBlank() ? "auto" : v.trim().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The CPU kernel variant in use: avx512, avx2 or sse2. */
+    public String cpuIsa() {
+        return cpuIsa;
+    }
+
+    public int cudaDevices() {
+        return cudaDevices;
+    }
+
+    /** "N device(s)" or why CUDA is not available. */
+    public String cudaStatus() {
+        return cudaStatus;
+    }
+
+    public int threads() {
+        return WmssH.wmss_num_threads();
+    }
+
+    /** Sets the number of CPU kernel threads (0 = one per core). */
+    public static void setThreads(int n) {
+        Status.check(WmssH.wmss_set_num_threads(n), Backend::lastError);
+    }
+
+    /** Forces a CPU variant ("avx512", "avx2", "sse2" or "auto"), e.g. to test or benchmark each. */
+    public static void setCpuIsa(String isa) {
+        try (Arena arena = Arena.ofConfined()) {
+            Status.check(WmssH.wmss_cpu_set_isa(arena.allocateFrom(isa)), Backend::lastError);
+        }
+        synchronized (Backend.class) {
+            current = null;
+        }
+    }
+
+    public static String buildInfo() {
+        return str(WmssH.wmss_build_info());
+    }
+
+    /** The calling thread's last native error message. */
+    public static String lastError() {
+        return str(WmssH.wmss_last_error());
+    }
+
+    private static String str(MemorySegment s) {
+        return s.equals(MemorySegment.NULL) ? "" : s.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    @Override
+    public String toString() {
+        return "backend " + kind.name().toLowerCase(java.util.Locale.ROOT) + " (cpu " + cpuIsa + ", " + threads()
+                + " threads; cuda: " + cudaStatus + ")";
+    }
+}

@@ -1,0 +1,53 @@
+package dev.wmss.kernels;
+
+import dev.wmss.kernels.ffi.WmssH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Per-row entropy of one model's distribution {@code softmax(z)}, fused with its NLL: the quantity WD-DS
+ * averages over answer positions (H0 under the weak model, H1 under the strong one).
+ */
+public final class Entropy {
+    private Entropy() {}
+
+    /**
+     * Writes {@code entropy[r]} (nats) for every row, and {@code nll[r]} (0 for ignored rows) and {@code lse[r]}
+     * when those are non-null. {@code labels} and {@code nll} are both given or both null.
+     */
+    public static void compute(Logits z, MemorySegment labels, MemorySegment entropy, MemorySegment nll,
+                               MemorySegment lse, boolean allowNonFinite) {
+        long n = z.rows() * 4;
+        MixCrossEntropy.requireLength("entropy", entropy, n);
+        if (labels != null) MixCrossEntropy.requireLength("labels", labels, z.rows() * 8);
+        if (nll != null) MixCrossEntropy.requireLength("nll", nll, n);
+        if (lse != null) MixCrossEntropy.requireLength("lse", lse, n);
+        Backend.current();
+        int st = WmssH.wmss_entropy(z.dtype().code(), z.rows(), z.vocab(), z.data(), z.rowStride(), orNull(labels),
+                entropy, orNull(nll), orNull(lse), allowNonFinite ? 1 : 0);
+        Status.check(st, Backend::lastError);
+    }
+
+    /** Mean entropy over the rows whose label is not −100 (0 if there are none): WD-DS's H of one example. */
+    public static double meanOverLabelled(Logits z, MemorySegment labels) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment h = arena.allocate(Math.max(4, z.rows() * 4), 64);
+            MemorySegment nll = arena.allocate(Math.max(4, z.rows() * 4), 64);
+            compute(z, labels, h, nll, null, false);
+            double sum = 0;
+            long n = 0;
+            for (long r = 0; r < z.rows(); r++) {
+                if (labels.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r) == MixCrossEntropy.IGNORE_INDEX) continue;
+                sum += h.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                n++;
+            }
+            return n == 0 ? 0 : sum / n;
+        }
+    }
+
+    private static MemorySegment orNull(MemorySegment s) {
+        return s == null ? MemorySegment.NULL : s;
+    }
+}

@@ -1,0 +1,8 @@
+package dev.wmss.kernels;
+
+/** A label outside [0, vocab) that is not the ignore index -100. */
+public final class LabelOutOfRangeException extends WmssException {
+    public LabelOutOfRangeException(Status status, String message) {
+        super(status, message);
+    }
+}

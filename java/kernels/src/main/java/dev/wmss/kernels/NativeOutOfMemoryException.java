@@ -1,0 +1,8 @@
+package dev.wmss.kernels;
+
+/** Native memory could not be allocated. */
+public final class NativeOutOfMemoryException extends WmssException {
+    public NativeOutOfMemoryException(Status status, String message) {
+        super(status, message);
+    }
+}

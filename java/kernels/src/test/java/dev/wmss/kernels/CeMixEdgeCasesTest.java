@@ -1,0 +1,160 @@
+package dev.wmss.kernels;
+
+import dev.wmss.kernels.MixCrossEntropy.Variant;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Extreme logits, -inf entries, NaN policy, all-ignored batches, in-place, empty batches, stride padding. */
+class CeMixEdgeCasesTest {
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void extremeLogitsMatchReference(DType dtype) {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, dtype, 11, 1003, 0, 0.5f, 1.0, 7);
+            for (int r = 0; r < p.rows; r++) {
+                p.strong.set(r, (r * 37) % p.vocab, 1e4f);
+                p.weak.set(r, (r * 53) % p.vocab, -1e4f);
+                p.strong.set(r, (r * 11 + 5) % p.vocab, 9000f);
+            }
+            p.maxAbs = 1e4;
+            Problem.Outputs ref = p.run(Variant.JAVA);
+            p.assertClose("fused", ref, p.run(Variant.FUSED));
+            for (float l : ref.rowLoss()) assertTrue(Float.isFinite(l));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void negativeInfinityEntriesAreExactZeros(DType dtype) {
+        for (float lambda : new float[]{0f, 0.5f, 1f}) {
+            try (Arena arena = Arena.ofConfined()) {
+                Problem p = new Problem(arena, dtype, 6, 517, 3, lambda, 2.0, 11);
+                for (int r = 0; r < p.rows; r++) {
+                    for (int v = 0; v < p.vocab; v += 3) {
+                        if (v == p.label(r)) continue;
+                        // -inf in the strong logits only: for lambda = 0 they must not matter at all (0 * -inf)
+                        p.strong.set(r, v, Float.NEGATIVE_INFINITY);
+                    }
+                }
+                Problem.Outputs ref = p.run(Variant.JAVA);
+                Problem.Outputs got = p.run(Variant.FUSED);
+                p.assertClose("lambda " + lambda, ref, got);
+                for (int r = 0; r < p.rows; r++) {
+                    assertTrue(Float.isFinite(got.rowLoss()[r]), "row " + r);
+                    if (lambda > 0 && p.label(r) != 0) assertEquals(0f, got.gs()[r * p.vocab], "p = 0 exactly");
+                }
+            }
+        }
+    }
+
+    @Test
+    void nanLogitsRaiseNonFiniteUnlessAllowed() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 4, 100, 0, 0.5f, 1.0, 3);
+            p.weak.set(2, 17, Float.NaN);
+            for (Variant v : new Variant[]{Variant.FUSED, Variant.UNFUSED, Variant.JAVA}) {
+                p.poison();
+                NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.call(v).run(), v.name());
+                assertTrue(e.getMessage().contains("row 2"), e.getMessage());
+                assertEquals(Status.NONFINITE, e.status());
+                p.poison();
+                double loss = p.call(v).allowNonFinite(true).run();
+                assertTrue(Double.isNaN(loss), v.name());
+                float[] rows = p.rowLoss.toArray(ValueLayout.JAVA_FLOAT);
+                assertTrue(Float.isNaN(rows[2]) && Float.isFinite(rows[0]) && Float.isFinite(rows[1]), v.name());
+                assertTrue(Float.isFinite(p.gradStrong.get(1, 5)), "other rows are computed");
+            }
+        }
+    }
+
+    @Test
+    void labelLogitOfMinusInfinityGivesInfiniteLossAndFiniteGradient() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 2, 64, 0, 1f, 1.0, 5);
+            p.strong.set(0, p.label(0), Float.NEGATIVE_INFINITY);
+            assertThrows(NonFiniteException.class, () -> p.call(Variant.FUSED).run());
+            p.poison();
+            p.call(Variant.FUSED).allowNonFinite(true).run();
+            assertEquals(Float.POSITIVE_INFINITY, p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, 0));
+            assertEquals(-p.invNorm, p.gradStrong.get(0, p.label(0)), 1e-7f);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Variant.class, names = {"FUSED", "UNFUSED", "JAVA"})
+    void allIgnoredRowsGiveZeroLossAndZeroGradients(Variant variant) {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 5, 333, 1, 0.5f, 1.0, 9);
+            for (int r = 0; r < p.rows; r++) p.labels.setAtIndex(ValueLayout.JAVA_LONG, r, MixCrossEntropy.IGNORE_INDEX);
+            p.poison();
+            double loss = p.call(variant).run();
+            assertEquals(0.0, loss);
+            for (int r = 0; r < p.rows; r++) {
+                assertEquals(0f, p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, r));
+                for (int v = 0; v < p.vocab; v++) {
+                    assertEquals(0f, p.gradStrong.get(r, v));
+                    assertEquals(0f, p.gradWeak.get(r, v));
+                }
+                assertTrue(Float.isFinite(p.entropy.getAtIndex(ValueLayout.JAVA_FLOAT, r)), "stats of ignored rows");
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void inPlaceEqualsOutOfPlaceAndLeavesStridePaddingAlone(DType dtype) {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, dtype, 7, 1001, 5, 0.5f, 2.0, 13);
+            Problem.Outputs out = p.run(Variant.FUSED);
+            for (int r = 0; r < p.rows; r++) {
+                for (int v = p.vocab; v < p.ld && r < p.rows - 1; v++) {
+                    assertTrue(Float.isNaN(p.gradStrong.get(r, v)), "padding keeps its poison");
+                }
+            }
+            double loss = MixCrossEntropy.of(p.strong, p.weak, p.labels).lambda(p.lambda).invNorm(p.invNorm)
+                    .inPlace().run();
+            assertEquals(out.loss(), loss, 0.0);
+            for (int r = 0; r < p.rows; r++) {
+                for (int v = 0; v < p.vocab; v++) {
+                    assertEquals(out.gs()[r * p.vocab + v], p.strong.get(r, v), "strong [" + r + ", " + v + "]");
+                    assertEquals(out.gw()[r * p.vocab + v], p.weak.get(r, v), "weak [" + r + ", " + v + "]");
+                }
+            }
+        }
+    }
+
+    @Test
+    void emptyBatchIsANoOpAndForwardOnlyWritesNoGradient() {
+        try (Arena arena = Arena.ofConfined()) {
+            Logits empty = Logits.allocate(arena, DType.F32, 0, 10);
+            assertEquals(0.0, MixCrossEntropy.of(empty, empty, arena.allocate(8)).inPlace().run());
+            Problem p = new Problem(arena, DType.F32, 3, 50, 0, 0.5f, 1.0, 1);
+            p.poison();
+            double withGrad = p.call(Variant.FUSED).run();
+            p.poison();
+            double forwardOnly = MixCrossEntropy.of(p.strong, p.weak, p.labels).invNorm(p.invNorm).run();
+            assertEquals(withGrad, forwardOnly, 0.0);
+            assertTrue(Float.isNaN(p.gradStrong.get(0, 0)), "no gradient buffer was touched");
+        }
+    }
+
+    @Test
+    void defaultInvNormIsOneOverSupervisedRows() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 10, 20, 0, 0.5f, 1.0, 2);
+            MemorySegment rows = arena.allocate(40);
+            double loss = MixCrossEntropy.of(p.strong, p.weak, p.labels).rowLoss(rows).run();
+            double sum = 0;
+            for (int r = 0; r < 10; r++) sum += rows.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+            assertEquals(sum / 8, loss, 1e-9, "rows 3 and 8 are ignored");
+        }
+    }
+}
