@@ -23,13 +23,25 @@ const char *wmss_build_info(void) {
     return info;
 }
 
+/* 0 = OpenMP's default (OMP_NUM_THREADS or one per core), read when first needed. Java calls arrive on any
+ * thread, so the count is process-wide rather than OpenMP's per-thread nthreads ICV. */
+static _Atomic int thread_setting;
+static _Atomic int default_threads;
+
+int wmss_threads(void) {
+    const int n = thread_setting;
+    if (n > 0) return n;
+    if (!default_threads) default_threads = omp_get_max_threads();
+    return default_threads;
+}
+
 int wmss_set_num_threads(int n) {
     if (n < 0) return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_set_num_threads: n = %d must be >= 0", n);
-    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+    thread_setting = n;
     return WMSS_OK;
 }
 
-int wmss_num_threads(void) { return omp_get_max_threads(); }
+int wmss_num_threads(void) { return wmss_threads(); }
 
 int wmss_copy(void *dst, const void *src, int64_t bytes) {
     if (bytes < 0) return wmss_fail(WMSS_ERR_SHAPE, "wmss_copy: bytes = %lld", (long long)bytes);
@@ -38,7 +50,7 @@ int wmss_copy(void *dst, const void *src, int64_t bytes) {
     const uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src;
     if (d < s + (uint64_t)bytes && s < d + (uint64_t)bytes)
         return wmss_fail(WMSS_ERR_ALIAS, "wmss_copy: source and destination overlap");
-#pragma omp parallel
+#pragma omp parallel num_threads(wmss_threads())
     {
         const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
         const int64_t per = (bytes / nt + 63) & ~INT64_C(63);

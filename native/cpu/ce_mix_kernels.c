@@ -23,7 +23,7 @@ static int mix_mode_of(float lambda) {
 /* ------------------------------------------------------------------ fused */
 
 #define ROWS_LOOP(MODE, BF16)                                                            \
-    _Pragma("omp parallel for schedule(dynamic, 4) reduction(min : first_bad)")          \
+    _Pragma("omp parallel for schedule(dynamic, 4) reduction(min : first_bad) num_threads(wmss_threads())")          \
     for (int64_t r = 0; r < a->rows; r++)                                                \
         if (ce_mix_row(a, r, MODE, BF16) && r < first_bad) first_bad = r;
 
@@ -49,7 +49,7 @@ static void pass_mix(const wmss_ce_args *a, float *zmix) {
     const size_t es = wmss_dtype_size(a->dtype);
     const mix_coef c = {vsplat(a->lambda), vsplat(1.0f - a->lambda), a->lambda, 1.0f - a->lambda};
     const int64_t V = a->vocab, vend = (V / VL) * VL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
         const char *zw = (const char *)a->zw + (size_t)r * a->ld_zw * es;
@@ -62,7 +62,7 @@ static void pass_mix(const wmss_ce_args *a, float *zmix) {
 /** logp[r] = x[r] - max - log(sum exp(x - max)): three sweeps (max, sum, write), fp32 like eager frameworks. */
 static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *logp, float *lse) {
     const int64_t vend = (V / VL) * VL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * V;
         float *out = logp + r * V;
@@ -86,7 +86,7 @@ static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *log
 }
 
 static void pass_nll(const wmss_ce_args *a, const float *logp) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         const int64_t y = a->labels[r];
         a->loss[r] = y == WMSS_IGNORE_INDEX ? 0.0f : -logp[r * a->vocab + y];
@@ -95,7 +95,7 @@ static void pass_nll(const wmss_ce_args *a, const float *logp) {
 
 /** entropy[r] = -sum exp(logp) * logp (0 * -inf counts as 0). */
 static void pass_entropy(int64_t rows, int64_t V, const float *logp, float *entropy) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < rows; r++) {
         const float *lp = logp + r * V;
         double h = 0;
@@ -110,7 +110,7 @@ static void pass_entropy(int64_t rows, int64_t V, const float *logp, float *entr
 /** g[r] = exp(logp[r]) - onehot(y); ignored rows 0. Writes over logp. */
 static void pass_softmax_grad(const wmss_ce_args *a, float *logp_to_g) {
     const int64_t V = a->vocab, vend = (V / VL) * VL;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         float *g = logp_to_g + r * V;
         const int64_t y = a->labels[r];
@@ -130,7 +130,7 @@ static void pass_scale(const wmss_ce_args *a, const float *g, float alpha, void 
     const size_t es = wmss_dtype_size(a->dtype);
     const int64_t V = a->vocab, vend = (V / VL) * VL;
     const vf va = vsplat(alpha);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         void *o = (char *)out + (size_t)r * ld * es;
         const float *gr = g + r * V;

@@ -54,6 +54,9 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn);
 
 size_t wmss_dtype_size(int dtype);
 
+/** Threads of every parallel region (process-wide, unlike OpenMP's per-thread ICV): wmss_set_num_threads. */
+int wmss_threads(void);
+
 #ifdef __cplusplus
 }
 #endif

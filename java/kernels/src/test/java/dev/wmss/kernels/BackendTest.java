@@ -1,0 +1,54 @@
+package dev.wmss.kernels;
+
+import dev.wmss.kernels.ffi.NativeLoader;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Library extraction, the backend probe, and a clean "no CUDA device" on machines without one. */
+class BackendTest {
+    @Test
+    void librariesAreExtractedIntoAVersionedCacheDirectory() {
+        Path dir = NativeLoader.libraryDirectory();
+        assertTrue(Files.isRegularFile(dir.resolve("libwmss.so")), dir.toString());
+        String cache = System.getProperty("wmss.cache.dir");
+        if (cache != null) {
+            assertEquals(Path.of(cache).toAbsolutePath(), dir.getParent());
+            assertTrue(dir.getFileName().toString().matches("\\d+\\.\\d+\\.\\d+.*-(cpu|cuda)-linux-x86_64-[0-9a-f]{12}"),
+                    dir.getFileName().toString());
+        }
+    }
+
+    @Test
+    void probeReportsCpuAndAReasonForCuda() {
+        Backend b = Backend.current();
+        assertEquals(Backend.Kind.CPU, b.kind());
+        assertTrue(b.cpuIsa().matches("avx512|avx2|sse2"), b.cpuIsa());
+        assertTrue(b.threads() >= 1);
+        assertFalse(b.cudaStatus().isBlank());
+        assertTrue(Backend.buildInfo().startsWith("wmss "), Backend.buildInfo());
+        if (b.cudaDevices() == 0) {
+            assertTrue(b.cudaStatus().contains("no CUDA device") || b.cudaStatus().contains("without CUDA"),
+                    b.cudaStatus());
+        }
+    }
+
+    @Test
+    void unknownIsaIsRejected() {
+        assertThrows(InvalidArgumentException.class, () -> Backend.setCpuIsa("avx9000"));
+        assertEquals(Backend.current().cpuIsa(), Backend.current().cpuIsa());
+    }
+
+    @Test
+    void threadCountCanBeSetAndRestored() {
+        int before = Backend.current().threads();
+        Backend.setThreads(1);
+        assertEquals(1, Backend.current().threads());
+        Backend.setThreads(0);
+        assertEquals(before, Backend.current().threads());
+        assertThrows(InvalidArgumentException.class, () -> Backend.setThreads(-2));
+    }
+}
