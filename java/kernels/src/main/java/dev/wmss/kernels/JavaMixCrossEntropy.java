@@ -11,13 +11,13 @@ import java.util.stream.LongStream;
 final class JavaMixCrossEntropy {
     private JavaMixCrossEntropy() {}
 
-    static void run(MixCrossEntropy.Call c) {
+    static void run(MixCrossEntropy.Call c, float invNorm, MemorySegment rowLoss) {
         long rows = c.strong.rows(), vocab = c.strong.vocab();
         if (!(c.lambda >= 0f && c.lambda <= 1f)) {
             throw new InvalidArgumentException(Status.ARGUMENT, "lambda = " + c.lambda + " is outside [0, 1]");
         }
-        if (!(c.invNorm >= 0f) || Float.isInfinite(c.invNorm)) {
-            throw new InvalidArgumentException(Status.ARGUMENT, "inv_norm = " + c.invNorm + " must be finite and >= 0");
+        if (!(invNorm >= 0f) || Float.isInfinite(invNorm)) {
+            throw new InvalidArgumentException(Status.ARGUMENT, "inv_norm = " + invNorm + " must be finite and >= 0");
         }
         for (long r = 0; r < rows; r++) {
             long y = label(c.labels, r);
@@ -27,8 +27,8 @@ final class JavaMixCrossEntropy {
             }
         }
         LongStream all = LongStream.range(0, rows);
-        if (shared(c)) all = all.parallel(); // confined segments stay on the calling thread
-        long firstBad = all.filter(r -> row(c, r)).min().orElse(-1);
+        if (shared(c, rowLoss)) all = all.parallel(); // confined segments stay on the calling thread
+        long firstBad = all.filter(r -> row(c, invNorm, rowLoss, r)).min().orElse(-1);
         if (firstBad >= 0 && !c.allowNonFinite) {
             throw new NonFiniteException(Status.NONFINITE, "row " + firstBad + " is not finite");
         }
@@ -36,8 +36,8 @@ final class JavaMixCrossEntropy {
 
     private static final Thread OTHER = new Thread(() -> {});
 
-    private static boolean shared(MixCrossEntropy.Call c) {
-        for (MemorySegment s : new MemorySegment[]{c.strong.data(), c.weak.data(), c.labels, c.rowLoss, c.lse,
+    private static boolean shared(MixCrossEntropy.Call c, MemorySegment rowLoss) {
+        for (MemorySegment s : new MemorySegment[]{c.strong.data(), c.weak.data(), c.labels, rowLoss, c.lse,
                 c.entropy, c.gradStrong == null ? null : c.gradStrong.data(),
                 c.gradWeak == null ? null : c.gradWeak.data()}) {
             if (s != null && !s.isAccessibleBy(OTHER)) return false;
@@ -65,12 +65,12 @@ final class JavaMixCrossEntropy {
     }
 
     /** One row; true if its outputs are not finite. */
-    private static boolean row(MixCrossEntropy.Call c, long r) {
+    private static boolean row(MixCrossEntropy.Call c, float invNorm, MemorySegment rowLoss, long r) {
         long vocab = c.strong.vocab();
         long y = label(c.labels, r);
         boolean labelled = y != MixCrossEntropy.IGNORE_INDEX;
         if (!labelled) {
-            put(c.rowLoss, r, 0);
+            put(rowLoss, r, 0);
             fill(c.gradStrong, r, 0);
             fill(c.gradWeak, r, 0);
             if (c.lse == null && c.entropy == null) return false;
@@ -96,14 +96,14 @@ final class JavaMixCrossEntropy {
         put(c.entropy, r, undefined ? Double.NaN : Math.log(sum) - tsum / sum);
         if (!labelled) return undefined;
         if (undefined) {
-            put(c.rowLoss, r, Double.NaN);
+            put(rowLoss, r, Double.NaN);
             fill(c.gradStrong, r, Double.NaN);
             fill(c.gradWeak, r, Double.NaN);
             return true;
         }
         double loss = (max - zy) + Math.log(sum);
-        put(c.rowLoss, r, loss);
-        double ks = (double) c.lambda * c.invNorm, kw = (1.0 - c.lambda) * c.invNorm;
+        put(rowLoss, r, loss);
+        double ks = (double) c.lambda * invNorm, kw = (1.0 - c.lambda) * invNorm;
         if (c.gradStrong != null || c.gradWeak != null) {
             for (long v = 0; v < vocab; v++) {
                 double p = Math.exp((v == y ? zy : mix(c, r, v)) - max) / sum, g = v == y ? p - 1 : p;

@@ -128,23 +128,23 @@ public final class MixCrossEntropy {
          * @throws NonFiniteException if a row is not finite and {@link #allowNonFinite} is off (outputs are written)
          */
         public double run() {
-            if (Float.isNaN(invNorm)) invNorm = 1f / Math.max(1, supervisedRows(labels, strong.rows()));
+            float norm = Float.isNaN(invNorm) ? 1f / Math.max(1, supervisedRows(labels, strong.rows())) : invNorm;
             try (Arena arena = Arena.ofConfined()) {
-                if (rowLoss == null) rowLoss = arena.allocate(Math.max(4, strong.rows() * 4), 64);
+                MemorySegment loss = rowLoss != null ? rowLoss : arena.allocate(Math.max(4, strong.rows() * 4), 64);
                 switch (variant) {
-                    case FUSED -> fused();
-                    case UNFUSED -> unfused(arena);
-                    case LIBTORCH -> libtorch();
-                    case JAVA -> JavaMixCrossEntropy.run(this);
+                    case FUSED -> fused(norm, loss);
+                    case UNFUSED -> unfused(norm, loss, arena);
+                    case LIBTORCH -> libtorch(norm, loss);
+                    case JAVA -> JavaMixCrossEntropy.run(this, norm, loss);
                 }
                 double sum = 0;
-                for (long r = 0; r < strong.rows(); r++) sum += rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
-                return sum * invNorm;
+                for (long r = 0; r < strong.rows(); r++) sum += loss.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+                return sum * norm;
             }
         }
 
-        private void fused() {
-            requireNative();
+        private void fused(float invNorm, MemorySegment rowLoss) {
+            requireNative(rowLoss);
             Backend.current();
             int st = WmssH.wmss_ce_mix(strong.dtype().code(), strong.rows(), strong.vocab(), strong.data(),
                     strong.rowStride(), weak.data(), weak.rowStride(), labels, lambda, invNorm, rowLoss,
@@ -153,8 +153,8 @@ public final class MixCrossEntropy {
             Status.check(st, Backend::lastError);
         }
 
-        private void unfused(Arena arena) {
-            requireNative();
+        private void unfused(float invNorm, MemorySegment rowLoss, Arena arena) {
+            requireNative(rowLoss);
             Backend.current();
             long need = 2 * strong.rows() * strong.vocab();
             MemorySegment ws = workspace != null ? workspace : arena.allocate(Math.max(4, need * 4), 64);
@@ -165,8 +165,8 @@ public final class MixCrossEntropy {
             Status.check(st, Backend::lastError);
         }
 
-        private void libtorch() {
-            requireNative();
+        private void libtorch(float invNorm, MemorySegment rowLoss) {
+            requireNative(rowLoss);
             int st = WmssTorchH.wmss_torch_ce_mix_ref(strong.dtype().code(), strong.rows(), strong.vocab(),
                     strong.data(), strong.rowStride(), weak.data(), weak.rowStride(), labels, lambda, invNorm,
                     rowLoss, seg(gradStrong), ld(gradStrong), seg(gradWeak), ld(gradWeak), orNull(lse),
@@ -178,7 +178,7 @@ public final class MixCrossEntropy {
             return allowNonFinite ? 1 : 0;
         }
 
-        private void requireNative() {
+        private void requireNative(MemorySegment rowLoss) {
             for (MemorySegment s : new MemorySegment[]{strong.data(), weak.data(), labels, rowLoss, seg(gradStrong),
                     seg(gradWeak), lse, entropy}) {
                 if (s != null && !s.isNative() && !s.equals(MemorySegment.NULL)) {

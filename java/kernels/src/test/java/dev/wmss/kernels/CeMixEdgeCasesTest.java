@@ -147,6 +147,17 @@ class CeMixEdgeCasesTest {
     }
 
     @Test
+    void aCallCanRunRepeatedly() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 6, 77, 0, 0.5f, 1.0, 4);
+            MixCrossEntropy.Call call = MixCrossEntropy.of(p.strong, p.weak, p.labels).gradStrong(p.gradStrong);
+            double first = call.run();
+            assertEquals(first, call.run(), 0.0);
+            assertEquals(first, call.variant(Variant.UNFUSED).run(), 1e-6 * Math.abs(first));
+        }
+    }
+
+    @Test
     void defaultInvNormIsOneOverSupervisedRows() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 10, 20, 0, 0.5f, 1.0, 2);

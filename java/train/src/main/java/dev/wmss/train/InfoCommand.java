@@ -1,0 +1,31 @@
+package dev.wmss.train;
+
+import dev.wmss.kernels.Backend;
+import dev.wmss.kernels.WmssTorch;
+import dev.wmss.kernels.ffi.NativeLoader;
+import picocli.CommandLine.Command;
+
+import java.util.concurrent.Callable;
+
+/** Prints what this machine and build can run. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show the native build, the chosen backend, CPU variant, threads and CUDA status.")
+final class InfoCommand implements Callable<Integer> {
+    @Override
+    public Integer call() {
+        Backend b = Backend.current();
+        System.out.println("build    : " + Backend.buildInfo());
+        System.out.println("natives  : " + NativeLoader.libraryDirectory());
+        System.out.println("backend  : " + b.kind().name().toLowerCase(java.util.Locale.ROOT));
+        System.out.println("cpu      : " + b.cpuIsa() + ", " + b.threads() + " threads");
+        System.out.println("cuda     : " + b.cudaStatus());
+        String torch;
+        try {
+            torch = WmssTorch.version();
+        } catch (RuntimeException e) {
+            torch = "unavailable: " + e.getMessage();
+        }
+        System.out.println("libtorch : " + torch);
+        return 0;
+    }
+}

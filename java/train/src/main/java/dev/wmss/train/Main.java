@@ -1,0 +1,44 @@
+package dev.wmss.train;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar wmss-native.jar}: with no arguments prints help. */
+@Command(name = "wmss-native", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"WMSS (weak-driven learning) for the JVM: fused native kernels and the training pipeline.",
+                "Run 'demo' for the built-in default job."},
+        subcommands = {DemoCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %5$s%6$s%n"); // one line per record
+        }
+        System.exit(commandLine().execute(args));
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            cmd.getErr().println(cmd.getColorScheme().errorText("error: " + e.getMessage()));
+            if (Boolean.getBoolean("wmss.stacktrace")) e.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"wmss-native " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
