@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Turns a JMH JSON result (benchmarks/run.sh) into the Markdown section of benchmarks/RESULTS.md.
+
+GB/s counts the minimal traffic of ce_mix: both logit matrices read once and both gradients written once,
+4 * N * V * sizeof(dtype) bytes; the copy benchmark's traffic is read + write = 2 * bytes.
+"""
+import json
+import statistics
+import sys
+
+SIZE = {"F32": 4, "BF16": 2}
+
+
+def median_and_spread(result):
+    raw = [x for fork in result["primaryMetric"]["rawData"] for x in fork]
+    return statistics.median(raw), min(raw), max(raw)
+
+
+def main(path, header):
+    results = json.load(open(path))
+    copy_gbs = None
+    rows = {}
+    for r in results:
+        name = r["benchmark"].rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        med, lo, hi = median_and_spread(r)
+        p = r.get("params", {})
+        if name == "CopyBenchmark":
+            copy_gbs = 2 * int(p["bytes"]) / (med * 1e6)
+        elif name == "CeMixBenchmark":
+            n, v = (int(x) for x in p["shape"].split("x"))
+            traffic = 4 * n * v * SIZE[p["dtype"]]
+            rows[(p["shape"], p["dtype"], p["variant"])] = (med, lo, hi, traffic / (med * 1e6))
+    out = [header, ""]
+    if copy_gbs:
+        out.append(f"Copy bandwidth (wmss_copy, 512 MiB, read + write): **{copy_gbs:.1f} GB/s**")
+        out.append("")
+    out.append("| N x V | dtype | variant | median ms | min–max ms | GB/s | % of copy | vs unfused |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|")
+    order = ["FUSED", "UNFUSED", "LIBTORCH", "JAVA"]
+    for key in sorted(rows, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else 9)):
+        med, lo, hi, gbs = rows[key]
+        unf = rows.get((key[0], key[1], "UNFUSED"))
+        ratio = f"{unf[0] / med:.2f}x" if unf else "–"
+        pct = f"{100 * gbs / copy_gbs:.0f}%" if copy_gbs else "–"
+        out.append(f"| {key[0]} | {key[1]} | {key[2].lower()} | {med:.2f} | {lo:.2f}–{hi:.2f} | {gbs:.2f} | {pct} | {ratio} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "")

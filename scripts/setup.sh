@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what the build needs and is missing, idempotently, and says what it does. Debian 12.
+#   toolchain : gcc, g++, cmake, make, maven, python3
+#   libtorch  : libtorch-dev (1.13.1, CPU) + libopenblas0-pthread (without it BLAS is ~30x slower) + libgloo-dev
+#   JDK 25    : not in Debian 12; found by scripts/env.sh ($JAVA_HOME or /usr/lib/jvm)
+#   CUDA      : optional; nvcc from /usr/local/cuda or PATH builds the CUDA kernels, else CPU only
+set -euo pipefail
+packages=(gcc g++ make cmake maven python3 libgomp1 libtorch-dev libopenblas0-pthread libgloo-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "wmss setup: system packages present (${packages[*]})"
+else
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "wmss setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "wmss setup: nvcc found: the CUDA kernels will be built"
+else
+  echo "wmss setup: no nvcc: building the CPU kernels only"
+fi
