@@ -1,6 +1,7 @@
 # The CPU kernels are compiled once per ISA; native/cpu/dispatch.c picks the best one at run time, so the
 # library runs on any x86-64 and still uses AVX-512 where it exists.
-set(WMSS_CPU_VARIANTS avx512 avx2 sse2)
+set(WMSS_CPU_VARIANTS avx512bf16 avx512 avx2 sse2)
+set(WMSS_MARCH_avx512bf16 -march=x86-64-v4 -mavx512bf16 -mprefer-vector-width=512)
 set(WMSS_MARCH_avx512 -march=x86-64-v4 -mprefer-vector-width=512)
 set(WMSS_MARCH_avx2 -march=x86-64-v3)
 set(WMSS_MARCH_sse2 -march=x86-64)

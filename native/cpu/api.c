@@ -18,7 +18,7 @@ int wmss_abi_version(void) { return WMSS_ABI_VERSION; }
 const char *wmss_build_info(void) {
     static char info[256];
     if (!info[0])
-        snprintf(info, sizeof info, "wmss %s (cpu: %s of avx512 avx2 sse2; openmp %d; cuda: %s)", WMSS_VERSION,
+        snprintf(info, sizeof info, "wmss %s (cpu: %s of avx512bf16 avx512 avx2 sse2; openmp %d; cuda: %s)", WMSS_VERSION,
                  wmss_cpu_isa(), _OPENMP, WMSS_CUDA_INFO);
     return info;
 }

@@ -22,22 +22,36 @@ static int mix_mode_of(float lambda) {
 
 /* ------------------------------------------------------------------ fused */
 
-#define ROWS_LOOP(MODE, BF16)                                                            \
-    _Pragma("omp parallel for schedule(dynamic, 4) reduction(min : first_bad) num_threads(wmss_threads())")          \
-    for (int64_t r = 0; r < a->rows; r++)                                                \
-        if (ce_mix_row(a, r, MODE, BF16) && r < first_bad) first_bad = r;
+typedef int (*row_fn)(const wmss_ce_args *a, int64_t r, float *scratch, float *chunk_max);
+#define ROW_FN(NAME, MODE, BF16) \
+    static int NAME(const wmss_ce_args *a, int64_t r, float *s, float *c) { return ce_mix_row(a, r, MODE, BF16, s, c); }
+ROW_FN(row_both_f32, MIX_BOTH, 0)
+ROW_FN(row_both_bf16, MIX_BOTH, 1)
+ROW_FN(row_strong_f32, MIX_STRONG_ONLY, 0)
+ROW_FN(row_strong_bf16, MIX_STRONG_ONLY, 1)
+ROW_FN(row_weak_f32, MIX_WEAK_ONLY, 0)
+ROW_FN(row_weak_bf16, MIX_WEAK_ONLY, 1)
+static const row_fn row_fns[3][2] = {{row_both_f32, row_both_bf16},
+                                     {row_strong_f32, row_strong_bf16},
+                                     {row_weak_f32, row_weak_bf16}};
 
 static int64_t ce_mix_fused(const wmss_ce_args *a) {
+    const row_fn row = row_fns[mix_mode_of(a->lambda)][a->dtype == WMSS_DTYPE_BF16];
+    const int threads = wmss_threads();
+    /* One scratch row per thread (64-byte aligned slots), allocated before any output is written. */
+    const int64_t slot = (wmss_row_scratch_floats(a->vocab) + wmss_row_chunks(a->vocab) + 15) / 16 * 16;
+    float *buf = aligned_alloc(64, sizeof(float) * (size_t)(slot * threads));
+    if (!buf) return -2;
     int64_t first_bad = INT64_MAX;
-    const int bf16 = a->dtype == WMSS_DTYPE_BF16;
-    switch (mix_mode_of(a->lambda) * 2 + bf16) {
-    case MIX_BOTH * 2 + 0: ROWS_LOOP(MIX_BOTH, 0) break;
-    case MIX_BOTH * 2 + 1: ROWS_LOOP(MIX_BOTH, 1) break;
-    case MIX_STRONG_ONLY * 2 + 0: ROWS_LOOP(MIX_STRONG_ONLY, 0) break;
-    case MIX_STRONG_ONLY * 2 + 1: ROWS_LOOP(MIX_STRONG_ONLY, 1) break;
-    case MIX_WEAK_ONLY * 2 + 0: ROWS_LOOP(MIX_WEAK_ONLY, 0) break;
-    default: ROWS_LOOP(MIX_WEAK_ONLY, 1) break;
+#pragma omp parallel num_threads(threads) reduction(min : first_bad)
+    {
+        float *scratch = buf + slot * omp_get_thread_num();
+        float *chunk_max = scratch + wmss_row_scratch_floats(a->vocab);
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t r = 0; r < a->rows; r++)
+            if (row(a, r, scratch, chunk_max) && r < first_bad) first_bad = r;
     }
+    free(buf);
     return first_bad == INT64_MAX ? -1 : first_bad;
 }
 
@@ -73,7 +87,7 @@ static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *log
         if (!(m > -INFINITY)) m = 0.0f; /* all -inf (or NaN): keep NaN/-inf flowing, as log_softmax does */
         vf vs = vsplat(0.0f);
         const vf vmm = vsplat(m);
-        for (int64_t i = 0; i < vend; i += VL) vs += vexp_neg(vmax(load_f32(xr + i) - vmm, vsplat(-104.0f)));
+        for (int64_t i = 0; i < vend; i += VL) vs += vexp_neg(clamp_lo(load_f32(xr + i) - vmm, vsplat(WMSS_EXP_FLOOR)));
         float s = (float)hsum(vs);
         for (int64_t i = vend; i < V; i++) s += expf(xr[i] - m);
         for (int64_t i = 0; i < V; i++) s += (xr[i] != xr[i]) ? NAN : 0.0f; /* NaN poisons the row */
@@ -118,7 +132,7 @@ static void pass_softmax_grad(const wmss_ce_args *a, float *logp_to_g) {
             for (int64_t i = 0; i < V; i++) g[i] = 0.0f;
             continue;
         }
-        for (int64_t i = 0; i < vend; i += VL) store_f32(g + i, vexp_neg(vmax(load_f32(g + i), vsplat(-104.0f))));
+        for (int64_t i = 0; i < vend; i += VL) store_f32(g + i, vexp_neg(clamp_lo(load_f32(g + i), vsplat(WMSS_EXP_FLOOR))));
         for (int64_t i = vend; i < V; i++) g[i] = expf(g[i]);
         g[y] -= 1.0f;
     }

@@ -1,10 +1,11 @@
 /*
  * ce_mix_row.h — the per-row algorithm of the fused ce_mix kernel, shared by every CPU variant.
  *
- * Sweep 1 walks the row in chunks that stay in L1: a max pass, then exp-sums relative to the running max
- * (online rescaling once per chunk, so one exp per element), accumulated per chunk in fp32 lanes and across
- * chunks in double. Sweep 2 (only when a gradient is wanted) recomputes p = exp(z - max) / sum while the row
- * is still in cache and writes both gradients. Rows are independent: the caller parallelises over rows.
+ * The inputs are read from memory once. Sweep 1 walks the row in chunks that stay in L1: mix into a per-thread
+ * fp32 scratch row and take the chunk max, then overwrite the chunk with e = exp(z - M) against the running max
+ * (rescaling the sums once per chunk: one exp per element), summed in fp32 lanes per chunk and in double across
+ * chunks. Sweep 2 (only when a gradient is wanted) scales the staged e by one scalar per chunk while the scratch
+ * row is still in cache, and writes both gradients. Rows are independent: the caller parallelises over rows.
  */
 #ifndef WMSS_CE_MIX_ROW_H
 #define WMSS_CE_MIX_ROW_H
@@ -32,6 +33,12 @@ WMSS_INLINE void store_any(void *base, int64_t i, vf v, int bf16) {
         store_bf16((uint16_t *)base + i, v);
     else
         store_f32((float *)base + i, v);
+}
+WMSS_INLINE void stream_any(void *base, int64_t i, vf v, int bf16) {
+    if (bf16)
+        stream_bf16((uint16_t *)base + i, v);
+    else
+        stream_f32((float *)base + i, v);
 }
 WMSS_INLINE void store1(void *base, int64_t i, float v, int bf16) {
     if (bf16)
@@ -66,29 +73,43 @@ typedef struct row_stats {
     int undefined;  /* NaN or +inf present, or every entry -inf: no distribution */
 } row_stats;
 
-WMSS_INLINE row_stats row_stats_compute(const void *zs, const void *zw, int64_t V, int mode, int bf16,
-                                        const mix_coef *c) {
+/** Rows are staged in a per-thread fp32 scratch of wmss_row_scratch_floats(V) (L2-resident for real vocabularies). */
+static inline int64_t wmss_row_scratch_floats(int64_t V) { return (V + VL - 1) / VL * VL; }
+static inline int64_t wmss_row_chunks(int64_t V) { return V / WMSS_CHUNK + 1; }
+
+/**
+ * Sweep 1, chunk by chunk: (a) mix into the scratch and take the chunk max; (b) replace the scratch by
+ * e = exp(z - M), M the running max after this chunk, and accumulate sum e and sum e*(z - M). chunk_max[c]
+ * keeps the M each chunk's e is relative to, so sweep 2 rescales a whole chunk with one scalar and never
+ * needs a second exp.
+ */
+WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V, int mode, int bf16,
+                                      const mix_coef *c, float *scratch, float *chunk_max, int keep_e) {
     row_stats st = {-INFINITY, 0.0, 0.0, 0};
     vi nan = (vi)vsplat(0.0f);
-    const vf floor_d = vsplat(-104.0f);
-    for (int64_t c0 = 0; c0 < V; c0 += WMSS_CHUNK) {
+    const vf floor_d = vsplat(WMSS_EXP_FLOOR);
+    const int64_t es = bf16 ? 2 : 4;
+    for (int64_t c0 = 0, ci = 0; c0 < V; c0 += WMSS_CHUNK, ci++) {
         const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;
         const int64_t vend = c0 + ((end - c0) / VL) * VL;
         vf cm = vsplat(-INFINITY);
         for (int64_t i = c0; i < vend; i += VL) {
             vf x = mix_vec(zs, zw, i, mode, bf16, c);
-            nan |= x != x;
+            if (!WMSS_EXP_KEEPS_NAN) nan |= x != x;
             cm = vmax(x, cm);
+            store_f32(scratch + i, x);
         }
+        int64_t stop = vend;
         if (vend < end) {
             vf x = mix_tail(zs, zw, vend, end - vend, mode, bf16, c);
             nan |= x != x;
             cm = vmax(x, cm);
+            store_f32(scratch + vend, x);
+            stop = vend + VL;
         }
         const float cmax = hmax(cm);
         if (cmax == INFINITY) st.undefined = 1;
-        if (!(cmax > -INFINITY) || st.undefined) continue;
-        if (cmax > st.max) {
+        if (cmax > st.max && !st.undefined) {
             if (st.sum > 0) {
                 const double shift = (double)st.max - (double)cmax, f = exp(shift);
                 st.tsum = f * (st.tsum + shift * st.sum);
@@ -96,42 +117,56 @@ WMSS_INLINE row_stats row_stats_compute(const void *zs, const void *zw, int64_t 
             }
             st.max = cmax;
         }
+        chunk_max[ci] = st.max;
         const vf m = vsplat(st.max);
         vf s = vsplat(0.0f), t = vsplat(0.0f);
-        for (int64_t i = c0; i < vend; i += VL) {
-            vf d = vmax(mix_vec(zs, zw, i, mode, bf16, c) - m, floor_d);
+        /* While this chunk is computed from L1, have the next chunk of the inputs stream in (memory would idle). */
+        const char *next_s = (const char *)zs + (end < V ? end : c0) * es, *next_w = (const char *)zw + (end < V ? end : c0) * es;
+        for (int64_t i = c0; i < stop; i += VL) {
+            if (mode != MIX_WEAK_ONLY) __builtin_prefetch(next_s + (i - c0) * es, 0, 2);
+            if (mode != MIX_STRONG_ONLY) __builtin_prefetch(next_w + (i - c0) * es, 0, 2);
+            vf d = clamp_lo(load_f32(scratch + i) - m, floor_d); /* -inf entries (and an all -inf chunk) give 0 */
             vf e = vexp_neg(d);
-            s += e;
-            t += e * d;
-        }
-        if (vend < end) {
-            vf d = vmax(mix_tail(zs, zw, vend, end - vend, mode, bf16, c) - m, floor_d);
-            vf e = vexp_neg(d);
+            if (keep_e) store_f32(scratch + i, e);
             s += e;
             t += e * d;
         }
         st.sum += hsum(s);
         st.tsum += hsum(t);
     }
-    if (any_set(nan) || !(st.max > -INFINITY)) st.undefined = 1;
+    /* NaN logits reach the sums when the exp keeps NaN, else the nan mask; an all -inf row has sum 0. */
+    if (any_set(nan) || !(st.max > -INFINITY) || !(st.sum > 0) || isnan(st.tsum)) st.undefined = 1;
     return st;
 }
 
-/** Writes cs * exp(z - max) (and cw * ...) over the row; the label column is fixed up by the caller. */
-WMSS_INLINE void row_grad_sweep(const void *zs, const void *zw, int64_t V, int mode, int bf16, const mix_coef *c,
-                                float max, float cs, float cw, void *gs, void *gw) {
-    const vf m = vsplat(max), vcs = vsplat(cs), vcw = vsplat(cw), floor_d = vsplat(-104.0f);
-    const int64_t vend = (V / VL) * VL;
-    for (int64_t i = 0; i < vend; i += VL) {
-        vf e = vexp_neg(vmax(mix_vec(zs, zw, i, mode, bf16, c) - m, floor_d));
-        if (gs) store_any(gs, i, e * vcs, bf16);
-        if (gw) store_any(gw, i, e * vcw, bf16);
-    }
-    if (vend < V) {
-        vf e = vexp_neg(vmax(mix_tail(zs, zw, vend, V - vend, mode, bf16, c) - m, floor_d));
-        for (int64_t j = 0; j < V - vend; j++) {
-            if (gs) store1(gs, vend + j, e[j] * cs, bf16);
-            if (gw) store1(gw, vend + j, e[j] * cw, bf16);
+/**
+ * Sweep 2: g = e * exp(M_chunk - M) / sum * k, from the staged e; the label column is fixed up by the caller.
+ * A gradient written out of place to a vector-aligned row uses non-temporal stores (its old contents are never
+ * read); in place, the lines are in cache already and ordinary stores are cheaper.
+ */
+#define GRAD_STORE(g, stream, i, v)          \
+    do {                                     \
+        if (stream)                          \
+            stream_any(g, i, v, bf16);       \
+        else                                 \
+            store_any(g, i, v, bf16);        \
+    } while (0)
+WMSS_INLINE void row_grad_sweep(const float *scratch, const float *chunk_max, int64_t V, int bf16, float max,
+                                double ks, double kw, double inv_sum, void *gs, void *gw, int nt_s, int nt_w) {
+    for (int64_t c0 = 0, ci = 0; c0 < V; c0 += WMSS_CHUNK, ci++) {
+        const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;
+        const int64_t vend = c0 + ((end - c0) / VL) * VL;
+        const double f = exp((double)chunk_max[ci] - (double)max) * inv_sum;
+        const float cs = (float)(ks * f), cw = (float)(kw * f);
+        const vf vcs = vsplat(cs), vcw = vsplat(cw);
+        for (int64_t i = c0; i < vend; i += VL) {
+            const vf e = load_f32(scratch + i);
+            if (gs) GRAD_STORE(gs, nt_s, i, e * vcs);
+            if (gw) GRAD_STORE(gw, nt_w, i, e * vcw);
+        }
+        for (int64_t i = vend; i < end; i++) {
+            if (gs) store1(gs, i, scratch[i] * cs, bf16);
+            if (gw) store1(gw, i, scratch[i] * cw, bf16);
         }
     }
 }
@@ -142,9 +177,10 @@ WMSS_INLINE void row_fill(void *g, int64_t V, float v, int bf16) {
 }
 
 /**
- * One row of the fused op. Returns 1 if the row's outputs are not finite (NaN/inf written), else 0.
+ * One row of the fused op, staged through scratch (wmss_row_scratch_floats(V) floats) and chunk_max
+ * (V / WMSS_CHUNK + 1 floats). Returns 1 if the row's outputs are not finite (NaN/inf written), else 0.
  */
-WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16) {
+WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16, float *scratch, float *chunk_max) {
     const size_t es = bf16 ? 2 : 4;
     const int64_t V = a->vocab;
     const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
@@ -164,7 +200,7 @@ WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16)
         if (!want_stats) return 0;
     }
     const float zy = labelled ? mix1(zs, zw, y, mode, bf16, &c) : 0.0f; /* read before an in-place sweep */
-    const row_stats st = row_stats_compute(zs, zw, V, mode, bf16, &c);
+    const row_stats st = row_stats_stage(zs, zw, V, mode, bf16, &c, scratch, chunk_max, labelled && (gs || gw));
     const double log_sum = log(st.sum);
     if (a->lse) a->lse[r] = st.undefined ? NAN : (float)(st.max + log_sum);
     if (a->entropy) a->entropy[r] = st.undefined ? NAN : (float)(log_sum - st.tsum / st.sum);
@@ -180,7 +216,10 @@ WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16)
     if (gs || gw) {
         const double inv_sum = 1.0 / st.sum;
         const double ks = (double)lam * a->inv_norm, kw = (double)mu * a->inv_norm;
-        row_grad_sweep(zs, zw, V, mode, bf16, &c, st.max, (float)(ks * inv_sum), (float)(kw * inv_sum), gs, gw);
+        const int nt_s = gs && gs != (const void *)zs && nt_aligned(gs, bf16);
+        const int nt_w = gw && gw != (const void *)zw && nt_aligned(gw, bf16);
+        row_grad_sweep(scratch, chunk_max, V, bf16, st.max, ks, kw, inv_sum, gs, gw, nt_s, nt_w);
+        if (nt_s || nt_w) _mm_sfence(); /* streaming stores are weakly ordered: publish them before the fix-up */
         const double py_minus_1 = exp((double)zy - (double)st.max) * inv_sum - 1.0;
         if (gs) store1(gs, y, (float)(ks * py_minus_1), bf16);
         if (gw) store1(gw, y, (float)(kw * py_minus_1), bf16);

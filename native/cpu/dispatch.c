@@ -4,11 +4,13 @@
 
 #include "internal.h"
 
-static const wmss_cpu_kernels *const variants[] = {&wmss_cpu_kernels_avx512, &wmss_cpu_kernels_avx2,
-                                                   &wmss_cpu_kernels_sse2};
+static const wmss_cpu_kernels *const variants[] = {&wmss_cpu_kernels_avx512bf16, &wmss_cpu_kernels_avx512,
+                                                   &wmss_cpu_kernels_avx2, &wmss_cpu_kernels_sse2};
 
 static int cpu_supports(const wmss_cpu_kernels *k) {
     __builtin_cpu_init();
+    if (k == &wmss_cpu_kernels_avx512bf16)
+        return cpu_supports(&wmss_cpu_kernels_avx512) && __builtin_cpu_supports("avx512bf16");
     if (k == &wmss_cpu_kernels_avx512)
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
@@ -36,7 +38,7 @@ static int select_isa(const char *name) {
         active = variants[i];
         return WMSS_OK;
     }
-    return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_cpu_set_isa: unknown ISA '%s' (avx512, avx2, sse2 or auto)", name);
+    return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_cpu_set_isa: unknown ISA '%s' (avx512bf16, avx512, avx2, sse2 or auto)", name);
 }
 
 const wmss_cpu_kernels *wmss_cpu_active(void) {

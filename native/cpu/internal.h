@@ -38,6 +38,7 @@ typedef struct wmss_cpu_kernels {
     int64_t (*ce_mix_unfused)(const wmss_ce_args *a, float *workspace);
 } wmss_cpu_kernels;
 
+extern const wmss_cpu_kernels wmss_cpu_kernels_avx512bf16;
 extern const wmss_cpu_kernels wmss_cpu_kernels_avx512;
 extern const wmss_cpu_kernels wmss_cpu_kernels_avx2;
 extern const wmss_cpu_kernels wmss_cpu_kernels_sse2;

@@ -6,6 +6,7 @@
 #ifndef WMSS_VEC_H
 #define WMSS_VEC_H
 
+#include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -32,8 +33,19 @@ WMSS_INLINE vf vsplat(float x) {
 
 /** Lane-wise select: m ? a : b, with m a comparison result (all ones / zeros). */
 WMSS_INLINE vf vsel(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
-/** max that returns b when a is NaN (NaN is caught separately by the callers). */
-WMSS_INLINE vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
+
+/** x86 MAXPS: a > b ? a : b, so b is returned when either is NaN. One instruction on every variant. */
+WMSS_INLINE vf vmax(vf a, vf b) {
+#if VL == 16
+    return (vf)_mm512_max_ps((__m512)a, (__m512)b);
+#elif VL == 8
+    return (vf)_mm256_max_ps((__m256)a, (__m256)b);
+#else
+    return (vf)_mm_max_ps((__m128)a, (__m128)b);
+#endif
+}
+/** max(d, lo) that keeps NaN in d (so NaN reaches the sums and is detected there). */
+WMSS_INLINE vf clamp_lo(vf d, vf lo) { return vmax(lo, d); }
 
 WMSS_INLINE float hmax(vf v) {
     float m = v[0];
@@ -68,13 +80,42 @@ WMSS_INLINE vf load_bf16(const uint16_t *p) {
 }
 /** Round to nearest even; callers only pass finite values (bad rows are written by scalar code). */
 WMSS_INLINE vh bf16_narrow(vf v) {
+#if defined(__AVX512BF16__) && VL == 16
+    return (vh)_mm512_cvtneps_pbh((__m512)v); /* one instruction (AVX512-BF16: Zen 4, Cooper Lake, SPR) */
+#else
     vu b = (vu)v;
     b += 0x7FFFu + ((b >> 16) & 1u);
     return __builtin_convertvector(b >> 16, vh);
+#endif
 }
 WMSS_INLINE void store_bf16(uint16_t *p, vf v) {
     vh h = bf16_narrow(v);
     memcpy(p, &h, sizeof h);
+}
+
+/*
+ * Non-temporal stores (no read-for-ownership of the destination line): for gradients written out of place.
+ * The address must be aligned to the vector's size (VL * element size); callers check with nt_aligned.
+ */
+WMSS_INLINE int nt_aligned(const void *p, int bf16) { return ((uintptr_t)p % (VL * (bf16 ? 2 : 4))) == 0; }
+WMSS_INLINE void stream_f32(float *p, vf v) {
+#if VL == 16
+    _mm512_stream_ps(p, (__m512)v);
+#elif VL == 8
+    _mm256_stream_ps(p, (__m256)v);
+#else
+    _mm_stream_ps(p, (__m128)v);
+#endif
+}
+WMSS_INLINE void stream_bf16(uint16_t *p, vf v) {
+    vh h = bf16_narrow(v);
+#if VL == 16
+    _mm256_stream_si256((__m256i *)p, (__m256i)h);
+#elif VL == 8
+    _mm_stream_si128((__m128i *)p, (__m128i)h);
+#else
+    memcpy(p, &h, sizeof h); /* 8 bytes: no SSE2 streaming store for that width */
+#endif
 }
 
 WMSS_INLINE float bf16_to_f32(uint16_t h) {
@@ -91,30 +132,55 @@ WMSS_INLINE uint16_t f32_to_bf16(float f) {
     return (uint16_t)(b >> 16);
 }
 
+/* Range reduction constants and Cephes' expf polynomial (~1 ulp on |r| <= ln2/2). */
+#define WMSS_EXP_POLY(r)                                   \
+    ({                                                      \
+        vf p_ = vsplat(1.9875691500E-4f);                   \
+        p_ = p_ * (r) + vsplat(1.3981999507E-3f);           \
+        p_ = p_ * (r) + vsplat(8.3334519073E-3f);           \
+        p_ = p_ * (r) + vsplat(4.1665795894E-2f);           \
+        p_ = p_ * (r) + vsplat(1.6666665459E-1f);           \
+        p_ = p_ * (r) + vsplat(5.0000001201E-1f);           \
+        p_ * (r) * (r) + (r) + vsplat(1.0f);                \
+    })
+
+#if VL == 16
 /*
- * exp(x) for x <= 0, the only range softmax needs once the row max is subtracted. Range reduction
- * x = n*ln2 + r, |r| <= ln2/2, then a degree-7 polynomial (Cephes' expf coefficients, ~1 ulp) scaled by 2^n.
- * Inputs below -87 flush to exactly 0 (their terms are < 2e-38 of a sum that is >= 1); -inf gives 0.
+ * exp(x) for x in [WMSS_EXP_FLOOR, 0] (callers clamp with clamp_lo): x = n*ln2 + r, polynomial in r, and
+ * VSCALEFPS for 2^n, which underflows to exactly 0 at the floor and turns NaN into NaN (so NaN logits need no
+ * separate check: they reach the row sum).
  */
+#define WMSS_EXP_FLOOR (-110.0f)
+#define WMSS_EXP_KEEPS_NAN 1
+WMSS_INLINE vf vexp_neg(vf x) {
+    const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    vf n = (x * vsplat(1.44269504088896341f) + magic) - magic;
+    vf r = x - n * vsplat(0.693359375f);
+    r = r - n * vsplat(-2.12194440e-4f);
+    vf p = WMSS_EXP_POLY(r);
+    return (vf)_mm512_scalef_ps((__m512)p, (__m512)n);
+}
+#else
+/*
+ * exp(x) for x in [WMSS_EXP_FLOOR, 0]: as above, with 2^n built in the exponent bits; inputs below -87 flush to
+ * exactly 0 (their terms are < 2e-38 of a sum that is >= 1). NaN is not propagated: callers check for it.
+ */
+#define WMSS_EXP_FLOOR (-104.0f)
+#define WMSS_EXP_KEEPS_NAN 0
 WMSS_INLINE vf vexp_neg(vf x) {
     const vf lo = vsplat(-87.0f);
     vi under = x < lo;
     x = vmax(x, lo);
-    const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    const vf magic = vsplat(12582912.0f);
     vf t = x * vsplat(1.44269504088896341f) + magic;
     vf n = t - magic;
     vi ni = (vi)t - (vi)magic;
     vf r = x - n * vsplat(0.693359375f);
     r = r - n * vsplat(-2.12194440e-4f);
-    vf p = vsplat(1.9875691500E-4f);
-    p = p * r + vsplat(1.3981999507E-3f);
-    p = p * r + vsplat(8.3334519073E-3f);
-    p = p * r + vsplat(4.1665795894E-2f);
-    p = p * r + vsplat(1.6666665459E-1f);
-    p = p * r + vsplat(5.0000001201E-1f);
-    p = p * r * r + r + vsplat(1.0f);
+    vf p = WMSS_EXP_POLY(r);
     vf y = (vf)((vi)p + (ni << 23));
     return (vf)(~under & (vi)y);
 }
+#endif
 
 #endif

@@ -68,11 +68,11 @@ typedef enum wmss_dtype {
 /** Message of the last failed call on this thread ("" if none). Never NULL. */
 WMSS_API const char *wmss_last_error(void);
 WMSS_API int wmss_abi_version(void);
-/** e.g. "0.1.0 (cpu: avx512 avx2 sse2; cuda: sm_80 sm_90)". */
+/** e.g. "wmss 0.1.0 (cpu: avx512 of avx512bf16 avx512 avx2 sse2; openmp 201511; cuda: ...)". */
 WMSS_API const char *wmss_build_info(void);
-/** The CPU kernel variant in use: "avx512", "avx2" or "sse2". */
+/** The CPU kernel variant in use: "avx512bf16", "avx512", "avx2" or "sse2". */
 WMSS_API const char *wmss_cpu_isa(void);
-/** Force a CPU variant ("avx512", "avx2", "sse2", or "auto"); WMSS_ERR_UNSUPPORTED if this CPU lacks it. */
+/** Force a CPU variant ("avx512bf16", "avx512", "avx2", "sse2" or "auto"); WMSS_ERR_UNSUPPORTED if this CPU lacks it. */
 WMSS_API int wmss_cpu_set_isa(const char *name);
 /** Threads used by the CPU kernels; n = 0 restores the OpenMP default. */
 WMSS_API int wmss_set_num_threads(int n);

@@ -86,7 +86,7 @@ public final class Backend {
         return kind;
     }
 
-    /** The CPU kernel variant in use: avx512, avx2 or sse2. */
+    /** The CPU kernel variant in use: avx512bf16, avx512, avx2 or sse2. */
     public String cpuIsa() {
         return cpuIsa;
     }
@@ -109,7 +109,7 @@ public final class Backend {
         Status.check(WmssH.wmss_set_num_threads(n), Backend::lastError);
     }
 
-    /** Forces a CPU variant ("avx512", "avx2", "sse2" or "auto"), e.g. to test or benchmark each. */
+    /** Forces a CPU variant ("avx512bf16", "avx512", "avx2", "sse2" or "auto"), e.g. to test or benchmark each. */
     public static void setCpuIsa(String isa) {
         try (Arena arena = Arena.ofConfined()) {
             Status.check(WmssH.wmss_cpu_set_isa(arena.allocateFrom(isa)), Backend::lastError);

@@ -22,7 +22,7 @@ class CeMixTest {
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String isa : new String[]{"avx512", "avx2", "sse2"})
+        for (String isa : new String[]{"avx512bf16", "avx512", "avx2", "sse2"})
             for (DType dt : DType.values())
                 for (int[] s : SHAPES)
                     for (float lambda : LAMBDAS)
