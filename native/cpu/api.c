@@ -1,4 +1,5 @@
 /* The exported CPU entry points of wmss.h: validate, dispatch to the active variant, map results to a status. */
+#include <immintrin.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -43,6 +44,25 @@ int wmss_set_num_threads(int n) {
 
 int wmss_num_threads(void) { return wmss_threads(); }
 
+/* Streaming (non-temporal) stores: the destination is not read for ownership, as in STREAM's copy. */
+static void copy_stream(char *d, const char *s, int64_t n) {
+    if (((uintptr_t)d | (uintptr_t)s) % 16) {
+        memcpy(d, s, (size_t)n);
+        return;
+    }
+    const int64_t n64 = n & ~INT64_C(63);
+    for (int64_t i = 0; i < n64; i += 64) {
+        const __m128 a = _mm_load_ps((const float *)(s + i)), b = _mm_load_ps((const float *)(s + i + 16));
+        const __m128 c = _mm_load_ps((const float *)(s + i + 32)), e = _mm_load_ps((const float *)(s + i + 48));
+        _mm_stream_ps((float *)(d + i), a);
+        _mm_stream_ps((float *)(d + i + 16), b);
+        _mm_stream_ps((float *)(d + i + 32), c);
+        _mm_stream_ps((float *)(d + i + 48), e);
+    }
+    _mm_sfence();
+    memcpy(d + n64, s + n64, (size_t)(n - n64));
+}
+
 int wmss_copy(void *dst, const void *src, int64_t bytes) {
     if (bytes < 0) return wmss_fail(WMSS_ERR_SHAPE, "wmss_copy: bytes = %lld", (long long)bytes);
     if (bytes == 0) return WMSS_OK;
@@ -55,7 +75,7 @@ int wmss_copy(void *dst, const void *src, int64_t bytes) {
         const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
         const int64_t per = (bytes / nt + 63) & ~INT64_C(63);
         const int64_t b = t * per, e = b + per < bytes ? b + per : bytes;
-        if (b < e) memcpy((char *)dst + b, (const char *)src + b, (size_t)(e - b));
+        if (b < e) copy_stream((char *)dst + b, (const char *)src + b, e - b);
     }
     return WMSS_OK;
 }
@@ -80,7 +100,7 @@ int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, in
     const wmss_ce_args a = CE_ARGS;
     int st;
     if (!labels || !loss) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix"))) return st;
+    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix", 1))) return st;
     return finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_ce_mix");
 }
 
@@ -92,7 +112,7 @@ int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_st
     int st;
     if (!labels || !loss)
         return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix_unfused"))) return st;
+    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix_unfused", 1))) return st;
     if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: workspace is NULL");
     if (workspace_floats < 2 * rows * vocab)
         return wmss_fail(WMSS_ERR_SHAPE, "wmss_ce_mix_unfused: workspace has %lld floats, needs 2 * rows * vocab = %lld",
@@ -108,6 +128,6 @@ int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t 
     if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: labels and nll go together");
     const wmss_ce_args a = {dtype, rows, vocab, z, ld, z, ld, labels, 1.0f, 0.0f, nll, NULL, 0, NULL, 0,
                             lse, entropy, flags};
-    const int st = wmss_check_ce_args(&a, "wmss_entropy");
+    const int st = wmss_check_ce_args(&a, "wmss_entropy", 1);
     return st ? st : finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_entropy");
 }

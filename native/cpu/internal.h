@@ -50,8 +50,11 @@ const wmss_cpu_kernels *wmss_cpu_active(void);
 int wmss_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void wmss_clear_error(void);
 
-/** Validates everything about a call before any output is touched. fn names the caller in messages. */
-int wmss_check_ce_args(const wmss_ce_args *a, const char *fn);
+/**
+ * Validates everything about a call before any output is touched; fn names the caller in messages. Labels are
+ * range-checked only when they are in host memory (the CUDA kernels report bad labels through their status).
+ */
+int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host);
 
 size_t wmss_dtype_size(int dtype);
 

@@ -40,7 +40,7 @@ static int check_vector(const char *fn, const char *name, const void *p, size_t 
     return WMSS_OK;
 }
 
-int wmss_check_ce_args(const wmss_ce_args *a, const char *fn) {
+int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host) {
     const size_t es = wmss_dtype_size(a->dtype);
     if (!es) return wmss_fail(WMSS_ERR_DTYPE, "%s: unknown dtype %d (0 = f32, 1 = bf16)", fn, a->dtype);
     if (a->rows < 0 || a->vocab < 1)
@@ -70,7 +70,7 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn) {
         (st = check_vector(fn, "lse", a->lse, sizeof(float))) ||
         (st = check_vector(fn, "entropy", a->entropy, sizeof(float))))
         return st;
-    if (a->labels)
+    if (a->labels && labels_on_host)
         for (int64_t r = 0; r < a->rows; r++) {
             const int64_t y = a->labels[r];
             if (y != WMSS_IGNORE_INDEX && (y < 0 || y >= a->vocab))

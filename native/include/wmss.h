@@ -121,13 +121,73 @@ WMSS_API int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
                                  float *lse, float *entropy, uint32_t flags,
                                  float *workspace, int64_t workspace_floats);
 
-/* ---------------------------------------------------------------- CUDA */
+/* ---------------------------------------------------------------- CUDA
+ * Same contract as the CPU functions, on device (or managed) memory, asynchronous on `stream` (a cudaStream_t;
+ * NULL = the default stream). Arguments are validated on the host (pointer kinds included) before the launch;
+ * what only the device can see is reported through `status`, an optional device int64[2] that
+ * wmss_cuda_status_reset sets to INT64_MAX: status[0] receives the first non-finite row, status[1] the first row
+ * whose label is out of range (that row's outputs are NaN). Nothing synchronises with the host.
+ * Built when nvcc is found; otherwise every function returns WMSS_ERR_UNSUPPORTED.
+ */
 
 /**
  * Number of usable CUDA devices in *count. WMSS_ERR_UNSUPPORTED if built without CUDA, WMSS_ERR_NO_DEVICE (with
  * the driver's reason in wmss_last_error) if there is no device or driver; never aborts.
  */
 WMSS_API int wmss_cuda_device_count(int *count);
+/** "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)" for the current device. */
+WMSS_API int wmss_cuda_device_name(char *buf, int len);
+WMSS_API int wmss_cuda_malloc(void **ptr, int64_t bytes);
+WMSS_API int wmss_cuda_free(void *ptr);
+/** Synchronous copy in any direction (cudaMemcpyDefault). */
+WMSS_API int wmss_cuda_memcpy(void *dst, const void *src, int64_t bytes);
+WMSS_API int wmss_cuda_memset(void *dst, int value, int64_t bytes);
+/** Waits for `stream` (NULL: the whole device). */
+WMSS_API int wmss_cuda_synchronize(void *stream);
+WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
+
+/** One launch: thread-block clusters split long rows on sm_90 so the logits are read from HBM once. */
+WMSS_API int wmss_cuda_ce_mix(int dtype, int64_t rows, int64_t vocab,
+                              const void *z_strong, int64_t ld_strong,
+                              const void *z_weak, int64_t ld_weak,
+                              const int64_t *labels, float lambda, float inv_norm,
+                              float *loss,
+                              void *grad_strong, int64_t ld_grad_strong,
+                              void *grad_weak, int64_t ld_grad_weak,
+                              float *lse, float *entropy, int64_t *status, void *stream);
+WMSS_API int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
+                               const int64_t *labels, float *entropy, float *nll, float *lse,
+                               int64_t *status, void *stream);
+/** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */
+WMSS_API int wmss_cuda_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
+                                      const void *z_strong, int64_t ld_strong,
+                                      const void *z_weak, int64_t ld_weak,
+                                      const int64_t *labels, float lambda, float inv_norm,
+                                      float *loss,
+                                      void *grad_strong, int64_t ld_grad_strong,
+                                      void *grad_weak, int64_t ld_grad_weak,
+                                      float *lse, float *entropy, int64_t *status, void *stream,
+                                      float *workspace, int64_t workspace_floats);
+
+/* ---------------------------------------------------------------- testing the CUDA algorithm without a GPU */
+
+/**
+ * The CUDA fused kernel's algorithm run on the CPU on host memory (same launch plan, element-to-thread
+ * assignment and reduction order; only expf/logf come from the host libm). split = 0 uses the plan for a GPU
+ * with sm_count SMs (0: 132) and clusters of up to 8; split > 0 forces that many blocks per row.
+ * Always built; flags as wmss_ce_mix.
+ */
+WMSS_API int wmss_cuda_host_ce_mix(int dtype, int64_t rows, int64_t vocab,
+                                   const void *z_strong, int64_t ld_strong,
+                                   const void *z_weak, int64_t ld_weak,
+                                   const int64_t *labels, float lambda, float inv_norm,
+                                   float *loss,
+                                   void *grad_strong, int64_t ld_grad_strong,
+                                   void *grad_weak, int64_t ld_grad_weak,
+                                   float *lse, float *entropy, uint32_t flags, int split, int sm_count);
+/** The launch plan: out4 = {split, chunk, resident, shared-memory bytes}. */
+WMSS_API int wmss_cuda_plan(int64_t rows, int64_t vocab, int sm_count, int max_cluster, int64_t smem_budget,
+                            int64_t *out4);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Which backend runs the kernels, probed once and logged once. {@code -Dwmss.backend=auto|cpu|cuda}
- * (or WMSS_BACKEND) forces one; asking for CUDA where it cannot run fails with {@link BackendUnavailableException}.
+ * Which backend runs the kernels, probed once and logged once: CUDA when the library was built with it and a
+ * device is present, else the CPU (host memory always runs on the CPU kernels; {@link DeviceMemory} on the GPU).
+ * {@code -Dwmss.backend=auto|cpu|cuda} (or WMSS_BACKEND) forces one; asking for CUDA where it cannot run fails
+ * with {@link BackendUnavailableException} naming the driver's reason.
  */
 public final class Backend {
     public enum Kind { CPU, CUDA }
@@ -53,20 +55,26 @@ public final class Backend {
             devices = st == 0 ? count.get(ValueLayout.JAVA_INT, 0) : 0;
             cuda = st == 0 ? devices + " device(s)" : lastError();
         }
+        if (devices > 0) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment name = arena.allocate(256);
+                if (WmssH.wmss_cuda_device_name(name, 256) == 0) cuda = devices + " device(s), " + name.getString(0);
+            }
+        }
         String wanted = setting();
         Kind kind;
         switch (wanted) {
             case "cpu" -> kind = Kind.CPU;
-            case "cuda" -> throw new BackendUnavailableException(devices > 0 ? Status.UNSUPPORTED : Status.NO_DEVICE,
-                    "wmss.backend=cuda was requested but cannot run: "
-                            + (devices > 0 ? "this build has no CUDA ce_mix kernels yet" : cuda)
-                            + ". Use -Dwmss.backend=cpu or auto.");
-            case "auto" -> {
-                kind = Kind.CPU;
-                if (devices > 0) {
-                    LOG.log(System.Logger.Level.WARNING, "wmss: " + cuda + " found, but this build has no CUDA"
-                            + " ce_mix kernels yet; using the CPU backend");
+            case "cuda" -> {
+                if (devices == 0) {
+                    throw new BackendUnavailableException(Status.NO_DEVICE, "wmss.backend=cuda was requested but"
+                            + " cannot run: " + cuda + ". Use -Dwmss.backend=cpu or auto.");
                 }
+                kind = Kind.CUDA;
+            }
+            case "auto" -> {
+                kind = devices > 0 ? Kind.CUDA : Kind.CPU;
+                if (devices == 0) LOG.log(System.Logger.Level.DEBUG, "wmss: CUDA not used: " + cuda);
             }
             default -> throw new InvalidArgumentException(Status.ARGUMENT,
                     "wmss.backend=" + wanted + " is not one of auto, cpu, cuda");
@@ -93,6 +101,11 @@ public final class Backend {
 
     public int cudaDevices() {
         return cudaDevices;
+    }
+
+    /** True if CUDA kernels can run here (built in, a device present, not forced off). */
+    public boolean cudaUsable() {
+        return kind == Kind.CUDA;
     }
 
     /** "N device(s)" or why CUDA is not available. */

@@ -45,23 +45,40 @@ public record Logits(MemorySegment data, DType dtype, long rows, long vocab, lon
     }
 
     public float get(long row, long col) {
+        requireHost();
         return dtype == DType.F32 ? data.get(F32, offset(row, col)) : Bf16.toFloat(data.get(BF16, offset(row, col)));
     }
 
     /** Stores {@code v} (rounded to nearest even for bf16). */
     public void set(long row, long col, float v) {
+        requireHost();
         if (dtype == DType.F32) data.set(F32, offset(row, col), v);
         else data.set(BF16, offset(row, col), Bf16.fromFloat(v));
     }
 
     /** Fills every element (including stride padding) with the given bit pattern's value, e.g. NaN as poison. */
     public void fill(float v) {
+        requireHost();
         if (dtype == DType.F32) {
             for (long i = 0; i + 4 <= data.byteSize(); i += 4) data.set(F32, i, v);
         } else {
             short b = Bf16.fromFloat(v);
             for (long i = 0; i + 2 <= data.byteSize(); i += 2) data.set(BF16, i, b);
         }
+    }
+
+    /** Logits in CUDA device memory (from {@link DeviceMemory} or another CUDA allocator's pointer). */
+    public static Logits onDevice(DeviceMemory memory, DType dtype, long rows, long vocab) {
+        return of(memory.segment(), dtype, rows, vocab);
+    }
+
+    /** True if the data lives in {@link DeviceMemory}: then it cannot be read from Java. */
+    public boolean onDevice() {
+        return DeviceMemory.isDevice(data);
+    }
+
+    private void requireHost() {
+        if (onDevice()) throw new InvalidArgumentException(Status.ARGUMENT, "these logits are in CUDA device memory");
     }
 
     boolean sameShape(Logits o) {

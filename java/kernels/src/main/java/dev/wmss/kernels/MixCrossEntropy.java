@@ -23,7 +23,10 @@ import java.lang.foreign.ValueLayout;
 public final class MixCrossEntropy {
     public static final long IGNORE_INDEX = -100;
 
-    /** Implementations of the same op: the fused native kernel, the unfused baseline, libtorch, plain Java. */
+    /**
+     * Implementations of the same op: the fused native kernel and the unfused baseline (on the CPU for host
+     * memory, on the GPU for {@link DeviceMemory}), libtorch's ops, and plain Java (float64).
+     */
     public enum Variant { FUSED, UNFUSED, LIBTORCH, JAVA }
 
     private MixCrossEntropy() {}
@@ -131,6 +134,7 @@ public final class MixCrossEntropy {
             float norm = Float.isNaN(invNorm) ? 1f / Math.max(1, supervisedRows(labels, strong.rows())) : invNorm;
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment loss = rowLoss != null ? rowLoss : arena.allocate(Math.max(4, strong.rows() * 4), 64);
+                if (strong.onDevice()) return Cuda.run(this, norm, rowLoss);
                 switch (variant) {
                     case FUSED -> fused(norm, loss);
                     case UNFUSED -> unfused(norm, loss, arena);
@@ -179,13 +183,21 @@ public final class MixCrossEntropy {
         }
 
         private void requireNative(MemorySegment rowLoss) {
-            for (MemorySegment s : new MemorySegment[]{strong.data(), weak.data(), labels, rowLoss, seg(gradStrong),
-                    seg(gradWeak), lse, entropy}) {
+            for (MemorySegment s : buffers(rowLoss)) {
                 if (s != null && !s.isNative() && !s.equals(MemorySegment.NULL)) {
                     throw new InvalidArgumentException(Status.ARGUMENT, "native variants need native (off-heap)"
                             + " segments; got a heap segment " + s + " (allocate with an Arena)");
                 }
+                if (DeviceMemory.isDevice(s)) {
+                    throw new InvalidArgumentException(Status.ARGUMENT, "a buffer is in CUDA device memory but the"
+                            + " logits are on the host: keep all buffers of a call on one side");
+                }
             }
+        }
+
+        MemorySegment[] buffers(MemorySegment rowLoss) {
+            return new MemorySegment[]{strong.data(), weak.data(), labels, rowLoss, seg(gradStrong), seg(gradWeak),
+                    lse, entropy};
         }
 
         private Logits checkGrad(String name, Logits g) {
@@ -211,15 +223,15 @@ public final class MixCrossEntropy {
         return s;
     }
 
-    private static MemorySegment seg(Logits l) {
+    static MemorySegment seg(Logits l) {
         return l == null ? MemorySegment.NULL : l.data();
     }
 
-    private static long ld(Logits l) {
+    static long ld(Logits l) {
         return l == null ? 0 : l.rowStride();
     }
 
-    private static MemorySegment orNull(MemorySegment s) {
+    static MemorySegment orNull(MemorySegment s) {
         return s == null ? MemorySegment.NULL : s;
     }
 }

@@ -25,7 +25,7 @@ class BackendTest {
     @Test
     void probeReportsCpuAndAReasonForCuda() {
         Backend b = Backend.current();
-        assertEquals(Backend.Kind.CPU, b.kind());
+        assertEquals(b.cudaDevices() > 0 ? Backend.Kind.CUDA : Backend.Kind.CPU, b.kind());
         assertTrue(b.cpuIsa().matches("avx512bf16|avx512|avx2|sse2"), b.cpuIsa());
         assertTrue(b.threads() >= 1);
         assertFalse(b.cudaStatus().isBlank());

@@ -211,4 +211,196 @@ public final class WmssH {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_device_count", t);
         }
     }
+
+    private static final class wmss_cuda_device_name {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_device_name", DESC);
+    }
+
+    public static int wmss_cuda_device_name(MemorySegment buf, int len) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_device_name", buf, len);
+        try {
+            return (int) wmss_cuda_device_name.HANDLE.invokeExact(buf, len);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_device_name", t);
+        }
+    }
+
+    private static final class wmss_cuda_malloc {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_malloc", DESC);
+    }
+
+    public static int wmss_cuda_malloc(MemorySegment ptr, long bytes) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_malloc", ptr, bytes);
+        try {
+            return (int) wmss_cuda_malloc.HANDLE.invokeExact(ptr, bytes);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_malloc", t);
+        }
+    }
+
+    private static final class wmss_cuda_free {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_free", DESC);
+    }
+
+    public static int wmss_cuda_free(MemorySegment ptr) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_free", ptr);
+        try {
+            return (int) wmss_cuda_free.HANDLE.invokeExact(ptr);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_free", t);
+        }
+    }
+
+    private static final class wmss_cuda_memcpy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_memcpy", DESC);
+    }
+
+    public static int wmss_cuda_memcpy(MemorySegment dst, MemorySegment src, long bytes) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_memcpy", dst, src, bytes);
+        try {
+            return (int) wmss_cuda_memcpy.HANDLE.invokeExact(dst, src, bytes);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_memcpy", t);
+        }
+    }
+
+    private static final class wmss_cuda_memset {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_memset", DESC);
+    }
+
+    public static int wmss_cuda_memset(MemorySegment dst, int value, long bytes) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_memset", dst, value, bytes);
+        try {
+            return (int) wmss_cuda_memset.HANDLE.invokeExact(dst, value, bytes);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_memset", t);
+        }
+    }
+
+    private static final class wmss_cuda_synchronize {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_synchronize", DESC);
+    }
+
+    public static int wmss_cuda_synchronize(MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_synchronize", stream);
+        try {
+            return (int) wmss_cuda_synchronize.HANDLE.invokeExact(stream);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_synchronize", t);
+        }
+    }
+
+    private static final class wmss_cuda_status_reset {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_status_reset", DESC);
+    }
+
+    public static int wmss_cuda_status_reset(MemorySegment status, MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_status_reset", status, stream);
+        try {
+            return (int) wmss_cuda_status_reset.HANDLE.invokeExact(status, stream);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_status_reset", t);
+        }
+    }
+
+    private static final class wmss_cuda_ce_mix {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix", DESC);
+    }
+
+    public static int wmss_cuda_ce_mix(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, MemorySegment status, MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream);
+        try {
+            return (int) wmss_cuda_ce_mix.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_ce_mix", t);
+        }
+    }
+
+    private static final class wmss_cuda_entropy {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_entropy", DESC);
+    }
+
+    public static int wmss_cuda_entropy(int dtype, long rows, long vocab, MemorySegment z, long ld, MemorySegment labels, MemorySegment entropy, MemorySegment nll, MemorySegment lse, MemorySegment status, MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_entropy", dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
+        try {
+            return (int) wmss_cuda_entropy.HANDLE.invokeExact(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_entropy", t);
+        }
+    }
+
+    private static final class wmss_cuda_ce_mix_unfused {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix_unfused", DESC);
+    }
+
+    public static int wmss_cuda_ce_mix_unfused(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, MemorySegment status, MemorySegment stream, MemorySegment workspace, long workspace_floats) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix_unfused", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream, workspace, workspace_floats);
+        try {
+            return (int) wmss_cuda_ce_mix_unfused.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream, workspace, workspace_floats);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_ce_mix_unfused", t);
+        }
+    }
+
+    private static final class wmss_cuda_host_ce_mix {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_host_ce_mix", DESC);
+    }
+
+    public static int wmss_cuda_host_ce_mix(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, int flags, int split, int sm_count) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_host_ce_mix", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, split, sm_count);
+        try {
+            return (int) wmss_cuda_host_ce_mix.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, split, sm_count);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_host_ce_mix", t);
+        }
+    }
+
+    private static final class wmss_cuda_plan {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_plan", DESC);
+    }
+
+    public static int wmss_cuda_plan(long rows, long vocab, int sm_count, int max_cluster, long smem_budget, MemorySegment out4) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_plan", rows, vocab, sm_count, max_cluster, smem_budget, out4);
+        try {
+            return (int) wmss_cuda_plan.HANDLE.invokeExact(rows, vocab, sm_count, max_cluster, smem_budget, out4);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_plan", t);
+        }
+    }
 }

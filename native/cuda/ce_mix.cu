@@ -1,0 +1,439 @@
+// ce_mix.cu — CUDA kernels of wmss.h: the fused ce_mix (one launch), its unfused baseline, and the entropy op.
+//
+// Fused kernel: blockIdx.x = row * split + part. A block mixes its chunk of the row (16-byte loads, fp32
+// arithmetic) into shared memory while accumulating online statistics, reduces them across the block (warp
+// shuffles) and, for split rows, across the thread-block cluster through distributed shared memory (sm_90),
+// then writes the gradients from shared memory: the logits are read from HBM once. Without clusters (sm_80) a
+// row is one block. inv_norm comes in as an argument: nothing synchronises with the host.
+#include <cooperative_groups.h>
+#include <cuda_runtime.h>
+
+#include <climits>
+
+#include "ce_mix_algo.cuh"
+#include "cuda_common.h"
+
+namespace cg = cooperative_groups;
+using namespace wmss_algo;
+
+namespace {
+
+struct Args {
+    int64_t rows, vocab;
+    const void *zs, *zw;
+    int64_t ld_zs, ld_zw;
+    const int64_t *labels; // may be NULL (entropy without labels)
+    float lambda, inv_norm;
+    float *loss;
+    void *gs, *gw;
+    int64_t ld_gs, ld_gw;
+    float *lse, *entropy;
+    int64_t *status; // optional device int64[2]: first non-finite row, first row with a bad label
+};
+
+template <typename T> __device__ __forceinline__ float load1(const T *p, int64_t i);
+template <> __device__ __forceinline__ float load1<float>(const float *p, int64_t i) { return __ldg(p + i); }
+template <> __device__ __forceinline__ float load1<uint16_t>(const uint16_t *p, int64_t i) {
+    return bf16_to_f32(__ldg(p + i));
+}
+template <typename T> __device__ __forceinline__ void store1(T *p, int64_t i, float v);
+template <> __device__ __forceinline__ void store1<float>(float *p, int64_t i, float v) { p[i] = v; }
+template <> __device__ __forceinline__ void store1<uint16_t>(uint16_t *p, int64_t i, float v) { p[i] = f32_to_bf16(v); }
+
+/** Elements per 16-byte access. */
+template <typename T> constexpr int kVec = 16 / sizeof(T);
+
+/** Loads kVec<T> consecutive elements (16-byte aligned) as floats. */
+template <typename T> __device__ __forceinline__ void load_vec(const T *p, int64_t i, float *out);
+template <> __device__ __forceinline__ void load_vec<float>(const float *p, int64_t i, float *out) {
+    const float4 v = __ldg(reinterpret_cast<const float4 *>(p + i));
+    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+}
+template <> __device__ __forceinline__ void load_vec<uint16_t>(const uint16_t *p, int64_t i, float *out) {
+    const uint4 v = __ldg(reinterpret_cast<const uint4 *>(p + i));
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int k = 0; k < 4; k++) {
+        out[2 * k] = __uint_as_float(w[k] << 16);
+        out[2 * k + 1] = __uint_as_float(w[k] & 0xFFFF0000u);
+    }
+}
+
+__device__ __forceinline__ Stats shfl_xor(const Stats &s, int mask) {
+    Stats o;
+    o.max = __shfl_xor_sync(0xFFFFFFFFu, s.max, mask);
+    o.sum = __shfl_xor_sync(0xFFFFFFFFu, s.sum, mask);
+    o.tsum = __shfl_xor_sync(0xFFFFFFFFu, s.tsum, mask);
+    o.nan = __shfl_xor_sync(0xFFFFFFFFu, s.nan, mask);
+    return o;
+}
+
+/** Butterfly over the warp, then the warps' results merged in order; every thread gets the same value. */
+__device__ Stats block_reduce(Stats s) {
+    __shared__ Stats warp_stats[32];
+    __shared__ Stats result;
+    for (int m = 16; m > 0; m >>= 1) s = stats_merge(s, shfl_xor(s, m));
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+    if (lane == 0) warp_stats[warp] = s;
+    __syncthreads();
+    if (warp == 0) {
+        Stats w = lane < warps ? warp_stats[lane] : stats_empty();
+        for (int m = 16; m > 0; m >>= 1) w = stats_merge(w, shfl_xor(w, m));
+        if (lane == 0) result = w;
+    }
+    __syncthreads();
+    return result;
+}
+
+__device__ __forceinline__ void report(int64_t *status, int which, int64_t row) {
+    if (status) atomicMin(reinterpret_cast<unsigned long long *>(status + which), (unsigned long long)row);
+}
+
+template <typename T>
+__device__ void fill_chunk(T *g, int64_t c0, int64_t c1, float v) {
+    if (!g) return;
+    for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) store1(g, i, v);
+}
+
+template <typename T, int MODE, bool RESIDENT>
+__global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, int64_t chunk) {
+    extern __shared__ float zsm[];
+    const int64_t row = blockIdx.x / split;
+    const int part = blockIdx.x % split;
+    const int64_t V = a.vocab;
+    const int64_t c0 = part * chunk, c1 = c0 + chunk < V ? c0 + chunk : V;
+    const T *zs = static_cast<const T *>(a.zs) + row * a.ld_zs;
+    const T *zw = static_cast<const T *>(a.zw) + row * a.ld_zw;
+    T *gs = a.gs ? static_cast<T *>(a.gs) + row * a.ld_gs : nullptr;
+    T *gw = a.gw ? static_cast<T *>(a.gw) + row * a.ld_gw : nullptr;
+    const float lam = a.lambda, mu = 1.0f - a.lambda;
+    const int64_t y = a.labels ? a.labels[row] : kIgnore;
+    const bool bad_label = y != kIgnore && (y < 0 || y >= V);
+    const bool labelled = y != kIgnore && !bad_label;
+    const bool want_stats = a.lse || a.entropy;
+
+    // The decisions below are the same for every block of a row (cluster), so early exits stay uniform.
+    if (!labelled && !bad_label && !want_stats) {
+        fill_chunk(gs, c0, c1, 0.0f);
+        fill_chunk(gw, c0, c1, 0.0f);
+        if (part == 0 && threadIdx.x == 0 && a.loss) a.loss[row] = 0.0f;
+        return;
+    }
+    // The label's mixed logit, read before any block of this row writes a gradient in place.
+    const float zy = labelled ? mix(load1(zs, y), load1(zw, y), MODE, lam, mu) : 0.0f;
+
+    // Sweep 1: mix (into shared memory) and accumulate the statistics, 16-byte loads where aligned.
+    Stats st = stats_empty();
+    const bool aligned = (reinterpret_cast<uintptr_t>(zs + c0) % 16 == 0) && (reinterpret_cast<uintptr_t>(zw + c0) % 16 == 0);
+    int64_t i0 = c0;
+    if (aligned) {
+        constexpr int VEC = kVec<T>;
+        const int64_t nvec = (c1 - c0) / VEC;
+        for (int64_t v = threadIdx.x; v < nvec; v += blockDim.x) {
+            float s[VEC], w[VEC];
+            if (MODE != kMixWeakOnly) load_vec(zs, c0 + v * VEC, s);
+            if (MODE != kMixStrongOnly) load_vec(zw, c0 + v * VEC, w);
+#pragma unroll
+            for (int k = 0; k < VEC; k++) {
+                const float x = mix(MODE != kMixWeakOnly ? s[k] : 0.0f, MODE != kMixStrongOnly ? w[k] : 0.0f, MODE, lam, mu);
+                if (RESIDENT) zsm[v * VEC + k] = x;
+                stats_add(st, x);
+            }
+        }
+        i0 = c0 + nvec * VEC;
+    }
+    for (int64_t i = i0 + threadIdx.x; i < c1; i += blockDim.x) {
+        const float x = mix(MODE != kMixWeakOnly ? load1(zs, i) : 0.0f, MODE != kMixStrongOnly ? load1(zw, i) : 0.0f,
+                            MODE, lam, mu);
+        if (RESIDENT) zsm[i - c0] = x;
+        stats_add(st, x);
+    }
+    st = block_reduce(st);
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    if (split > 1) {
+        // Exact merge across the cluster through distributed shared memory, in rank order in every block.
+        __shared__ Stats mine, merged;
+        cg::cluster_group cluster = cg::this_cluster();
+        if (threadIdx.x == 0) mine = st;
+        cluster.sync();
+        if (threadIdx.x == 0) {
+            Stats m = stats_empty();
+            for (int r = 0; r < split; r++) m = stats_merge(m, *cluster.map_shared_rank(&mine, r));
+            merged = m;
+        }
+        cluster.sync(); // no block leaves while another still reads its shared memory
+        st = merged;
+    }
+#endif
+    const RowResult rr = row_finish(st);
+    if (part == 0 && threadIdx.x == 0) {
+        if (a.lse) a.lse[row] = rr.lse;
+        if (a.entropy) a.entropy[row] = rr.entropy;
+        if (bad_label) {
+            if (a.loss) a.loss[row] = NAN;
+            report(a.status, 1, row);
+        } else if (!labelled) {
+            if (a.loss) a.loss[row] = 0.0f;
+            if (rr.undefined) report(a.status, 0, row);
+        } else {
+            const float loss = rr.undefined ? NAN : row_loss(rr, zy);
+            if (a.loss) a.loss[row] = loss;
+            if (!isfinite(loss)) report(a.status, 0, row);
+        }
+    }
+    if (!labelled || rr.undefined) {
+        const float v = labelled || bad_label ? NAN : 0.0f;
+        fill_chunk(gs, c0, c1, v);
+        fill_chunk(gw, c0, c1, v);
+        return;
+    }
+    if (!gs && !gw) return;
+    __syncthreads(); // shared-memory chunk complete
+    const float ks = lam * a.inv_norm, kw = mu * a.inv_norm;
+    for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) {
+        const float z = RESIDENT ? zsm[i - c0]
+                                 : mix(MODE != kMixWeakOnly ? load1(zs, i) : 0.0f,
+                                       MODE != kMixStrongOnly ? load1(zw, i) : 0.0f, MODE, lam, mu);
+        const bool is_label = i == y;
+        const float p = expf(z - rr.max) * rr.inv_sum;
+        if (gs) store1(gs, i, is_label ? ks * (p - 1.0f) : ks * p);
+        if (gw) store1(gw, i, is_label ? kw * (p - 1.0f) : kw * p);
+    }
+}
+
+// ---------------------------------------------------------------- unfused baseline: one launch per op
+
+template <typename T, int MODE>
+__global__ void mix_kernel(Args a, float *zmix) {
+    const int64_t n = a.rows * a.vocab;
+    const float lam = a.lambda, mu = 1.0f - a.lambda;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t r = e / a.vocab, i = e % a.vocab;
+        const float s = MODE != kMixWeakOnly ? load1(static_cast<const T *>(a.zs) + r * a.ld_zs, i) : 0.0f;
+        const float w = MODE != kMixStrongOnly ? load1(static_cast<const T *>(a.zw) + r * a.ld_zw, i) : 0.0f;
+        zmix[e] = mix(s, w, MODE, lam, mu);
+    }
+}
+
+/** Block per row: statistics, then the write (lse optional), like an eager log_softmax. */
+__global__ void log_softmax_kernel(int64_t V, const float *x, float *logp, float *lse) {
+    const float *xr = x + blockIdx.x * V;
+    float *out = logp + blockIdx.x * V;
+    Stats s = stats_empty();
+    for (int64_t i = threadIdx.x; i < V; i += blockDim.x) stats_add(s, xr[i]);
+    s = block_reduce(s);
+    const float l = s.nan ? NAN : s.max + logf(s.sum);
+    if (threadIdx.x == 0 && lse) lse[blockIdx.x] = l;
+    for (int64_t i = threadIdx.x; i < V; i += blockDim.x) out[i] = xr[i] - l;
+}
+
+__global__ void nll_kernel(Args a, const float *logp) {
+    const int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+    if (r >= a.rows) return;
+    const int64_t y = a.labels[r];
+    const bool ok = y == kIgnore || (y >= 0 && y < a.vocab);
+    if (!ok) report(a.status, 1, r);
+    a.loss[r] = y == kIgnore ? 0.0f : ok ? -logp[r * a.vocab + y] : NAN;
+    if (ok && y != kIgnore && !isfinite(a.loss[r])) report(a.status, 0, r);
+}
+
+__global__ void entropy_from_logp_kernel(int64_t V, const float *logp, float *entropy) {
+    __shared__ float part[32];
+    float h = 0.0f;
+    for (int64_t i = threadIdx.x; i < V; i += blockDim.x) {
+        const float lp = logp[blockIdx.x * V + i], p = expf(lp);
+        h -= p > 0.0f ? p * lp : (lp != lp ? NAN : 0.0f);
+    }
+    for (int m = 16; m > 0; m >>= 1) h += __shfl_xor_sync(0xFFFFFFFFu, h, m);
+    if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = h;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float t = 0.0f;
+        for (int w = 0; w < (int)blockDim.x / 32; w++) t += part[w];
+        entropy[blockIdx.x] = t;
+    }
+}
+
+__global__ void softmax_grad_kernel(Args a, float *logp_to_g) {
+    const int64_t n = a.rows * a.vocab;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t r = e / a.vocab, i = e % a.vocab, y = a.labels[r];
+        logp_to_g[e] = (y == kIgnore || y < 0 || y >= a.vocab) ? 0.0f : expf(logp_to_g[e]) - (i == y ? 1.0f : 0.0f);
+    }
+}
+
+template <typename T>
+__global__ void scale_kernel(Args a, const float *g, float alpha, T *out, int64_t ld) {
+    const int64_t n = a.rows * a.vocab;
+    for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t r = e / a.vocab, i = e % a.vocab;
+        store1(out + r * ld, i, alpha * g[e]);
+    }
+}
+
+__global__ void status_reset_kernel(int64_t *status) {
+    status[0] = INT64_MAX;
+    status[1] = INT64_MAX;
+}
+
+// ---------------------------------------------------------------- launchers
+
+struct Device {
+    int sm_count = 0, cc_major = 0, cluster = 0;
+    int64_t smem_optin = 0;
+};
+
+int query_device(Device &d) {
+    int dev = 0;
+    WMSS_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
+    int smem = 0, cluster = 0;
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.sm_count, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.cc_major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&cluster, cudaDevAttrClusterLaunch, dev), "cudaDeviceGetAttribute");
+    d.smem_optin = smem;
+    d.cluster = cluster && d.cc_major >= 9;
+    return WMSS_OK;
+}
+
+template <typename T, int MODE, bool RESIDENT>
+int launch_fused(const Args &a, const Plan &p, cudaStream_t stream) {
+    auto kernel = ce_mix_fused_kernel<T, MODE, RESIDENT>;
+    if (p.smem > 48 * 1024)
+        WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p.smem),
+                      "cudaFuncSetAttribute(max dynamic shared memory)");
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3((unsigned)(a.rows * p.split));
+    cfg.blockDim = dim3(p.threads);
+    cfg.dynamicSmemBytes = (size_t)p.smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    if (p.split > 1) {
+        attr[0].id = cudaLaunchAttributeClusterDimension;
+        attr[0].val.clusterDim.x = p.split;
+        attr[0].val.clusterDim.y = 1;
+        attr[0].val.clusterDim.z = 1;
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+    }
+    WMSS_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, a, p.split, p.chunk), "ce_mix fused launch");
+    return WMSS_OK;
+}
+
+template <typename T, int MODE>
+int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
+    return p.resident ? launch_fused<T, MODE, true>(a, p, s) : launch_fused<T, MODE, false>(a, p, s);
+}
+
+template <typename T>
+int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
+    switch (mix_mode(a.lambda)) {
+    case kMixStrongOnly: return launch_fused<T, kMixStrongOnly>(a, p, s);
+    case kMixWeakOnly: return launch_fused<T, kMixWeakOnly>(a, p, s);
+    default: return launch_fused<T, kMixBoth>(a, p, s);
+    }
+}
+
+unsigned grid_for(int64_t n, int threads) {
+    const int64_t b = (n + threads - 1) / threads;
+    return (unsigned)(b < 65536 ? (b > 0 ? b : 1) : 65536);
+}
+
+template <typename T>
+int launch_unfused(const Args &a, float *ws, cudaStream_t s) {
+    const int64_t n = a.rows * a.vocab;
+    float *zmix = ws, *logp = ws + n;
+    switch (mix_mode(a.lambda)) {
+    case kMixStrongOnly: mix_kernel<T, kMixStrongOnly><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
+    case kMixWeakOnly: mix_kernel<T, kMixWeakOnly><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
+    default: mix_kernel<T, kMixBoth><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
+    }
+    log_softmax_kernel<<<(unsigned)a.rows, 512, 0, s>>>(a.vocab, zmix, logp, a.lse);
+    nll_kernel<<<(unsigned)((a.rows + 255) / 256), 256, 0, s>>>(a, logp);
+    if (a.entropy) entropy_from_logp_kernel<<<(unsigned)a.rows, 512, 0, s>>>(a.vocab, logp, a.entropy);
+    if (a.gs || a.gw) {
+        softmax_grad_kernel<<<grid_for(n, 256), 256, 0, s>>>(a, logp);
+        if (a.gs) scale_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(a, logp, a.lambda * a.inv_norm, (T *)a.gs, a.ld_gs);
+        if (a.gw) scale_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(a, logp, (1.0f - a.lambda) * a.inv_norm, (T *)a.gw, a.ld_gw);
+    }
+    WMSS_CUDA_TRY(cudaGetLastError(), "ce_mix unfused launch");
+    return WMSS_OK;
+}
+
+Args to_args(const wmss_ce_args &c, int64_t *status) {
+    return Args{c.rows, c.vocab, c.zs, c.zw, c.ld_zs, c.ld_zw, c.labels, c.lambda, c.inv_norm, c.loss,
+                c.gs, c.gw, c.ld_gs, c.ld_gw, c.lse, c.entropy, status};
+}
+
+}  // namespace
+
+extern "C" {
+
+int wmss_cuda_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
+                     const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm,
+                     float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak,
+                     float *lse, float *entropy, int64_t *status, void *stream) {
+    const wmss_ce_args c = {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm,
+                            loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, 0};
+    int st;
+    if (!labels || !loss)
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix: %s is NULL", labels ? "loss" : "labels");
+    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_ce_mix"))) return st;
+    if (rows == 0) return WMSS_OK;
+    Device d;
+    if ((st = query_device(d))) return st;
+    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
+    const Plan p = plan_ce_mix(rows, vocab, d.sm_count, d.cluster ? 8 : 1, budget);
+    const Args a = to_args(c, status);
+    auto s = static_cast<cudaStream_t>(stream);
+    return dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+}
+
+int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
+                      float *entropy, float *nll, float *lse, int64_t *status, void *stream) {
+    if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: entropy is NULL");
+    if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: labels and nll go together");
+    const wmss_ce_args c = {dtype, rows, vocab, z, ld, z, ld, labels, 1.0f, 0.0f, nll, nullptr, 0, nullptr, 0,
+                            lse, entropy, 0};
+    int st;
+    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_entropy"))) return st;
+    if (rows == 0) return WMSS_OK;
+    Device d;
+    if ((st = query_device(d))) return st;
+    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
+    const Plan p = plan_ce_mix(rows, vocab, d.sm_count, d.cluster ? 8 : 1, budget);
+    const Args a = to_args(c, status);
+    auto s = static_cast<cudaStream_t>(stream);
+    return dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+}
+
+int wmss_cuda_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
+                             const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda,
+                             float inv_norm, float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak,
+                             int64_t ld_grad_weak, float *lse, float *entropy, int64_t *status, void *stream,
+                             float *workspace, int64_t workspace_floats) {
+    const wmss_ce_args c = {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm,
+                            loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, 0};
+    int st;
+    if (!labels || !loss)
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix_unfused: %s is NULL", labels ? "loss" : "labels");
+    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_ce_mix_unfused"))) return st;
+    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix_unfused: workspace is NULL");
+    if (workspace_floats < 2 * rows * vocab)
+        return wmss_fail(WMSS_ERR_SHAPE, "wmss_cuda_ce_mix_unfused: workspace has %lld floats, needs %lld",
+                         (long long)workspace_floats, (long long)(2 * rows * vocab));
+    if (rows == 0) return WMSS_OK;
+    const Args a = to_args(c, status);
+    auto s = static_cast<cudaStream_t>(stream);
+    return dtype == WMSS_DTYPE_BF16 ? launch_unfused<uint16_t>(a, workspace, s) : launch_unfused<float>(a, workspace, s);
+}
+
+int wmss_cuda_status_reset(int64_t *status, void *stream) {
+    if (!status) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_status_reset: status is NULL");
+    status_reset_kernel<<<1, 1, 0, static_cast<cudaStream_t>(stream)>>>(status);
+    WMSS_CUDA_TRY(cudaGetLastError(), "wmss_cuda_status_reset");
+    return WMSS_OK;
+}
+
+}  // extern "C"
