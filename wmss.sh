@@ -11,7 +11,7 @@ case "$cmd" in
     bash "$root/scripts/setup.sh"
     source "$root/scripts/env.sh"
     echo "wmss: building with $JAVA_HOME (tests skipped; ./wmss.sh test runs them)"
-    wmss_mvn -q install -DskipTests
+    wmss_mvn -q install -DskipTests | sed 's/\x1b\[[0-9;]*m//g'
     exec "$JAVA_HOME/bin/java" -jar "$root/target/wmss-native.jar" demo "$@"
     ;;
   test)

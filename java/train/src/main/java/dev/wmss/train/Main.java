@@ -21,6 +21,10 @@ public final class Main implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %5$s%6$s%n"); // one line per record
         }
+        // The commands print the backend themselves; the library's INFO line would repeat it (-Dwmss.verbose=true keeps it).
+        if (!Boolean.getBoolean("wmss.verbose")) {
+            java.util.logging.Logger.getLogger("dev.wmss.kernels").setLevel(java.util.logging.Level.WARNING);
+        }
         System.exit(commandLine().execute(args));
     }
 
