@@ -23,5 +23,7 @@ export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
 
 wmss_mvn() {
+  # Maven 3.8.7's Guice uses sun.misc.Unsafe, which JDK 25 warns about on every run
+  MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow" \
   mvn -B -ntp -Dstyle.color=never -Dmaven.repo.local="$wmss_root/.m2/repository" -f "$wmss_root/pom.xml" "$@"
 }

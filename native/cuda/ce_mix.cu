@@ -366,6 +366,19 @@ Args to_args(const wmss_ce_args &c, int64_t *status) {
                 c.gs, c.gw, c.ld_gs, c.ld_gw, c.lse, c.entropy, status};
 }
 
+/** Plans for the current device (112 KiB shared-memory budget: two blocks per SM) and launches the fused kernel. */
+int launch_planned(const wmss_ce_args &c, int64_t *status, void *stream) {
+    if (c.rows == 0) return WMSS_OK;
+    Device d;
+    int st;
+    if ((st = query_device(d))) return st;
+    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
+    const Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.cluster ? 8 : 1, budget);
+    const Args a = to_args(c, status);
+    auto s = static_cast<cudaStream_t>(stream);
+    return c.dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+}
+
 }  // namespace
 
 extern "C" {
@@ -380,14 +393,7 @@ int wmss_cuda_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_stron
     if (!labels || !loss)
         return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix: %s is NULL", labels ? "loss" : "labels");
     if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_ce_mix"))) return st;
-    if (rows == 0) return WMSS_OK;
-    Device d;
-    if ((st = query_device(d))) return st;
-    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
-    const Plan p = plan_ce_mix(rows, vocab, d.sm_count, d.cluster ? 8 : 1, budget);
-    const Args a = to_args(c, status);
-    auto s = static_cast<cudaStream_t>(stream);
-    return dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+    return launch_planned(c, status, stream);
 }
 
 int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
@@ -398,14 +404,7 @@ int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int
                             lse, entropy, 0};
     int st;
     if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_entropy"))) return st;
-    if (rows == 0) return WMSS_OK;
-    Device d;
-    if ((st = query_device(d))) return st;
-    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
-    const Plan p = plan_ce_mix(rows, vocab, d.sm_count, d.cluster ? 8 : 1, budget);
-    const Args a = to_args(c, status);
-    auto s = static_cast<cudaStream_t>(stream);
-    return dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+    return launch_planned(c, status, stream);
 }
 
 int wmss_cuda_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,

@@ -1,5 +1,6 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.ffi.NativeLoader;
 import dev.wmss.kernels.ffi.WmssH;
 
 import java.lang.foreign.Arena;
@@ -46,7 +47,7 @@ public final class Backend {
         if (abi != 1) {
             throw new NativeLibraryException("libwmss has ABI version " + abi + ", these bindings need 1");
         }
-        String isa = str(WmssH.wmss_cpu_isa());
+        String isa = NativeLoader.cString(WmssH.wmss_cpu_isa());
         int devices = 0;
         String cuda;
         try (Arena arena = Arena.ofConfined()) {
@@ -133,17 +134,14 @@ public final class Backend {
     }
 
     public static String buildInfo() {
-        return str(WmssH.wmss_build_info());
+        return NativeLoader.cString(WmssH.wmss_build_info());
     }
 
     /** The calling thread's last native error message. */
     public static String lastError() {
-        return str(WmssH.wmss_last_error());
+        return NativeLoader.cString(WmssH.wmss_last_error());
     }
 
-    private static String str(MemorySegment s) {
-        return s.equals(MemorySegment.NULL) ? "" : s.reinterpret(Long.MAX_VALUE).getString(0);
-    }
 
     @Override
     public String toString() {

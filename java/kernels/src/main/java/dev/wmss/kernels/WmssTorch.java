@@ -1,8 +1,7 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.ffi.NativeLoader;
 import dev.wmss.kernels.ffi.WmssTorchH;
-
-import java.lang.foreign.MemorySegment;
 
 /** Facts about libwmss_torch, the libtorch layer (loaded on first use). */
 public final class WmssTorch {
@@ -10,14 +9,11 @@ public final class WmssTorch {
 
     /** libtorch's version, e.g. "1.13.1". */
     public static String version() {
-        return str(WmssTorchH.wmss_torch_version());
+        return NativeLoader.cString(WmssTorchH.wmss_torch_version());
     }
 
     public static String lastError() {
-        return str(WmssTorchH.wmss_torch_last_error());
+        return NativeLoader.cString(WmssTorchH.wmss_torch_last_error());
     }
 
-    private static String str(MemorySegment s) {
-        return s.equals(MemorySegment.NULL) ? "" : s.reinterpret(Long.MAX_VALUE).getString(0);
-    }
 }

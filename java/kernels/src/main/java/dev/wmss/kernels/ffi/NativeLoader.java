@@ -139,6 +139,11 @@ public final class NativeLoader {
         }
     }
 
+    /** A NUL-terminated string returned by the native side ("" for NULL). */
+    public static String cString(java.lang.foreign.MemorySegment s) {
+        return s.equals(java.lang.foreign.MemorySegment.NULL) ? "" : s.reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
     static String setting(String property, String env) {
         String v = System.getProperty(property);
         if (v == null || v.isBlank()) v = System.getenv(env);
