@@ -7,7 +7,8 @@ The tables mirror native/include/wmss.h and wmss_torch.h; run this after changin
 import pathlib
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "java/kernels/src/main/java/dev/wmss/kernels/ffi"
-LAYOUT = {"int": "JAVA_INT", "long": "JAVA_LONG", "float": "JAVA_FLOAT", "MemorySegment": "ADDRESS"}
+LAYOUT = {"int": "JAVA_INT", "long": "JAVA_LONG", "float": "JAVA_FLOAT", "double": "JAVA_DOUBLE",
+          "MemorySegment": "ADDRESS"}
 SEG = "MemorySegment"
 CE_MIX = [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z_strong"), ("long", "ld_strong"),
           (SEG, "z_weak"), ("long", "ld_weak"), (SEG, "labels"), ("float", "lambda"), ("float", "inv_norm"),
@@ -52,6 +53,21 @@ WMSS_TORCH = [
     ("wmss_torch_last_error", "ADDRESS", [], True),
     ("wmss_torch_version", "ADDRESS", [], True),
     ("wmss_torch_ce_mix_ref", "JAVA_INT", CE_MIX, False),
+    ("wmss_torch_model_init", "JAVA_INT", [(SEG, "config_json"), ("long", "seed"), (SEG, "out")], False),
+    ("wmss_torch_model_load", "JAVA_INT", [(SEG, "dir"), (SEG, "out")], False),
+    ("wmss_torch_model_save", "JAVA_INT", [(SEG, "m"), (SEG, "dir")], False),
+    ("wmss_torch_model_free", "JAVA_INT", [(SEG, "m")], False),
+    ("wmss_torch_model_info", "JAVA_INT", [(SEG, "m"), (SEG, "vocab"), (SEG, "parameters")], False),
+    ("wmss_torch_model_forward", "JAVA_INT", [(SEG, "m"), (SEG, "ids"), (SEG, "mask"), ("long", "batch"),
+                                              ("long", "seq"), ("int", "with_grad"), (SEG, "logits")], False),
+    ("wmss_torch_model_backward", "JAVA_INT", [(SEG, "m"), (SEG, "grad_logits")], False),
+    ("wmss_torch_model_adamw", "JAVA_INT", [(SEG, "m"), ("double", "lr"), ("double", "beta1"), ("double", "beta2"),
+                                            ("double", "eps"), ("double", "weight_decay")], False),
+    ("wmss_torch_model_step", "JAVA_INT", [(SEG, "m"), ("double", "lr"), ("double", "max_grad_norm"),
+                                           (SEG, "grad_norm")], False),
+    ("wmss_torch_model_parameter", "JAVA_INT", [(SEG, "m"), (SEG, "name"), (SEG, "data"), (SEG, "grad"),
+                                                (SEG, "numel")], False),
+    ("wmss_torch_model_set_trainable", "JAVA_INT", [(SEG, "m"), ("int", "trainable")], False),
 ]
 
 

@@ -1,5 +1,7 @@
 // Error plumbing of libwmss_torch: every exported function runs its body through wmss_torch_guard.
 #pragma once
+#include <c10/util/Exception.h>
+
 #include <string>
 
 #include "wmss.h"
@@ -22,6 +24,9 @@ int torch_guard(const char *fn, F &&body) noexcept {
     } catch (const Error &e) {
         set_torch_error(std::string(fn) + ": " + e.message);
         return e.status;
+    } catch (const c10::Error &e) {
+        set_torch_error(std::string(fn) + ": " + e.what_without_backtrace());
+        return WMSS_ERR_INTERNAL;
     } catch (const std::bad_alloc &) {
         set_torch_error(std::string(fn) + ": out of memory");
         return WMSS_ERR_OUT_OF_MEMORY;

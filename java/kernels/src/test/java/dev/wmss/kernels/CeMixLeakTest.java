@@ -12,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** 10,000 calls (successful and failing, each with its own per-call arena) leave resident memory flat. */
-class CeMixLeakTest {
-    static long rssKb() throws IOException {
+public class CeMixLeakTest {
+    public static long rssKb() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
         }

@@ -67,4 +67,180 @@ public final class WmssTorchH {
             throw new AssertionError("unexpected checked throwable from wmss_torch_ce_mix_ref", t);
         }
     }
+
+    private static final class wmss_torch_model_init {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_init", DESC);
+    }
+
+    public static int wmss_torch_model_init(MemorySegment config_json, long seed, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_init", config_json, seed, out);
+        try {
+            return (int) wmss_torch_model_init.HANDLE.invokeExact(config_json, seed, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_init", t);
+        }
+    }
+
+    private static final class wmss_torch_model_load {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_load", DESC);
+    }
+
+    public static int wmss_torch_model_load(MemorySegment dir, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load", dir, out);
+        try {
+            return (int) wmss_torch_model_load.HANDLE.invokeExact(dir, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_load", t);
+        }
+    }
+
+    private static final class wmss_torch_model_save {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_save", DESC);
+    }
+
+    public static int wmss_torch_model_save(MemorySegment m, MemorySegment dir) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save", m, dir);
+        try {
+            return (int) wmss_torch_model_save.HANDLE.invokeExact(m, dir);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_save", t);
+        }
+    }
+
+    private static final class wmss_torch_model_free {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_free", DESC);
+    }
+
+    public static int wmss_torch_model_free(MemorySegment m) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_free", m);
+        try {
+            return (int) wmss_torch_model_free.HANDLE.invokeExact(m);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_free", t);
+        }
+    }
+
+    private static final class wmss_torch_model_info {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_info", DESC);
+    }
+
+    public static int wmss_torch_model_info(MemorySegment m, MemorySegment vocab, MemorySegment parameters) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_info", m, vocab, parameters);
+        try {
+            return (int) wmss_torch_model_info.HANDLE.invokeExact(m, vocab, parameters);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_info", t);
+        }
+    }
+
+    private static final class wmss_torch_model_forward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_forward", DESC);
+    }
+
+    public static int wmss_torch_model_forward(MemorySegment m, MemorySegment ids, MemorySegment mask, long batch, long seq, int with_grad, MemorySegment logits) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_forward", m, ids, mask, batch, seq, with_grad, logits);
+        try {
+            return (int) wmss_torch_model_forward.HANDLE.invokeExact(m, ids, mask, batch, seq, with_grad, logits);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_forward", t);
+        }
+    }
+
+    private static final class wmss_torch_model_backward {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_backward", DESC);
+    }
+
+    public static int wmss_torch_model_backward(MemorySegment m, MemorySegment grad_logits) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_backward", m, grad_logits);
+        try {
+            return (int) wmss_torch_model_backward.HANDLE.invokeExact(m, grad_logits);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_backward", t);
+        }
+    }
+
+    private static final class wmss_torch_model_adamw {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE, JAVA_DOUBLE);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_adamw", DESC);
+    }
+
+    public static int wmss_torch_model_adamw(MemorySegment m, double lr, double beta1, double beta2, double eps, double weight_decay) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_adamw", m, lr, beta1, beta2, eps, weight_decay);
+        try {
+            return (int) wmss_torch_model_adamw.HANDLE.invokeExact(m, lr, beta1, beta2, eps, weight_decay);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_adamw", t);
+        }
+    }
+
+    private static final class wmss_torch_model_step {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_DOUBLE, JAVA_DOUBLE, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_step", DESC);
+    }
+
+    public static int wmss_torch_model_step(MemorySegment m, double lr, double max_grad_norm, MemorySegment grad_norm) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_step", m, lr, max_grad_norm, grad_norm);
+        try {
+            return (int) wmss_torch_model_step.HANDLE.invokeExact(m, lr, max_grad_norm, grad_norm);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_step", t);
+        }
+    }
+
+    private static final class wmss_torch_model_parameter {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_parameter", DESC);
+    }
+
+    public static int wmss_torch_model_parameter(MemorySegment m, MemorySegment name, MemorySegment data, MemorySegment grad, MemorySegment numel) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_parameter", m, name, data, grad, numel);
+        try {
+            return (int) wmss_torch_model_parameter.HANDLE.invokeExact(m, name, data, grad, numel);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_parameter", t);
+        }
+    }
+
+    private static final class wmss_torch_model_set_trainable {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_set_trainable", DESC);
+    }
+
+    public static int wmss_torch_model_set_trainable(MemorySegment m, int trainable) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_set_trainable", m, trainable);
+        try {
+            return (int) wmss_torch_model_set_trainable.HANDLE.invokeExact(m, trainable);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_set_trainable", t);
+        }
+    }
 }

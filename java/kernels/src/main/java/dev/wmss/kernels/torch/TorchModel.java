@@ -1,0 +1,140 @@
+package dev.wmss.kernels.torch;
+
+import dev.wmss.kernels.DType;
+import dev.wmss.kernels.InvalidArgumentException;
+import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.ShapeMismatchException;
+import dev.wmss.kernels.Status;
+import dev.wmss.kernels.WmssTorch;
+import dev.wmss.kernels.ffi.WmssTorchH;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+
+/**
+ * A decoder-only transformer (Llama / Mistral / Qwen2 / Qwen3, Hugging Face names) living in libwmss_torch:
+ * parameters, AdamW state and the last logits stay in native memory; {@link #forward} hands Java a view of the
+ * logits without a copy, which the fused kernel can overwrite with their gradient before {@link #backward}.
+ * Not thread-safe; close it (try-with-resources) to free the native model.
+ */
+public final class TorchModel implements AutoCloseable {
+    private MemorySegment handle;
+    private final long vocab, parameters;
+
+    private TorchModel(MemorySegment handle) {
+        this.handle = handle;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment v = arena.allocate(8), p = arena.allocate(8);
+            check(WmssTorchH.wmss_torch_model_info(handle, v, p));
+            vocab = v.get(ValueLayout.JAVA_LONG, 0);
+            parameters = p.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /** A randomly initialised model from the text of a Hugging Face config.json. */
+    public static TorchModel init(String configJson, long seed) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check(WmssTorchH.wmss_torch_model_init(arena.allocateFrom(configJson), seed, out));
+            return new TorchModel(out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    /** A checkpoint directory: config.json plus model.safetensors (or sharded with its index). */
+    public static TorchModel load(Path dir) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check(WmssTorchH.wmss_torch_model_load(arena.allocateFrom(dir.toString()), out));
+            return new TorchModel(out.get(ValueLayout.ADDRESS, 0));
+        }
+    }
+
+    /** Writes config.json and model.safetensors into dir (created if needed), each atomically. */
+    public void save(Path dir) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(WmssTorchH.wmss_torch_model_save(handle(), arena.allocateFrom(dir.toString())));
+        }
+    }
+
+    public long vocab() {
+        return vocab;
+    }
+
+    public long parameterCount() {
+        return parameters;
+    }
+
+    /**
+     * Logits [batch·seq, vocab] fp32 for ids [batch, seq] (int64; mask 1 = token, 0 = padding, or null). The view
+     * is valid until the next forward or close.
+     */
+    public Logits forward(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
+        long n = Math.multiplyExact(batch, seq);
+        if (ids.byteSize() < n * 8 || (mask != null && mask.byteSize() < n * 8)) {
+            throw new ShapeMismatchException(Status.SHAPE, "ids/mask need " + n * 8 + " bytes for [" + batch + ", " + seq + "]");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check(WmssTorchH.wmss_torch_model_forward(handle(), ids, mask == null ? MemorySegment.NULL : mask, batch,
+                    seq, withGrad ? 1 : 0, out));
+            MemorySegment logits = out.get(ValueLayout.ADDRESS, 0).reinterpret(n * vocab * 4);
+            return Logits.of(logits, DType.F32, n, vocab);
+        }
+    }
+
+    /** Accumulates parameter gradients from d loss / d logits (may be the logits view itself, overwritten). */
+    public void backward(Logits gradLogits) {
+        if (gradLogits.dtype() != DType.F32 || gradLogits.vocab() != vocab || gradLogits.rowStride() != vocab) {
+            throw new ShapeMismatchException(Status.SHAPE, "the logits gradient must be contiguous fp32 [rows, " + vocab + "]");
+        }
+        check(WmssTorchH.wmss_torch_model_backward(handle(), gradLogits.data()));
+    }
+
+    public void adamW(double lr, double beta1, double beta2, double eps, double weightDecay) {
+        check(WmssTorchH.wmss_torch_model_adamw(handle(), lr, beta1, beta2, eps, weightDecay));
+    }
+
+    /** Clips to maxGradNorm (<= 0: no clipping), steps at lr, zeroes gradients; returns the norm before clipping. */
+    public double step(double lr, double maxGradNorm) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment norm = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            check(WmssTorchH.wmss_torch_model_step(handle(), lr, maxGradNorm, norm));
+            return norm.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    public void setTrainable(boolean trainable) {
+        check(WmssTorchH.wmss_torch_model_set_trainable(handle(), trainable ? 1 : 0));
+    }
+
+    /** A parameter (by Hugging Face name) and its gradient as live fp32 views: {data, grad}. */
+    public MemorySegment[] parameter(String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment d = arena.allocate(ValueLayout.ADDRESS), g = arena.allocate(ValueLayout.ADDRESS);
+            MemorySegment n = arena.allocate(8);
+            check(WmssTorchH.wmss_torch_model_parameter(handle(), arena.allocateFrom(name), d, g, n));
+            long bytes = n.get(ValueLayout.JAVA_LONG, 0) * 4;
+            return new MemorySegment[]{d.get(ValueLayout.ADDRESS, 0).reinterpret(bytes),
+                    g.get(ValueLayout.ADDRESS, 0).reinterpret(bytes)};
+        }
+    }
+
+    private MemorySegment handle() {
+        if (handle == null) throw new InvalidArgumentException(Status.ARGUMENT, "model already closed");
+        return handle;
+    }
+
+    private static void check(int status) {
+        Status.check(status, WmssTorch::lastError);
+    }
+
+    @Override
+    public void close() {
+        if (handle == null) return;
+        MemorySegment h = handle;
+        handle = null;
+        check(WmssTorchH.wmss_torch_model_free(h));
+    }
+}

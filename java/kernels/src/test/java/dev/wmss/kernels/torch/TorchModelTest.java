@@ -1,0 +1,201 @@
+package dev.wmss.kernels.torch;
+
+import dev.wmss.kernels.DType;
+import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.MixCrossEntropy;
+import dev.wmss.kernels.ShapeMismatchException;
+import dev.wmss.kernels.WmssException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The libtorch model layer: forward against logits computed by Debian's python3-torch 1.13 from the same
+ * safetensors (scripts/make-tiny-models.py, an independent implementation), checkpoint round trips and errors,
+ * a finite-difference gradient check, and WD-JT joint training of two models through the fused kernel.
+ */
+class TorchModelTest {
+    static final String TINY = """
+            {"model_type": "qwen3", "vocab_size": 50, "hidden_size": 32, "intermediate_size": 64,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+             "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": false}""";
+
+    static Path model(String name) throws URISyntaxException {
+        return Path.of(TorchModelTest.class.getResource("/models/" + name + "/config.json").toURI()).getParent();
+    }
+
+    /** The numbers of one top-level JSON array field (flattened). */
+    static double[] numbers(String json, String field) {
+        int start = json.indexOf("\"" + field + "\"");
+        int open = json.indexOf('[', start), depth = 0, end = open;
+        for (; end < json.length(); end++) {
+            if (json.charAt(end) == '[') depth++;
+            if (json.charAt(end) == ']' && --depth == 0) break;
+        }
+        return Arrays.stream(json.substring(open, end).split("[^0-9eE.+-]+")).filter(s -> !s.isEmpty())
+                .mapToDouble(Double::parseDouble).toArray();
+    }
+
+    static MemorySegment longs(Arena arena, double[] v) {
+        MemorySegment s = arena.allocate(8L * v.length, 8);
+        for (int i = 0; i < v.length; i++) s.setAtIndex(ValueLayout.JAVA_LONG, i, (long) v[i]);
+        return s;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-qwen3", "tiny-llama"})
+    void forwardMatchesPythonTorch(String name) throws Exception {
+        String expected = Files.readString(model(name).resolve("expected.json"));
+        double[] ids = numbers(expected, "ids"), mask = numbers(expected, "mask"), ref = numbers(expected, "logits");
+        try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.load(model(name))) {
+            Logits z = m.forward(longs(arena, ids), longs(arena, mask), 2, ids.length / 2, false);
+            assertEquals(ref.length, z.rows() * z.vocab());
+            for (int i = 0; i < ref.length; i++) {
+                float got = z.get(i / z.vocab(), i % z.vocab());
+                assertEquals(ref[i], got, 2e-4 + 1e-4 * Math.abs(ref[i]), name + " logit " + i);
+            }
+        }
+    }
+
+    @Test
+    void saveThenLoadIsBitExact(@TempDir Path tmp) throws Exception {
+        try (Arena arena = Arena.ofConfined(); TorchModel a = TorchModel.load(model("tiny-llama"))) {
+            MemorySegment ids = longs(arena, new double[]{1, 5, 9, 33, 60, 0});
+            float[] before = a.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            a.save(tmp.resolve("one"));
+            try (TorchModel b = TorchModel.load(tmp.resolve("one"))) {
+                assertArrayEquals(before, b.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT));
+                b.save(tmp.resolve("two"));
+            }
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("one/model.safetensors")),
+                    Files.readAllBytes(tmp.resolve("two/model.safetensors")));
+            assertFalse(Files.exists(tmp.resolve("one/model.safetensors.tmp")));
+        }
+    }
+
+    @Test
+    void badCheckpointsNameTheProblem(@TempDir Path tmp) throws Exception {
+        WmssException e = assertThrows(WmssException.class, () -> TorchModel.load(tmp.resolve("nothing")));
+        assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
+
+        Path wrong = Files.createDirectories(tmp.resolve("wrong-size"));
+        Files.copy(model("tiny-qwen3").resolve("model.safetensors"), wrong.resolve("model.safetensors"));
+        Files.writeString(wrong.resolve("config.json"), Files.readString(model("tiny-qwen3").resolve("config.json"))
+                .replace("\"intermediate_size\": 48", "\"intermediate_size\": 40"));
+        ShapeMismatchException s = assertThrows(ShapeMismatchException.class, () -> TorchModel.load(wrong));
+        assertTrue(s.getMessage().contains("mlp.") && s.getMessage().contains("shape"), s.getMessage());
+
+        Path untied = Files.createDirectories(tmp.resolve("missing"));
+        Files.copy(model("tiny-llama").resolve("model.safetensors"), untied.resolve("model.safetensors"));
+        Files.writeString(untied.resolve("config.json"), Files.readString(model("tiny-llama").resolve("config.json"))
+                .replace("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": false"));
+        e = assertThrows(WmssException.class, () -> TorchModel.load(untied));
+        assertTrue(e.getMessage().contains("lacks tensor lm_head.weight"), e.getMessage());
+
+        Path broken = Files.createDirectories(tmp.resolve("broken"));
+        Files.writeString(broken.resolve("config.json"), "{\"vocab_size\": 5,");
+        e = assertThrows(WmssException.class, () -> TorchModel.load(broken));
+        assertTrue(e.getMessage().contains("malformed JSON"), e.getMessage());
+
+        Files.writeString(broken.resolve("config.json"), TINY);
+        Files.write(broken.resolve("model.safetensors"), new byte[]{1, 2, 3});
+        e = assertThrows(WmssException.class, () -> TorchModel.load(broken));
+        assertTrue(e.getMessage().contains("not a safetensors file"), e.getMessage());
+    }
+
+    @Test
+    void tokenIdsOutOfRangeAreRejected() {
+        try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 1)) {
+            WmssException e = assertThrows(WmssException.class,
+                    () -> m.forward(longs(arena, new double[]{3, 50}), null, 1, 2, false));
+            assertTrue(e.getMessage().contains("token id"), e.getMessage());
+        }
+    }
+
+    /** Loss of one model through the fused kernel (lambda = 1), with its logits gradient in g when given. */
+    static double loss(TorchModel m, MemorySegment ids, MemorySegment labels, int b, int t, Logits g) {
+        Logits z = m.forward(ids, null, b, t, g != null);
+        MixCrossEntropy.Call call = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(1f / (b * t));
+        if (g != null) call.gradStrong(g);
+        double l = call.run();
+        if (g != null) m.backward(g);
+        return l;
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferences() {
+        int b = 2, t = 5;
+        try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 7)) {
+            SplittableRandom rnd = new SplittableRandom(3);
+            MemorySegment ids = arena.allocate(8L * b * t), labels = arena.allocate(8L * b * t);
+            for (int i = 0; i < b * t; i++) {
+                ids.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextInt(50));
+                labels.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextInt(50));
+            }
+            Logits g = Logits.allocate(arena, DType.F32, b * t, 50);
+            loss(m, ids, labels, b, t, g);
+            for (String name : new String[]{"model.layers.0.self_attn.q_proj.weight", "model.layers.1.mlp.up_proj.weight",
+                    "model.layers.0.self_attn.k_norm.weight", "model.embed_tokens.weight", "lm_head.weight"}) {
+                MemorySegment[] p = m.parameter(name);
+                float[] grad = p[1].toArray(ValueLayout.JAVA_FLOAT);
+                int best = 0;
+                for (int i = 0; i < grad.length; i++) if (Math.abs(grad[i]) > Math.abs(grad[best])) best = i;
+                float w = p[0].getAtIndex(ValueLayout.JAVA_FLOAT, best), eps = 1e-2f;
+                p[0].setAtIndex(ValueLayout.JAVA_FLOAT, best, w + eps);
+                double up = loss(m, ids, labels, b, t, null);
+                p[0].setAtIndex(ValueLayout.JAVA_FLOAT, best, w - eps);
+                double down = loss(m, ids, labels, b, t, null);
+                p[0].setAtIndex(ValueLayout.JAVA_FLOAT, best, w);
+                double fd = (up - down) / (2 * eps);
+                assertEquals(grad[best], fd, 0.03 * Math.abs(grad[best]) + 1e-4, name + "[" + best + "]");
+            }
+        }
+    }
+
+    @Test
+    void jointTrainingOfWeakAndStrongOverfitsABatch() throws IOException {
+        int b = 4, t = 12;
+        try (Arena arena = Arena.ofConfined(); TorchModel weak = TorchModel.init(TINY, 1);
+             TorchModel strong = TorchModel.init(TINY, 2)) {
+            SplittableRandom rnd = new SplittableRandom(11);
+            MemorySegment ids = arena.allocate(8L * b * t), labels = arena.allocate(8L * b * t);
+            for (int i = 0; i < b * t; i++) {
+                ids.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextInt(50));
+                labels.setAtIndex(ValueLayout.JAVA_LONG, i, i % t < 3 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(50));
+            }
+            weak.adamW(3e-3, 0.9, 0.95, 1e-8, 0.0);
+            strong.adamW(3e-3, 0.9, 0.95, 1e-8, 0.0);
+            double first = 0, last = 0, norm = 0;
+            long rssAfterWarmup = 0;
+            for (int step = 0; step < 300; step++) {
+                Logits zs = strong.forward(ids, null, b, t, true), zw = weak.forward(ids, null, b, t, true);
+                last = MixCrossEntropy.of(zs, zw, labels).lambda(0.5f).inPlace().run(); // gradients overwrite the logits
+                strong.backward(zs);
+                weak.backward(zw);
+                norm = strong.step(3e-3, 1.0);
+                weak.step(3e-3, 1.0);
+                if (step == 0) first = last;
+                if (step == 50) rssAfterWarmup = dev.wmss.kernels.CeMixLeakTest.rssKb();
+            }
+            long rssEnd = dev.wmss.kernels.CeMixLeakTest.rssKb();
+            System.out.printf("joint training: loss %.4f -> %.4f, last grad norm %.4f, RSS %d -> %d kB%n", first, last,
+                    norm, rssAfterWarmup, rssEnd);
+            assertEquals(Math.log(50), first, 0.5, "starts near uniform");
+            assertTrue(last < 0.05, "mixed loss after 300 steps: " + last);
+            assertTrue(rssEnd - rssAfterWarmup < 32 * 1024, "RSS grew by " + (rssEnd - rssAfterWarmup) + " kB");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+// A decoder-only transformer of the Llama / Qwen2 / Qwen3 family on libtorch, with Hugging Face parameter names.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+#include "safetensors.h"
+
+namespace wmss {
+
+/** The fields of a Hugging Face config.json this model reads. */
+struct ModelConfig {
+    std::string model_type = "qwen3";
+    int64_t vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_hidden_layers = 0;
+    int64_t num_attention_heads = 0, num_key_value_heads = 0, head_dim = 0, max_position_embeddings = 0;
+    double rms_norm_eps = 1e-6, rope_theta = 10000.0;
+    bool tie_word_embeddings = false, attention_bias = false, qk_norm = false;
+
+    static ModelConfig parse(const std::string &json_text, const std::string &where);
+    std::string to_json() const;
+};
+
+class Decoder {
+  public:
+    explicit Decoder(const ModelConfig &c);
+    /** ids, mask: [B, T] int64 (mask 1 = token, 0 = padding). Returns logits [B, T, V] fp32. */
+    torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask);
+    const ModelConfig &config() const { return cfg_; }
+    /** Every parameter under its Hugging Face name (the tied head appears once, as the embedding). */
+    const TensorMap &named() const { return named_; }
+    std::vector<torch::Tensor> parameters() const;
+    /** Copies a checkpoint in; throws naming the first missing, unexpected or mis-shaped tensor. */
+    void load_state(const TensorMap &tensors);
+
+  private:
+    struct Layer {
+        torch::Tensor in_norm, q, k, v, o, q_bias, k_bias, v_bias, q_norm, k_norm, post_norm, gate, up, down;
+    };
+    ModelConfig cfg_;
+    TensorMap named_; // libtorch's Module forbids dots in names, so the parameters are kept here
+    torch::Tensor embed_, final_norm_, lm_head_;
+    std::vector<Layer> layers_;
+    torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w) const;
+    torch::Tensor attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
+                            const torch::Tensor &bias) const;
+    torch::Tensor register_parameter(const std::string &name, torch::Tensor t);
+};
+
+}  // namespace wmss

@@ -1,0 +1,174 @@
+// The plain-C face of the model layer (wmss_torch.h): handles, forward with logits that stay in native memory,
+// backward from a logits-gradient buffer, AdamW. Every entry point goes through torch_guard: no exception crosses.
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "error.h"
+#include "model.h"
+#include "wmss_torch.h"
+
+namespace fs = std::filesystem;
+
+struct wmss_torch_model {
+    std::unique_ptr<wmss::Decoder> net;
+    torch::Tensor logits;  // [B*T, V] fp32, kept until the next forward (Java views it without a copy)
+    bool graph = false;    // logits carry an autograd graph
+    std::unique_ptr<torch::optim::AdamW> opt;
+};
+
+namespace {
+
+std::string slurp(const fs::path &p) {
+    std::ifstream in(p);
+    if (!in) throw wmss::Error{WMSS_ERR_ARGUMENT, "cannot open " + p.string()};
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+wmss_torch_model *need(wmss_torch_model *m) {
+    if (!m) throw wmss::Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
+    return m;
+}
+
+}  // namespace
+
+extern "C" {
+
+int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_torch_model **out) {
+    return wmss::torch_guard("wmss_torch_model_init", [&] {
+        if (!config_json || !out) throw wmss::Error{WMSS_ERR_NULL_POINTER, "config_json and out are required"};
+        *out = nullptr;
+        torch::manual_seed(seed);
+        auto m = std::make_unique<wmss_torch_model>();
+        m->net = std::make_unique<wmss::Decoder>(wmss::ModelConfig::parse(config_json, "config"));
+        *out = m.release();
+    });
+}
+
+int wmss_torch_model_load(const char *dir, wmss_torch_model **out) {
+    return wmss::torch_guard("wmss_torch_model_load", [&] {
+        if (!dir || !out) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir and out are required"};
+        *out = nullptr;
+        const fs::path d(dir);
+        if (!fs::is_directory(d)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(dir) + " is not a directory"};
+        auto m = std::make_unique<wmss_torch_model>();
+        m->net = std::make_unique<wmss::Decoder>(wmss::ModelConfig::parse(slurp(d / "config.json"), (d / "config.json").string()));
+        m->net->load_state(wmss::read_checkpoint(dir));
+        *out = m.release();
+    });
+}
+
+int wmss_torch_model_save(wmss_torch_model *m, const char *dir) {
+    return wmss::torch_guard("wmss_torch_model_save", [&] {
+        need(m);
+        if (!dir) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir is NULL"};
+        fs::create_directories(dir);
+        const fs::path d(dir);
+        wmss::write_safetensors((d / "model.safetensors").string(), m->net->named(), {{"format", "pt"}});
+        const fs::path tmp = d / "config.json.tmp";
+        {
+            std::ofstream out(tmp);
+            out << m->net->config().to_json() << "\n";
+            if (!out) throw wmss::Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp.string()};
+        }
+        fs::rename(tmp, d / "config.json");
+    });
+}
+
+int wmss_torch_model_free(wmss_torch_model *m) {
+    return wmss::torch_guard("wmss_torch_model_free", [&] { delete m; });
+}
+
+int wmss_torch_model_info(wmss_torch_model *m, int64_t *vocab, int64_t *parameters) {
+    return wmss::torch_guard("wmss_torch_model_info", [&] {
+        need(m);
+        if (vocab) *vocab = m->net->config().vocab_size;
+        if (parameters) {
+            int64_t n = 0;
+            for (const auto &p : m->net->parameters()) n += p.numel();
+            *parameters = n;
+        }
+    });
+}
+
+int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
+                             int64_t seq, int with_grad, float **logits) {
+    return wmss::torch_guard("wmss_torch_model_forward", [&] {
+        need(m);
+        if (!ids || !logits) throw wmss::Error{WMSS_ERR_NULL_POINTER, "ids and logits are required"};
+        if (batch < 1 || seq < 1) throw wmss::Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
+        const int64_t V = m->net->config().vocab_size;
+        auto id = torch::from_blob(const_cast<int64_t *>(ids), {batch, seq}, torch::kInt64);
+        const auto bad = (id < 0) | (id >= V);
+        if (bad.any().item<bool>())
+            throw wmss::Error{WMSS_ERR_LABEL, "token id outside [0, " + std::to_string(V) + ")"};
+        auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
+                       : torch::ones({batch, seq}, torch::kInt64);
+        m->logits = torch::Tensor();
+        torch::AutoGradMode grad_mode(with_grad != 0);
+        m->logits = m->net->forward(id, mk).reshape({batch * seq, V}).contiguous();
+        m->graph = with_grad != 0;
+        *logits = m->logits.data_ptr<float>();
+    });
+}
+
+int wmss_torch_model_backward(wmss_torch_model *m, const float *grad_logits) {
+    return wmss::torch_guard("wmss_torch_model_backward", [&] {
+        need(m);
+        if (!grad_logits) throw wmss::Error{WMSS_ERR_NULL_POINTER, "grad_logits is NULL"};
+        if (!m->graph) throw wmss::Error{WMSS_ERR_ARGUMENT, "no forward with gradients to go back through"};
+        // The gradient may live in the logits buffer itself (the fused kernel works in place): the linear head's
+        // backward needs its inputs and weights, not its output, so overwriting the logits is safe.
+        auto g = torch::from_blob(const_cast<float *>(grad_logits), m->logits.sizes(), torch::kFloat32);
+        m->logits.backward(g);
+        m->graph = false;
+    });
+}
+
+int wmss_torch_model_adamw(wmss_torch_model *m, double lr, double beta1, double beta2, double eps, double weight_decay) {
+    return wmss::torch_guard("wmss_torch_model_adamw", [&] {
+        need(m);
+        if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weight_decay >= 0))
+            throw wmss::Error{WMSS_ERR_ARGUMENT, "AdamW needs lr >= 0, betas in [0, 1), eps > 0, weight_decay >= 0"};
+        auto o = torch::optim::AdamWOptions(lr).betas({beta1, beta2}).eps(eps).weight_decay(weight_decay);
+        m->opt = std::make_unique<torch::optim::AdamW>(m->net->parameters(), o);
+    });
+}
+
+int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, double *grad_norm) {
+    return wmss::torch_guard("wmss_torch_model_step", [&] {
+        need(m);
+        if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer: call wmss_torch_model_adamw first"};
+        const double norm = torch::nn::utils::clip_grad_norm_(m->net->parameters(),
+                                                              max_grad_norm > 0 ? max_grad_norm : 1e300);
+        if (grad_norm) *grad_norm = norm;
+        for (auto &g : m->opt->param_groups()) static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
+        m->opt->step();
+        m->opt->zero_grad();
+    });
+}
+
+int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad, int64_t *numel) {
+    return wmss::torch_guard("wmss_torch_model_parameter", [&] {
+        need(m);
+        if (!name) throw wmss::Error{WMSS_ERR_NULL_POINTER, "name is NULL"};
+        const auto it = m->net->named().find(name);
+        if (it == m->net->named().end()) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string("no parameter named ") + name};
+        torch::Tensor p = it->second;
+        if (data) *data = p.data_ptr<float>();
+        if (grad) {
+            if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+            *grad = p.grad().data_ptr<float>();
+        }
+        if (numel) *numel = p.numel();
+    });
+}
+
+int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
+    return wmss::torch_guard("wmss_torch_model_set_trainable", [&] {
+        need(m);
+        for (auto &p : m->net->parameters()) p.set_requires_grad(trainable != 0);
+    });
+}
+
+}  // extern "C"

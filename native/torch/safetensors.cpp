@@ -1,0 +1,131 @@
+#include "safetensors.h"
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "error.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace wmss {
+namespace {
+
+struct DType {
+    const char *name;
+    torch::ScalarType type;
+    size_t size;
+};
+const DType kTypes[] = {{"F32", torch::kFloat32, 4}, {"BF16", torch::kBFloat16, 2}, {"F16", torch::kFloat16, 2},
+                        {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4}};
+
+const DType &by_name(const std::string &n, const std::string &tensor, const std::string &path) {
+    for (const auto &t : kTypes)
+        if (n == t.name) return t;
+    throw Error{WMSS_ERR_DTYPE, path + ": tensor " + tensor + " has unsupported dtype " + n};
+}
+
+const DType &by_type(torch::ScalarType s, const std::string &tensor) {
+    for (const auto &t : kTypes)
+        if (s == t.type) return t;
+    throw Error{WMSS_ERR_DTYPE, "tensor " + tensor + " has a dtype safetensors output does not support here"};
+}
+
+std::string read_file(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error{WMSS_ERR_ARGUMENT, "cannot open " + path + ": " + std::strerror(errno)};
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TensorMap read_safetensors(const std::string &path) {
+    const std::string bytes = read_file(path);
+    if (bytes.size() < 8) throw Error{WMSS_ERR_ARGUMENT, path + ": not a safetensors file (shorter than 8 bytes)"};
+    uint64_t header_len = 0;
+    std::memcpy(&header_len, bytes.data(), 8); // little endian on every platform we build for
+    if (header_len > bytes.size() - 8)
+        throw Error{WMSS_ERR_ARGUMENT, path + ": header length " + std::to_string(header_len) + " exceeds the file"};
+    json header;
+    try {
+        header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + (long)header_len);
+    } catch (const json::exception &e) {
+        throw Error{WMSS_ERR_ARGUMENT, path + ": malformed header: " + e.what()};
+    }
+    const size_t data_start = 8 + header_len;
+    TensorMap out;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        if (it.key() == "__metadata__") continue;
+        const auto &info = it.value();
+        const DType &dt = by_name(info.at("dtype").get<std::string>(), it.key(), path);
+        std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
+        const auto off = info.at("data_offsets").get<std::vector<uint64_t>>();
+        int64_t numel = 1;
+        for (int64_t d : shape) numel *= d;
+        if (off.size() != 2 || off[1] < off[0] || off[1] - off[0] != (uint64_t)numel * dt.size ||
+            data_start + off[1] > bytes.size())
+            throw Error{WMSS_ERR_SHAPE, path + ": tensor " + it.key() + " has inconsistent offsets/shape"};
+        auto t = torch::empty(shape, torch::TensorOptions().dtype(dt.type));
+        std::memcpy(t.data_ptr(), bytes.data() + data_start + off[0], off[1] - off[0]);
+        out.emplace(it.key(), t);
+    }
+    return out;
+}
+
+TensorMap read_checkpoint(const std::string &dir) {
+    const fs::path d(dir);
+    if (fs::exists(d / "model.safetensors")) return read_safetensors((d / "model.safetensors").string());
+    const fs::path index = d / "model.safetensors.index.json";
+    if (!fs::exists(index))
+        throw Error{WMSS_ERR_ARGUMENT, dir + ": neither model.safetensors nor model.safetensors.index.json exists"};
+    json j;
+    try {
+        j = json::parse(read_file(index.string()));
+    } catch (const json::exception &e) {
+        throw Error{WMSS_ERR_ARGUMENT, index.string() + ": " + e.what()};
+    }
+    std::map<std::string, bool> shards;
+    for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it) shards[it.value()] = true;
+    TensorMap out;
+    for (const auto &s : shards) {
+        TensorMap part = read_safetensors((d / s.first).string());
+        out.insert(part.begin(), part.end());
+    }
+    return out;
+}
+
+void write_safetensors(const std::string &path, const TensorMap &tensors,
+                       const std::map<std::string, std::string> &metadata) {
+    json header = json::object();
+    if (!metadata.empty()) header["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    std::vector<torch::Tensor> data;
+    for (const auto &kv : tensors) { // std::map: names sorted, as the reference implementation writes them
+        torch::Tensor t = kv.second.detach().to(torch::kCPU).contiguous();
+        const DType &dt = by_type(t.scalar_type(), kv.first);
+        const uint64_t n = (uint64_t)t.numel() * dt.size;
+        header[kv.first] = {{"dtype", dt.name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + n}}};
+        offset += n;
+        data.push_back(t);
+    }
+    std::string h = header.dump();
+    h.append((8 - h.size() % 8) % 8, ' '); // align the data to 8 bytes, as the reference writer does
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp + ": " + std::strerror(errno)};
+        const uint64_t len = h.size();
+        out.write(reinterpret_cast<const char *>(&len), 8);
+        out.write(h.data(), (std::streamsize)h.size());
+        for (const auto &t : data) out.write(static_cast<const char *>(t.data_ptr()), (std::streamsize)t.nbytes());
+        if (!out) throw Error{WMSS_ERR_ARGUMENT, "write to " + tmp + " failed"};
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) throw Error{WMSS_ERR_ARGUMENT, "cannot rename " + tmp + " to " + path + ": " + ec.message()};
+}
+
+}  // namespace wmss

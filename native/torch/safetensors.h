@@ -1,0 +1,22 @@
+// Hugging Face safetensors: read (single file or sharded with model.safetensors.index.json) and write.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+
+namespace wmss {
+
+using TensorMap = std::map<std::string, torch::Tensor>;
+
+/** Reads one .safetensors file (F32, BF16, F16, I64, I32); tensors are owned copies on the CPU. */
+TensorMap read_safetensors(const std::string &path);
+
+/** Reads a checkpoint directory: model.safetensors, or the shards named by model.safetensors.index.json. */
+TensorMap read_checkpoint(const std::string &dir);
+
+/** Writes tensors (contiguous CPU copies) to path via a temporary file and a rename: never half a file. */
+void write_safetensors(const std::string &path, const TensorMap &tensors,
+                       const std::map<std::string, std::string> &metadata = {});
+
+}  // namespace wmss
