@@ -56,6 +56,8 @@ WMSS_TORCH = [
     ("wmss_torch_model_init", "JAVA_INT", [(SEG, "config_json"), ("long", "seed"), (SEG, "out")], False),
     ("wmss_torch_model_load", "JAVA_INT", [(SEG, "dir"), (SEG, "out")], False),
     ("wmss_torch_model_save", "JAVA_INT", [(SEG, "m"), (SEG, "dir")], False),
+    ("wmss_torch_model_save_as", "JAVA_INT", [(SEG, "m"), (SEG, "dir"), ("int", "dtype"), ("long", "max_shard_bytes")],
+     False),
     ("wmss_torch_model_free", "JAVA_INT", [(SEG, "m")], False),
     ("wmss_torch_model_info", "JAVA_INT", [(SEG, "m"), (SEG, "vocab"), (SEG, "parameters")], False),
     ("wmss_torch_model_forward", "JAVA_INT", [(SEG, "m"), (SEG, "ids"), (SEG, "mask"), ("long", "batch"),

@@ -44,6 +44,9 @@ WMSS_API int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_
 WMSS_API int wmss_torch_model_load(const char *dir, wmss_torch_model **out);
 /** Writes dir/config.json and dir/model.safetensors (fp32, HF names), each through a temporary file. */
 WMSS_API int wmss_torch_model_save(wmss_torch_model *m, const char *dir);
+/** As wmss_torch_model_save, in dtype (WMSS_DTYPE_F32 or WMSS_DTYPE_BF16), sharded Hugging Face style
+ * (model-0000i-of-0000n.safetensors + model.safetensors.index.json) when max_shard_bytes > 0 is exceeded. */
+WMSS_API int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int dtype, int64_t max_shard_bytes);
 WMSS_API int wmss_torch_model_free(wmss_torch_model *m);
 WMSS_API int wmss_torch_model_info(wmss_torch_model *m, int64_t *vocab, int64_t *parameters);
 /**
@@ -64,7 +67,7 @@ WMSS_API int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_gr
 /** The parameter with a Hugging Face name: its fp32 data and gradient (created as zeros if absent), in place. */
 WMSS_API int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad,
                                         int64_t *numel);
-/** trainable = 0 freezes every parameter (e.g. the weak model). */
+/** trainable = 0 freezes every parameter (e.g. the weak model): pending gradients are dropped and steps skip it. */
 WMSS_API int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable);
 
 #ifdef __cplusplus

@@ -58,13 +58,23 @@ int wmss_torch_model_load(const char *dir, wmss_torch_model **out) {
     });
 }
 
-int wmss_torch_model_save(wmss_torch_model *m, const char *dir) {
-    return wmss::torch_guard("wmss_torch_model_save", [&] {
+int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int dtype, int64_t max_shard_bytes) {
+    return wmss::torch_guard("wmss_torch_model_save_as", [&] {
         need(m);
         if (!dir) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir is NULL"};
+        if (dtype != WMSS_DTYPE_F32 && dtype != WMSS_DTYPE_BF16)
+            throw wmss::Error{WMSS_ERR_DTYPE, "dtype must be WMSS_DTYPE_F32 or WMSS_DTYPE_BF16"};
         fs::create_directories(dir);
         const fs::path d(dir);
-        wmss::write_safetensors((d / "model.safetensors").string(), m->net->named(), {{"format", "pt"}});
+        // A previous save in another layout would leave stale files that loaders could pick up.
+        for (const auto &e : fs::directory_iterator(d)) {
+            const std::string f = e.path().filename().string();
+            if (f == "model.safetensors" || f == "model.safetensors.index.json" ||
+                (f.rfind("model-", 0) == 0 && e.path().extension() == ".safetensors"))
+                fs::remove(e.path());
+        }
+        wmss::write_checkpoint(dir, m->net->named(), dtype == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32,
+                               max_shard_bytes);
         const fs::path tmp = d / "config.json.tmp";
         {
             std::ofstream out(tmp);
@@ -74,6 +84,8 @@ int wmss_torch_model_save(wmss_torch_model *m, const char *dir) {
         fs::rename(tmp, d / "config.json");
     });
 }
+
+int wmss_torch_model_save(wmss_torch_model *m, const char *dir) { return wmss_torch_model_save_as(m, dir, WMSS_DTYPE_F32, 0); }
 
 int wmss_torch_model_free(wmss_torch_model *m) {
     return wmss::torch_guard("wmss_torch_model_free", [&] { delete m; });
@@ -167,7 +179,10 @@ int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **da
 int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
     return wmss::torch_guard("wmss_torch_model_set_trainable", [&] {
         need(m);
-        for (auto &p : m->net->parameters()) p.set_requires_grad(trainable != 0);
+        for (auto &p : m->net->parameters()) {
+            p.set_requires_grad(trainable != 0);
+            if (!trainable) p.mutable_grad().reset(); // AdamW skips parameters without a gradient
+        }
     });
 }
 

@@ -128,4 +128,42 @@ void write_safetensors(const std::string &path, const TensorMap &tensors,
     if (ec) throw Error{WMSS_ERR_ARGUMENT, "cannot rename " + tmp + " to " + path + ": " + ec.message()};
 }
 
+void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::ScalarType dtype, int64_t max_shard_bytes) {
+    if (dtype != torch::kFloat32 && dtype != torch::kBFloat16)
+        throw Error{WMSS_ERR_DTYPE, "checkpoints are written as F32 or BF16"};
+    std::vector<TensorMap> shards(1);
+    int64_t in_shard = 0, total = 0;
+    for (const auto &kv : tensors) {
+        torch::Tensor t = kv.second.detach().to(dtype);
+        const int64_t n = (int64_t)t.nbytes();
+        if (max_shard_bytes > 0 && in_shard > 0 && in_shard + n > max_shard_bytes) {
+            shards.emplace_back();
+            in_shard = 0;
+        }
+        shards.back().emplace(kv.first, t);
+        in_shard += n;
+        total += n;
+    }
+    const fs::path d(dir);
+    if (shards.size() == 1) {
+        write_safetensors((d / "model.safetensors").string(), shards[0], {{"format", "pt"}});
+        return;
+    }
+    json weight_map = json::object();
+    char name[64];
+    for (size_t i = 0; i < shards.size(); i++) {
+        std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
+        write_safetensors((d / name).string(), shards[i], {{"format", "pt"}});
+        for (const auto &kv : shards[i]) weight_map[kv.first] = name;
+    }
+    const json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
+    const fs::path tmp = d / "model.safetensors.index.json.tmp";
+    {
+        std::ofstream out(tmp);
+        out << index.dump(2) << "\n";
+        if (!out) throw Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp.string()};
+    }
+    fs::rename(tmp, d / "model.safetensors.index.json");
+}
+
 }  // namespace wmss

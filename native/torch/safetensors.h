@@ -19,4 +19,11 @@ TensorMap read_checkpoint(const std::string &dir);
 void write_safetensors(const std::string &path, const TensorMap &tensors,
                        const std::map<std::string, std::string> &metadata = {});
 
+/**
+ * Writes a checkpoint directory's weights in `dtype` (kFloat32 or kBFloat16): model.safetensors, or, when
+ * max_shard_bytes > 0 and the weights are larger, model-0000i-of-0000n.safetensors plus
+ * model.safetensors.index.json (the Hugging Face layout). Every file goes through a temporary name.
+ */
+void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::ScalarType dtype, int64_t max_shard_bytes);
+
 }  // namespace wmss

@@ -116,6 +116,22 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_save_as {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_save_as", DESC);
+    }
+
+    public static int wmss_torch_model_save_as(MemorySegment m, MemorySegment dir, int dtype, long max_shard_bytes) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save_as", m, dir, dtype, max_shard_bytes);
+        try {
+            return (int) wmss_torch_model_save_as.HANDLE.invokeExact(m, dir, dtype, max_shard_bytes);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_save_as", t);
+        }
+    }
+
     private static final class wmss_torch_model_free {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_free", DESC);

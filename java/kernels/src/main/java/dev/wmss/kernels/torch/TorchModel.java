@@ -58,6 +58,17 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Writes config.json and the weights in {@code dtype}, sharded Hugging Face style (with
+     * model.safetensors.index.json) when {@code maxShardBytes > 0} is exceeded.
+     */
+    public void save(Path dir, DType dtype, long maxShardBytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(WmssTorchH.wmss_torch_model_save_as(handle(), arena.allocateFrom(dir.toString()), dtype.code(),
+                    maxShardBytes));
+        }
+    }
+
     public long vocab() {
         return vocab;
     }

@@ -87,6 +87,53 @@ class TorchModelTest {
     }
 
     @Test
+    void shardedAndBf16CheckpointsRoundTrip(@TempDir Path tmp) throws Exception {
+        try (Arena arena = Arena.ofConfined(); TorchModel a = TorchModel.load(model("tiny-qwen3"))) {
+            MemorySegment ids = longs(arena, new double[]{4, 8, 15, 16, 23, 42});
+            float[] ref = a.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            a.save(tmp.resolve("sharded"), DType.F32, 20_000);
+            try (var files = Files.list(tmp.resolve("sharded"))) {
+                assertTrue(files.filter(f -> f.getFileName().toString().matches("model-\\d{5}-of-\\d{5}\\.safetensors")).count() > 2);
+            }
+            assertTrue(Files.exists(tmp.resolve("sharded/model.safetensors.index.json")));
+            try (TorchModel b = TorchModel.load(tmp.resolve("sharded"))) {
+                assertArrayEquals(ref, b.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT));
+            }
+            a.save(tmp.resolve("bf16"), DType.BF16, 0);
+            assertTrue(Files.size(tmp.resolve("bf16/model.safetensors")) < Files.size(model("tiny-qwen3").resolve("model.safetensors")) / 2 + 4096);
+            try (TorchModel c = TorchModel.load(tmp.resolve("bf16"))) {
+                float[] got = c.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+                for (int i = 0; i < ref.length; i++) assertEquals(ref[i], got[i], 0.05 + 0.02 * Math.abs(ref[i]), "logit " + i);
+            }
+        }
+    }
+
+    @Test
+    void frozenModelsKeepTheirWeightsAndGradientsAccumulate() {
+        int b = 2, t = 4;
+        try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 5)) {
+            MemorySegment ids = longs(arena, new double[]{1, 2, 3, 4, 5, 6, 7, 8});
+            MemorySegment labels = longs(arena, new double[]{2, 3, 4, 5, 6, 7, 8, 9});
+            Logits g = Logits.allocate(arena, DType.F32, b * t, 50);
+            MemorySegment[] p = m.parameter("model.layers.1.mlp.down_proj.weight");
+            loss(m, ids, labels, b, t, g);
+            float[] once = p[1].toArray(ValueLayout.JAVA_FLOAT);
+            loss(m, ids, labels, b, t, g); // a second micro-batch accumulates
+            float[] twice = p[1].toArray(ValueLayout.JAVA_FLOAT);
+            for (int i = 0; i < once.length; i += 97) assertEquals(2 * once[i], twice[i], 1e-6 + 1e-4 * Math.abs(once[i]));
+            m.adamW(1e-2, 0.9, 0.999, 1e-8, 0.1);
+            float[] before = p[0].toArray(ValueLayout.JAVA_FLOAT);
+            m.setTrainable(false);
+            m.step(1e-2, 1.0);
+            assertArrayEquals(before, p[0].toArray(ValueLayout.JAVA_FLOAT), "a frozen model does not move");
+            m.setTrainable(true);
+            loss(m, ids, labels, b, t, g);
+            m.step(1e-2, 1.0);
+            assertFalse(Arrays.equals(before, p[0].toArray(ValueLayout.JAVA_FLOAT)));
+        }
+    }
+
+    @Test
     void badCheckpointsNameTheProblem(@TempDir Path tmp) throws Exception {
         WmssException e = assertThrows(WmssException.class, () -> TorchModel.load(tmp.resolve("nothing")));
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
