@@ -81,7 +81,10 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host
     /* Aliasing: an output may coincide exactly with its own input (in place); nothing else may overlap it. */
     const span zs = matrix_span("z_strong", a->zs, a->rows, a->vocab, a->ld_zs, es);
     const span zw = matrix_span("z_weak", a->zw, a->rows, a->vocab, a->ld_zw, es);
-    const span in[] = {zs, zw, vector_span("labels", a->labels, a->rows, sizeof(int64_t))};
+    /* An input the op does not read (z_weak when lambda = 1, z_strong when lambda = 0) may overlap anything. */
+    const span none = {"unused", 0, 0, 0};
+    const span in[] = {a->lambda != 0.0f ? zs : none, a->lambda != 1.0f ? zw : none,
+                       vector_span("labels", a->labels, a->rows, sizeof(int64_t))};
     const span out[] = {matrix_span("grad_strong", a->gs, a->rows, a->vocab, a->ld_gs, es),
                         matrix_span("grad_weak", a->gw, a->rows, a->vocab, a->ld_gw, es),
                         vector_span("loss", a->loss, a->rows, 4), vector_span("lse", a->lse, a->rows, 4),

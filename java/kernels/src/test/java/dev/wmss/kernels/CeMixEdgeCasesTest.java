@@ -147,6 +147,24 @@ class CeMixEdgeCasesTest {
     }
 
     @Test
+    void singleModelSftRunsInPlaceWithLambdaOne() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 5, 301, 0, 1f, 2.0, 8);
+            Problem.Outputs ref = p.run(Variant.JAVA); // gradStrong out of place
+            // the same logits as both inputs: with lambda = 1 the weak side is never read, so in place is allowed
+            double loss = MixCrossEntropy.of(p.strong, p.strong, p.labels).lambda(1f).invNorm(p.invNorm)
+                    .gradStrong(p.strong).run();
+            assertEquals(ref.loss(), loss, 1e-5 * Math.abs(ref.loss()));
+            for (int r = 0; r < p.rows; r++)
+                for (int v = 0; v < p.vocab; v++)
+                    assertEquals(ref.gs()[r * p.vocab + v], p.strong.get(r, v), p.gradTol(ref.gs()[r * p.vocab + v]));
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> MixCrossEntropy.of(p.strong, p.strong, p.labels).lambda(0.5f).gradStrong(p.strong).run());
+            assertEquals(Status.ALIAS, e.status());
+        }
+    }
+
+    @Test
     void aCallCanRunRepeatedly() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 6, 77, 0, 0.5f, 1.0, 4);
