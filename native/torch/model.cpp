@@ -25,6 +25,13 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
     c.model_type = j.value("model_type", std::string("llama"));
     if (c.model_type != "llama" && c.model_type != "qwen2" && c.model_type != "qwen3" && c.model_type != "mistral")
         throw Error{WMSS_ERR_ARGUMENT, where + ": model_type \"" + c.model_type + "\" is not supported (llama, mistral, qwen2, qwen3)"};
+    // Refuse what this implementation would silently get wrong.
+    if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
+        throw Error{WMSS_ERR_ARGUMENT, where + ": rope_scaling is not supported yet (plain RoPE only)"};
+    if (j.value("use_sliding_window", false))
+        throw Error{WMSS_ERR_ARGUMENT, where + ": sliding-window attention is not supported yet"};
+    if (j.contains("hidden_act") && j.at("hidden_act") != "silu")
+        throw Error{WMSS_ERR_ARGUMENT, where + ": hidden_act must be silu (SwiGLU)"};
     c.vocab_size = need("vocab_size").get<int64_t>();
     c.hidden_size = need("hidden_size").get<int64_t>();
     c.intermediate_size = need("intermediate_size").get<int64_t>();

@@ -164,6 +164,16 @@ class TorchModelTest {
     }
 
     @Test
+    void unsupportedConfigsAreRefusedNotApproximated() {
+        for (String extra : new String[]{"\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}",
+                "\"use_sliding_window\": true", "\"hidden_act\": \"gelu\"", "\"model_type\": \"gpt2\""}) {
+            String cfg = TINY.replace("\"model_type\": \"qwen3\",", "").replaceFirst("\\{", "{" + extra + ",");
+            WmssException e = assertThrows(WmssException.class, () -> TorchModel.init(cfg, 1), extra);
+            assertTrue(e.getMessage().contains("not supported") || e.getMessage().contains("must be"), e.getMessage());
+        }
+    }
+
+    @Test
     void tokenIdsOutOfRangeAreRejected() {
         try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 1)) {
             WmssException e = assertThrows(WmssException.class,
