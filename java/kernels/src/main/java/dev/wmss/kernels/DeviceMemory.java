@@ -15,6 +15,8 @@ import java.util.concurrent.ConcurrentSkipListMap;
  */
 public final class DeviceMemory implements AutoCloseable {
     private static final ConcurrentSkipListMap<Long, Long> LIVE = new ConcurrentSkipListMap<>();
+    /** Live allocations; 0 on a CPU-only run, so isDevice costs one load there (Logits.get calls it). */
+    private static volatile int liveCount;
     private final MemorySegment segment;
     private boolean closed;
 
@@ -28,7 +30,10 @@ public final class DeviceMemory implements AutoCloseable {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Status.check(WmssH.wmss_cuda_malloc(out, bytes), Backend::lastError);
             MemorySegment p = out.get(ValueLayout.ADDRESS, 0).reinterpret(bytes);
-            LIVE.put(p.address(), bytes);
+            synchronized (LIVE) {
+                LIVE.put(p.address(), bytes);
+                liveCount = LIVE.size();
+            }
             return new DeviceMemory(p);
         }
     }
@@ -66,7 +71,7 @@ public final class DeviceMemory implements AutoCloseable {
 
     /** True if {@code s} lies in device memory allocated here. */
     public static boolean isDevice(MemorySegment s) {
-        if (s == null || s.byteSize() == 0 && s.address() == 0) return false;
+        if (liveCount == 0 || s == null || s.byteSize() == 0 && s.address() == 0) return false;
         Map.Entry<Long, Long> e = LIVE.floorEntry(s.address());
         return e != null && s.address() < e.getKey() + Math.max(1, e.getValue());
     }
@@ -84,7 +89,10 @@ public final class DeviceMemory implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        LIVE.remove(segment.address());
+        synchronized (LIVE) {
+            LIVE.remove(segment.address());
+            liveCount = LIVE.size();
+        }
         Status.check(WmssH.wmss_cuda_free(segment), Backend::lastError);
     }
 }

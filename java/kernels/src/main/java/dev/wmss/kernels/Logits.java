@@ -7,9 +7,10 @@ import java.lang.foreign.ValueLayout;
 /**
  * A row-major [rows, vocab] matrix of logits (or their gradients) in a {@link MemorySegment}, with a row stride
  * in elements ({@code rowStride >= vocab}). The constructor checks that the segment is large enough, so the
- * native side never reads or writes outside it.
+ * native side never reads or writes outside it. {@code device} says the data is CUDA memory (decided once, from
+ * {@link DeviceMemory}); such logits cannot be read from Java.
  */
-public record Logits(MemorySegment data, DType dtype, long rows, long vocab, long rowStride) {
+public record Logits(MemorySegment data, DType dtype, long rows, long vocab, long rowStride, boolean device) {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED;
 
@@ -24,6 +25,10 @@ public record Logits(MemorySegment data, DType dtype, long rows, long vocab, lon
             throw new ShapeMismatchException(Status.SHAPE, "logits [" + rows + ", " + vocab + "] (row stride "
                     + rowStride + ", " + dtype + ") need " + need + " bytes; the segment has " + data.byteSize());
         }
+    }
+
+    public Logits(MemorySegment data, DType dtype, long rows, long vocab, long rowStride) {
+        this(data, dtype, rows, vocab, rowStride, DeviceMemory.isDevice(data));
     }
 
     public static Logits of(MemorySegment data, DType dtype, long rows, long vocab) {
@@ -74,11 +79,11 @@ public record Logits(MemorySegment data, DType dtype, long rows, long vocab, lon
 
     /** True if the data lives in {@link DeviceMemory}: then it cannot be read from Java. */
     public boolean onDevice() {
-        return DeviceMemory.isDevice(data);
+        return device;
     }
 
     private void requireHost() {
-        if (onDevice()) throw new InvalidArgumentException(Status.ARGUMENT, "these logits are in CUDA device memory");
+        if (device) throw new InvalidArgumentException(Status.ARGUMENT, "these logits are in CUDA device memory");
     }
 
     boolean sameShape(Logits o) {
