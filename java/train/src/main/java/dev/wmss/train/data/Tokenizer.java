@@ -1,0 +1,16 @@
+package dev.wmss.train.data;
+
+/** Text to token ids and back, with the special ids the batcher needs. */
+public interface Tokenizer {
+    int[] encode(String text);
+
+    String decode(int[] ids, int from, int to);
+
+    int vocabSize();
+
+    int bos();
+
+    int eos();
+
+    int pad();
+}

@@ -1,0 +1,88 @@
+package dev.wmss.train.task;
+
+import dev.wmss.train.data.Example;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The built-in task: arithmetic word problems with worked solutions, so the project has real work without a
+ * download. Level 1 is one step (+ or -), level 2 two steps, level 3 three steps with a product. A solution shows
+ * one equation per line and ends with "#### answer" (GSM8K style); {@link #answer} extracts it for exact match.
+ * Generation is deterministic in the seed; {@link #splits} keeps test prompts out of the training set.
+ */
+public final class ArithmeticTasks {
+    private static final String[] NAMES = {"Ana", "Ben", "Chen", "Dara", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo"};
+    private static final String[] ITEMS = {"apples", "books", "coins", "pens", "shells", "stamps", "cards", "eggs"};
+
+    private ArithmeticTasks() {}
+
+    public record Split(List<Example> train, List<Example> test) {}
+
+    /** n examples of the given level (1..3). */
+    public static List<Example> generate(int n, int level, long seed) {
+        if (level < 1 || level > 3) throw new IllegalArgumentException("level must be 1, 2 or 3");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        List<Example> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) out.add(one(rnd, level));
+        return out;
+    }
+
+    /** Train and test sets over levels 1..maxLevel (mixed evenly); no test prompt occurs in train. */
+    public static Split splits(int train, int test, int maxLevel, long seed) {
+        List<Example> tr = new ArrayList<>(), te = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        while (tr.size() < train) {
+            Example e = one(rnd, 1 + tr.size() % maxLevel);
+            tr.add(e);
+            seen.add(e.prompt());
+        }
+        SplittableRandom trnd = new SplittableRandom(seed ^ 0x5DEECE66DL);
+        while (te.size() < test) {
+            Example e = one(trnd, 1 + te.size() % maxLevel);
+            if (seen.add(e.prompt())) te.add(e);
+        }
+        return new Split(tr, te);
+    }
+
+    /** The number after the last "####", or null. */
+    public static String answer(String text) {
+        int i = text.lastIndexOf("####");
+        if (i < 0) return null;
+        String rest = text.substring(i + 4).trim();
+        int end = 0;
+        while (end < rest.length() && (Character.isDigit(rest.charAt(end)) || (end == 0 && rest.charAt(end) == '-'))) end++;
+        return end == 0 ? null : rest.substring(0, end);
+    }
+
+    private static Example one(SplittableRandom rnd, int level) {
+        String who = NAMES[rnd.nextInt(NAMES.length)], what = ITEMS[rnd.nextInt(ITEMS.length)];
+        int a = 2 + rnd.nextInt(30), b = 1 + rnd.nextInt(20), c = 1 + rnd.nextInt(10);
+        return switch (level) {
+            case 1 -> rnd.nextBoolean()
+                    ? ex(who + " has " + a + " " + what + " and gets " + b + " more. How many " + what + " does " + who + " have?",
+                         a + " + " + b + " = " + (a + b), a + b)
+                    : ex(who + " has " + (a + b) + " " + what + " and gives away " + b + ". How many " + what + " are left?",
+                         (a + b) + " - " + b + " = " + a, a);
+            case 2 -> ex(who + " has " + a + " " + what + ", gets " + b + " more, then gives away " + c + ". How many "
+                            + what + " does " + who + " have now?",
+                    a + " + " + b + " = " + (a + b) + "\n" + (a + b) + " - " + c + " = " + (a + b - c), a + b - c);
+            default -> {
+                int boxes = 2 + rnd.nextInt(5), per = 2 + rnd.nextInt(9);
+                int p = boxes * per;
+                yield ex(who + " buys " + boxes + " boxes of " + per + " " + what + ", finds " + b + " more and loses "
+                                + c + ". How many " + what + " does " + who + " have?",
+                        boxes + " * " + per + " = " + p + "\n" + p + " + " + b + " = " + (p + b) + "\n" + (p + b) + " - " + c
+                                + " = " + (p + b - c), p + b - c);
+            }
+        };
+    }
+
+    private static Example ex(String question, String steps, int answer) {
+        return new Example("Q: " + question + "\nA: ", steps + "\n#### " + answer);
+    }
+}
