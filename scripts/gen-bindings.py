@@ -69,6 +69,8 @@ WMSS_TORCH = [
                                            (SEG, "grad_norm")], False),
     ("wmss_torch_model_parameter", "JAVA_INT", [(SEG, "m"), (SEG, "name"), (SEG, "data"), (SEG, "grad"),
                                                 (SEG, "numel")], False),
+    ("wmss_torch_model_save_optimizer", "JAVA_INT", [(SEG, "m"), (SEG, "path")], False),
+    ("wmss_torch_model_load_optimizer", "JAVA_INT", [(SEG, "m"), (SEG, "path")], False),
     ("wmss_torch_model_set_trainable", "JAVA_INT", [(SEG, "m"), ("int", "trainable")], False),
 ]
 

@@ -67,6 +67,9 @@ WMSS_API int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_gr
 /** The parameter with a Hugging Face name: its fp32 data and gradient (created as zeros if absent), in place. */
 WMSS_API int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad,
                                         int64_t *numel);
+/** AdamW state (moments, step counts) to / from a file, for exact resumption. Save goes through a temporary file. */
+WMSS_API int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path);
+WMSS_API int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path);
 /** trainable = 0 freezes every parameter (e.g. the weak model): pending gradients are dropped and steps skip it. */
 WMSS_API int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable);
 

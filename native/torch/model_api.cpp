@@ -176,6 +176,31 @@ int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **da
     });
 }
 
+int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
+    return wmss::torch_guard("wmss_torch_model_save_optimizer", [&] {
+        need(m);
+        if (!path) throw wmss::Error{WMSS_ERR_NULL_POINTER, "path is NULL"};
+        if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer to save"};
+        torch::serialize::OutputArchive archive;
+        m->opt->save(archive);
+        const std::string tmp = std::string(path) + ".tmp";
+        archive.save_to(tmp);
+        fs::rename(tmp, path);
+    });
+}
+
+int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path) {
+    return wmss::torch_guard("wmss_torch_model_load_optimizer", [&] {
+        need(m);
+        if (!path) throw wmss::Error{WMSS_ERR_NULL_POINTER, "path is NULL"};
+        if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "create the optimizer (wmss_torch_model_adamw) before loading its state"};
+        if (!fs::exists(path)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string("optimizer state not found: ") + path};
+        torch::serialize::InputArchive archive;
+        archive.load_from(path);
+        m->opt->load(archive);
+    });
+}
+
 int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
     return wmss::torch_guard("wmss_torch_model_set_trainable", [&] {
         need(m);

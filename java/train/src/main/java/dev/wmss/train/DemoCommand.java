@@ -1,145 +1,40 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.Backend;
-import dev.wmss.kernels.DType;
-import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
-import dev.wmss.kernels.MixCrossEntropy.Variant;
-import dev.wmss.kernels.ParallelCopy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
+import java.nio.file.Path;
 import java.util.Locale;
-import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 
-/**
- * The built-in default job. For now: the WD-JT loss (ce_mix) on random logits, fused vs unfused vs plain Java,
- * with loss, agreement and throughput against this machine's copy bandwidth.
- */
+/** The built-in default job: the whole pipeline on the built-in task, SFT-2-epochs vs WMSS side by side. */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Run the fused WMSS loss on random logits and compare it with the unfused baseline and plain Java.")
+        description = {"Run the whole WMSS pipeline on the built-in arithmetic task with a tiny model (CPU, a few minutes)",
+                "and print plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by side."})
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--rows", defaultValue = "1024", description = "Token positions N (default ${DEFAULT-VALUE}).")
-    int rows;
-    @Option(names = "--vocab", defaultValue = "32000", description = "Vocabulary size V (default ${DEFAULT-VALUE}).")
-    int vocab;
-    @Option(names = "--dtype", defaultValue = "F32", description = "Logit storage: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
-    DType dtype;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "Weight of the strong logits (default ${DEFAULT-VALUE}).")
-    float lambda;
-    @Option(names = "--iters", defaultValue = "7", description = "Timed repetitions; the median is shown (default ${DEFAULT-VALUE}).")
-    int iters;
-    @Option(names = "--threads", defaultValue = "0", description = "CPU threads (0 = one per core).")
-    int threads;
-    @Option(names = "--seed", defaultValue = "42", description = "Random seed (default ${DEFAULT-VALUE}).")
+    @Option(names = "--out", defaultValue = "wmss-demo", description = "Run directory (default ${DEFAULT-VALUE}).")
+    Path out;
+    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--skip-java", description = "Skip the (slow) plain-Java reference.")
-    boolean skipJava;
+    @Option(names = "--quick", description = "A much smaller run (seconds), for smoke tests.")
+    boolean quick;
 
     @Override
-    public Integer call() {
-        if (rows < 1 || vocab < 1 || iters < 1) throw new IllegalArgumentException("--rows, --vocab and --iters must be >= 1");
-        Backend.setThreads(threads);
-        Backend backend = Backend.current();
-        System.out.println("wmss-native demo: WD-JT loss (ce_mix) on random logits");
-        System.out.println("  " + backend);
-        System.out.printf(Locale.ROOT, "  N x V = %d x %d %s, lambda %.2f, %d%% of rows ignored%n", rows, vocab, dtype,
-                lambda, 10);
-        try (Arena arena = Arena.ofShared()) {
-            Logits strong = Logits.allocate(arena, dtype, rows, vocab), weak = Logits.allocate(arena, dtype, rows, vocab);
-            Logits gs = Logits.allocate(arena, dtype, rows, vocab), gw = Logits.allocate(arena, dtype, rows, vocab);
-            MemorySegment labels = arena.allocate(8L * rows, 64);
-            fill(strong, weak, labels);
-            long elems = (long) rows * vocab;
-            double bytes = 4.0 * elems * dtype.bytes(); // read both inputs once, write both gradients once
-            MemorySegment ws = arena.allocate(8 * elems, 64);
-
-            double copyMs = timeCopy(arena, (long) (bytes / 2));
-            double copyGBs = bytes / (copyMs * 1e6);
-            System.out.printf(Locale.ROOT, "  copy bandwidth (wmss_copy, read+write): %.1f GB/s%n%n", copyGBs);
-            System.out.printf(Locale.ROOT, "  %-10s %12s %10s %9s %9s%n", "variant", "loss", "ms", "GB/s", "vs copy");
-            double fusedLoss = Double.NaN, fusedMs = 0, unfusedMs = 0;
-            float[] fusedGrad = null;
-            for (Variant v : new Variant[]{Variant.FUSED, Variant.UNFUSED, Variant.JAVA}) {
-                if (v == Variant.JAVA && skipJava) continue;
-                MixCrossEntropy.Call call = MixCrossEntropy.of(strong, weak, labels).lambda(lambda).gradStrong(gs)
-                        .gradWeak(gw).workspace(ws).variant(v);
-                int n = v == Variant.JAVA ? 1 : iters;
-                double[] ms = new double[n];
-                double loss = call.run(); // warm-up
-                for (int i = 0; i < n; i++) {
-                    long t0 = System.nanoTime();
-                    loss = call.run();
-                    ms[i] = (System.nanoTime() - t0) / 1e6;
-                }
-                double med = median(ms);
-                System.out.printf(Locale.ROOT, "  %-10s %12.6f %10.2f %9.2f %8.0f%%%n", v.name().toLowerCase(Locale.ROOT),
-                        loss, med, bytes / (med * 1e6), 100 * bytes / (med * 1e6) / copyGBs);
-                if (v == Variant.FUSED) {
-                    fusedLoss = loss;
-                    fusedMs = med;
-                    fusedGrad = sample(gs);
-                } else {
-                    if (v == Variant.UNFUSED) unfusedMs = med;
-                    check(v, fusedLoss, loss, fusedGrad, sample(gs));
-                }
-            }
-            System.out.printf(Locale.ROOT, "%n  fused is %.2fx faster than unfused and reaches %.0f%% of copy bandwidth%n",
-                    unfusedMs / fusedMs, 100 * bytes / (fusedMs * 1e6) / copyGBs);
-        }
+    public Integer call() throws Exception {
+        System.out.println("wmss-native demo: " + Backend.current());
+        Pipeline.Sizes sizes = quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO;
+        Pipeline.Report r = Pipeline.run(out, sizes, seed);
+        System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
+                "exact match", "token loss");
+        System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.baseAccuracy(), "");
+        System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "SFT, 2 epochs", 100 * r.sft().accuracy(),
+                r.sft().tokenLoss());
+        System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "WMSS, 1 SFT + 1 WD-JT epoch", 100 * r.wmss().accuracy(),
+                r.wmss().tokenLoss());
+        System.out.printf(Locale.ROOT, "%nWD-DS drew %d examples (with repeats); %.0f s in all; runs, metrics and models in %s%n",
+                r.active(), r.seconds(), out.toAbsolutePath());
+        if (!r.wmss().samples().isEmpty()) System.out.println("\na WMSS answer:\n" + r.wmss().samples().get(0));
         return 0;
-    }
-
-    private void fill(Logits strong, Logits weak, MemorySegment labels) {
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + r);
-            for (int v = 0; v < vocab; v++) {
-                strong.set(r, v, (float) (rnd.nextGaussian() * 2));
-                weak.set(r, v, (float) (rnd.nextGaussian() * 2));
-            }
-            labels.setAtIndex(ValueLayout.JAVA_LONG, r, rnd.nextInt(10) == 0 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab));
-        });
-    }
-
-    private static double timeCopy(Arena arena, long bytes) {
-        MemorySegment a = arena.allocate(bytes, 64), b = arena.allocate(bytes, 64);
-        // distinct contents: a hypervisor may merge identical (e.g. zero) pages and flatter the reads
-        for (long i = 0; i + 8 <= bytes; i += 8) a.set(ValueLayout.JAVA_LONG_UNALIGNED, i, i * 0x9E3779B97F4A7C15L);
-        ParallelCopy.copy(b, a); // touch both
-        double[] ms = new double[5];
-        for (int i = 0; i < ms.length; i++) {
-            long t0 = System.nanoTime();
-            ParallelCopy.copy(b, a);
-            ms[i] = (System.nanoTime() - t0) / 1e6;
-        }
-        return median(ms);
-    }
-
-    private float[] sample(Logits g) {
-        int n = (int) Math.min(4096, (long) rows * vocab);
-        float[] s = new float[n];
-        for (int i = 0; i < n; i++) s[i] = g.get((long) i * 7919 % rows, (long) i * 104729 % vocab);
-        return s;
-    }
-
-    private static void check(Variant v, double refLoss, double loss, float[] ref, float[] got) {
-        double maxDiff = 0;
-        for (int i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
-        if (Math.abs(refLoss - loss) > 1e-4 * Math.max(1, Math.abs(refLoss)) || maxDiff > 1e-3) {
-            throw new IllegalStateException(v + " disagrees with fused: loss " + loss + " vs " + refLoss
-                    + ", max gradient difference " + maxDiff);
-        }
-    }
-
-    private static double median(double[] xs) {
-        double[] s = xs.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }

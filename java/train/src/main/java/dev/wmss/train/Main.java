@@ -6,8 +6,11 @@ import picocli.CommandLine.Command;
 /** {@code java -jar wmss-native.jar}: with no arguments prints help. */
 @Command(name = "wmss-native", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"WMSS (weak-driven learning) for the JVM: fused native kernels and the training pipeline.",
-                "Run 'demo' for the built-in default job."},
-        subcommands = {DemoCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
+                "Pipeline: sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
+                "Run 'demo' for the whole pipeline on the built-in task."},
+        subcommands = {DemoCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
+                EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -36,12 +36,58 @@ class MainTest {
         Run r = run();
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Usage: wmss-native"), r.out());
-        assertTrue(r.out().contains("demo"), r.out());
+        for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-kernel"}) {
+            assertTrue(r.out().contains(c), "help lacks " + c + ":\n" + r.out());
+        }
     }
 
     @Test
-    void demoRunsAndReportsAllVariants() {
-        Run r = run("demo", "--rows", "64", "--vocab", "1001", "--iters", "2");
+    void pipelineCommandsExplainBadInput(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        Run missing = run("sft", "--data", "builtin:train", "--out", tmp.toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("--model"), missing.err());
+        Run notModel = run("sft", "--model", tmp.toString(), "--data", "builtin:train", "--out", tmp.resolve("o").toString());
+        assertEquals(1, notModel.code());
+        assertTrue(notModel.err().contains("no config.json"), notModel.err());
+        java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
+        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+            m.save(model);
+        }
+        java.nio.file.Path bad = tmp.resolve("bad.jsonl");
+        java.nio.file.Files.writeString(bad, "{\"prompt\": \"a\", \"response\": \"b\"}\nnot json\n");
+        Run badData = run("sft", "--model", model.toString(), "--data", bad.toString(), "--out", tmp.resolve("o").toString());
+        assertEquals(1, badData.code());
+        assertTrue(badData.err().contains("bad.jsonl:2") && badData.err().contains("malformed JSON"), badData.err());
+        Run sel = run("select", "--weak-entropy", tmp.resolve("none.jsonl").toString(), "--strong-entropy", "x",
+                "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
+        assertEquals(1, sel.code());
+        assertTrue(sel.err().contains("none.jsonl"), sel.err());
+    }
+
+    @Test
+    void sftThenEvalThroughTheCli(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
+        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+            m.save(model);
+        }
+        java.nio.file.Path data = tmp.resolve("d.jsonl");
+        java.nio.file.Files.writeString(data, "{\"prompt\": \"Q: 1+1\\nA: \", \"response\": \"1 + 1 = 2\\n#### 2\"}\n".repeat(16));
+        Run sft = run("sft", "--model", model.toString(), "--data", data.toString(), "--out", tmp.resolve("run").toString(),
+                "--batch", "8", "--log-every", "1");
+        assertEquals(0, sft.code(), sft.err());
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/run.json")));
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/strong/model.safetensors")));
+        Run eval = run("eval", "--model", tmp.resolve("run/strong").toString(), "--data", data.toString(), "--max-new", "8");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("exact match"), eval.out());
+        Run export = run("export", "--model", tmp.resolve("run/strong").toString(), "--out", tmp.resolve("hf").toString());
+        assertEquals(0, export.code(), export.err());
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("hf/model.safetensors")));
+    }
+
+    @Test
+    void kernelBenchRunsAndReportsAllVariants() {
+        Run r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
         assertEquals(0, r.code(), r.err());
         for (String s : new String[]{"fused", "unfused", "java", "copy bandwidth", "faster than unfused"}) {
             assertTrue(r.out().contains(s), "missing '" + s + "' in:\n" + r.out());
@@ -50,10 +96,10 @@ class MainTest {
 
     @Test
     void badOptionsGiveAClearError() {
-        Run r = run("demo", "--rows", "0");
+        Run r = run("bench-kernel", "--rows", "0");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--rows"), r.err());
-        Run d = run("demo", "--dtype", "f16");
+        Run d = run("bench-kernel", "--dtype", "f16");
         assertEquals(2, d.code());
         assertTrue(d.err().contains("--dtype"), d.err());
     }

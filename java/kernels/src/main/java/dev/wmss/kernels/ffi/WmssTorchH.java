@@ -244,6 +244,38 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_save_optimizer {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_save_optimizer", DESC);
+    }
+
+    public static int wmss_torch_model_save_optimizer(MemorySegment m, MemorySegment path) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save_optimizer", m, path);
+        try {
+            return (int) wmss_torch_model_save_optimizer.HANDLE.invokeExact(m, path);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_save_optimizer", t);
+        }
+    }
+
+    private static final class wmss_torch_model_load_optimizer {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_load_optimizer", DESC);
+    }
+
+    public static int wmss_torch_model_load_optimizer(MemorySegment m, MemorySegment path) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load_optimizer", m, path);
+        try {
+            return (int) wmss_torch_model_load_optimizer.HANDLE.invokeExact(m, path);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_load_optimizer", t);
+        }
+    }
+
     private static final class wmss_torch_model_set_trainable {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_set_trainable", DESC);

@@ -116,6 +116,20 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
+    /** Writes the AdamW state (moments and step counts) for an exact resume. */
+    public void saveOptimizer(Path file) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(WmssTorchH.wmss_torch_model_save_optimizer(handle(), arena.allocateFrom(file.toString())));
+        }
+    }
+
+    /** Restores the AdamW state written by {@link #saveOptimizer}; call {@link #adamW} first. */
+    public void loadOptimizer(Path file) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(WmssTorchH.wmss_torch_model_load_optimizer(handle(), arena.allocateFrom(file.toString())));
+        }
+    }
+
     public void setTrainable(boolean trainable) {
         check(WmssTorchH.wmss_torch_model_set_trainable(handle(), trainable ? 1 : 0));
     }

@@ -1,0 +1,27 @@
+package dev.wmss.train;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The whole pipeline end to end (the demo, at quick size) in CI time. */
+class PipelineTest {
+    @Test
+    void demoPipelineRunsEndToEnd(@TempDir Path tmp) throws Exception {
+        Pipeline.Report r = Pipeline.run(tmp, Pipeline.Sizes.QUICK, 3);
+        for (String d : new String[]{"init", "base/strong", "sft-2ep/strong", "sft-1ep/strong", "wmss/strong", "wmss/weak"}) {
+            assertTrue(Files.exists(tmp.resolve(d).resolve("model.safetensors")), d);
+        }
+        assertEquals(Pipeline.Sizes.QUICK.train(), Files.readAllLines(tmp.resolve("entropy-m1.jsonl")).size());
+        assertTrue(Files.readString(tmp.resolve("wmss/metrics.jsonl")).contains("entropy_mixed"));
+        for (var e : new dev.wmss.train.eval.Evaluator.Result[]{r.sft(), r.wmss()}) {
+            assertTrue(e.accuracy() >= 0 && e.accuracy() <= 1);
+            assertTrue(Double.isFinite(e.tokenLoss()) && e.tokenLoss() > 0);
+        }
+        assertEquals(Pipeline.Sizes.QUICK.train(), r.active(), "code variant: |D| draws with replacement");
+    }
+}
