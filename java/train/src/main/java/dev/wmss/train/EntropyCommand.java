@@ -3,7 +3,7 @@ package dev.wmss.train;
 import com.google.gson.JsonObject;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Batcher;
-import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Tokenizer;
 import dev.wmss.train.eval.Evaluator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,6 +24,8 @@ final class EntropyCommand implements Callable<Integer> {
     String data;
     @Option(names = "--out", required = true, description = "Output JSONL.")
     Path out;
+    @Option(names = "--tokenizer", defaultValue = "byte", description = "byte (built-in) or a tokenizer.json (default ${DEFAULT-VALUE}).")
+    String tokenizer;
     @Option(names = "--max-len", defaultValue = "128", description = "Tokens per example (default ${DEFAULT-VALUE}).")
     int maxLen;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the built-in task (default ${DEFAULT-VALUE}).")
@@ -31,9 +33,11 @@ final class EntropyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Tokenizer tok = TokenizerOption.load(tokenizer);
+        TokenizerOption.check(tok, model);
         Runs.requireModel(model, "--model");
         try (TorchModel m = TorchModel.load(model)) {
-            double[] h = Evaluator.answerEntropy(m, new Batcher(DataOption.load(data, seed), new ByteTokenizer(), maxLen), 32);
+            double[] h = Evaluator.answerEntropy(m, new Batcher(DataOption.load(data, seed), tok, maxLen), 32);
             write(out, h);
             System.out.println("wrote " + h.length + " entropies to " + out);
         }

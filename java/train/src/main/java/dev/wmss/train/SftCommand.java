@@ -1,7 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.train.data.Batcher;
-import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Tokenizer;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.Trainer;
 import picocli.CommandLine.Command;
@@ -21,14 +21,18 @@ final class SftCommand implements Callable<Integer> {
     String data;
     @Option(names = "--out", required = true, description = "Run directory: metrics.jsonl, checkpoint/, strong/.")
     Path out;
+    @Option(names = "--tokenizer", defaultValue = "byte", description = "byte (built-in) or a tokenizer.json (default ${DEFAULT-VALUE}).")
+    String tokenizer;
     @Mixin
     TrainOptions train;
 
     @Override
     public Integer call() {
+        Tokenizer tok = TokenizerOption.load(tokenizer);
+        TokenizerOption.check(tok, model);
         Runs.requireModel(model, "--model");
         var examples = DataOption.load(data, train.seed);
-        Batcher batcher = new Batcher(examples, new ByteTokenizer(), train.maxLen);
+        Batcher batcher = new Batcher(examples, tok, train.maxLen);
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("command", "sft");

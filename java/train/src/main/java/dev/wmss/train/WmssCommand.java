@@ -1,7 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.train.data.Batcher;
-import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Tokenizer;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.Trainer;
 import picocli.CommandLine.Command;
@@ -24,6 +24,8 @@ final class WmssCommand implements Callable<Integer> {
     String data;
     @Option(names = "--out", required = true, description = "Run directory: metrics.jsonl, checkpoint/, strong/, weak/.")
     Path out;
+    @Option(names = "--tokenizer", defaultValue = "byte", description = "byte (built-in) or a tokenizer.json (default ${DEFAULT-VALUE}).")
+    String tokenizer;
     @Option(names = "--lambda", defaultValue = "0.5", description = "Weight of the strong logits (default ${DEFAULT-VALUE}).")
     float lambda;
     @Option(names = "--freeze-weak", description = "Train the strong model only.")
@@ -35,11 +37,13 @@ final class WmssCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Tokenizer tok = TokenizerOption.load(tokenizer);
+        TokenizerOption.check(tok, strong);
         Runs.requireModel(weak, "--weak");
         Runs.requireModel(strong, "--strong");
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1");
         var examples = DataOption.load(data, train.seed);
-        Batcher batcher = new Batcher(examples, new ByteTokenizer(), train.maxLen);
+        Batcher batcher = new Batcher(examples, tok, train.maxLen);
         TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, lambda, freezeWeak);
         Map<String, Object> resolved = new LinkedHashMap<>();
         resolved.put("command", "wmss");

@@ -24,9 +24,9 @@ public final class Batcher {
         this.responseStart = new int[examples.size()];
         for (int i = 0; i < examples.size(); i++) {
             int[] p = tok.encode(examples.get(i).prompt()), r = tok.encode(examples.get(i).response());
-            int[] all = new int[Math.min(maxLen + 1, p.length + r.length + 2)];
+            int[] all = new int[Math.min(maxLen + 1, p.length + r.length + 1 + (tok.bos() >= 0 ? 1 : 0))];
             int n = 0;
-            all[n++] = tok.bos();
+            if (tok.bos() >= 0) all[n++] = tok.bos();
             for (int t : p) if (n < all.length) all[n++] = t;
             responseStart[i] = n;
             for (int t : r) if (n < all.length) all[n++] = t;

@@ -8,6 +8,7 @@ public interface Tokenizer {
 
     int vocabSize();
 
+    /** The id prepended to every example, or -1 for none. */
     int bos();
 
     int eos();

@@ -1,0 +1,66 @@
+package dev.wmss.train.data;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** A hand-written word-level tokenizer.json through DJL's Rust tokenizers, offline. */
+class HfTokenizerTest {
+    static Path write(Path dir, boolean withBos) throws Exception {
+        Files.writeString(dir.resolve("tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null,
+                 "added_tokens": [
+                   {"id": 0, "content": "<s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+                   {"id": 1, "content": "</s>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+                 "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
+                 "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
+                 "model": {"type": "WordLevel", "vocab": {"<s>": 0, "</s>": 1, "<unk>": 2, "two": 3, "plus": 4, "is": 5,
+                           "four": 6, "Q": 7, ":": 8}, "unk_token": "<unk>"}}
+                """);
+        Files.writeString(dir.resolve("tokenizer_config.json"), withBos
+                ? "{\"bos_token\": \"<s>\", \"eos_token\": {\"content\": \"</s>\"}}"
+                : "{\"eos_token\": \"</s>\"}");
+        return dir;
+    }
+
+    @Test
+    void encodesDecodesAndFindsSpecialTokens(@TempDir Path tmp) throws Exception {
+        try (HfTokenizer t = HfTokenizer.load(write(tmp, true))) {
+            assertArrayEquals(new int[]{7, 8, 3, 4, 3, 5, 6}, t.encode("Q: two plus two is four"));
+            assertArrayEquals(new int[]{3, 2}, t.encode("two five"), "unknown words map to <unk>");
+            assertEquals("two plus two", t.decode(new int[]{3, 4, 3}, 0, 3));
+            assertEquals(9, t.vocabSize());
+            assertEquals(0, t.bos());
+            assertEquals(1, t.eos());
+            assertEquals(1, t.pad(), "no pad token: EOS pads (masked anyway)");
+            Batch b = new Batcher(List.of(new Example("two plus two is", "four")), t, 32).batch(new int[]{0});
+            // <s> two plus two is | four </s>: inputs stop before the last token, targets are the response and EOS
+            assertArrayEquals(new long[]{0, 3, 4, 3, 5, 6}, b.ids());
+            assertArrayEquals(new long[]{-100, -100, -100, -100, 6, 1}, b.labels());
+        }
+    }
+
+    @Test
+    void noBosMeansNoneIsPrepended(@TempDir Path tmp) throws Exception {
+        try (HfTokenizer t = HfTokenizer.load(write(tmp, false))) {
+            assertEquals(-1, t.bos());
+            Batch b = new Batcher(List.of(new Example("two is", "four")), t, 32).batch(new int[]{0});
+            assertArrayEquals(new long[]{3, 5, 6}, b.ids());
+            assertArrayEquals(new long[]{-100, 6, 1}, b.labels());
+        }
+    }
+
+    @Test
+    void badTokenizerFilesAreClearErrors(@TempDir Path tmp) throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp.resolve("nope")));
+        write(tmp, true);
+        Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
+        assertTrue(e.getMessage().contains("<eos>"), e.getMessage());
+    }
+}
