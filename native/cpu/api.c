@@ -24,15 +24,19 @@ const char *wmss_build_info(void) {
     return info;
 }
 
-/* 0 = OpenMP's default (OMP_NUM_THREADS or one per core), read when first needed. Java calls arrive on any
- * thread, so the count is process-wide rather than OpenMP's per-thread nthreads ICV. */
+/* 0 = the default: OMP_NUM_THREADS if set, else one per core. Java calls arrive on any thread, and libtorch sets
+ * the calling thread's OpenMP ICV to 1 for its own ops, so the count is process-wide and never read from the ICV. */
 static _Atomic int thread_setting;
 static _Atomic int default_threads;
 
 int wmss_threads(void) {
     const int n = thread_setting;
     if (n > 0) return n;
-    if (!default_threads) default_threads = omp_get_max_threads();
+    if (!default_threads) {
+        const char *env = getenv("OMP_NUM_THREADS");
+        const int v = env ? atoi(env) : 0;
+        default_threads = v > 0 ? v : omp_get_num_procs();
+    }
     return default_threads;
 }
 

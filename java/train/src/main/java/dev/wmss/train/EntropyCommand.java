@@ -26,7 +26,7 @@ final class EntropyCommand implements Callable<Integer> {
     Path out;
     @Option(names = "--tokenizer", defaultValue = "byte", description = "byte (built-in) or a tokenizer.json (default ${DEFAULT-VALUE}).")
     String tokenizer;
-    @Option(names = "--max-len", defaultValue = "128", description = "Tokens per example (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-len", defaultValue = "256", description = "Tokens per example (default ${DEFAULT-VALUE}).")
     int maxLen;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the built-in task (default ${DEFAULT-VALUE}).")
     long seed;

@@ -21,7 +21,7 @@ final class EvalCommand implements Callable<Integer> {
     String data;
     @Option(names = "--max-new", defaultValue = "48", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).")
     int maxNew;
-    @Option(names = "--max-len", defaultValue = "128", description = "Context length (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-len", defaultValue = "256", description = "Context length (default ${DEFAULT-VALUE}).")
     int maxLen;
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the built-in task (default ${DEFAULT-VALUE}).")
     long seed;

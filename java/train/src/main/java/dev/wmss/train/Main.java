@@ -12,6 +12,9 @@ import picocli.CommandLine.Command;
                 EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
+    /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
+    private static final java.util.logging.Logger KERNEL_LOG = java.util.logging.Logger.getLogger("dev.wmss.kernels");
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -25,9 +28,7 @@ public final class Main implements Runnable {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %5$s%6$s%n"); // one line per record
         }
         // The commands print the backend themselves; the library's INFO line would repeat it (-Dwmss.verbose=true keeps it).
-        if (!Boolean.getBoolean("wmss.verbose")) {
-            java.util.logging.Logger.getLogger("dev.wmss.kernels").setLevel(java.util.logging.Level.WARNING);
-        }
+        if (!Boolean.getBoolean("wmss.verbose")) KERNEL_LOG.setLevel(java.util.logging.Level.WARNING);
         System.exit(commandLine().execute(args));
     }
 

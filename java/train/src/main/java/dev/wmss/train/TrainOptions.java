@@ -17,7 +17,7 @@ final class TrainOptions {
     double weightDecay;
     @Option(names = "--clip", defaultValue = "1.0", description = "Gradient-norm clip, 0 = off (default ${DEFAULT-VALUE}).")
     double clip;
-    @Option(names = "--max-len", defaultValue = "128", description = "Tokens per example (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-len", defaultValue = "256", description = "Tokens per example (default ${DEFAULT-VALUE}).")
     int maxLen;
     @Option(names = "--seed", defaultValue = "1", description = "Data order and sampling seed (default ${DEFAULT-VALUE}).")
     long seed;
