@@ -49,7 +49,7 @@ final class Pipeline {
         ArithmeticTasks.Split split = ArithmeticTasks.splits(s.train(), s.test(), DataOption.LEVELS, seed);
         List<Example> baseData = ArithmeticTasks.splits(s.base(), 0, DataOption.LEVELS, seed + 1000).train();
         Batcher train = new Batcher(split.train(), tok, s.maxLen());
-        TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), s.lr(), 0.1, 0.0, 1.0, 1f, false, seed,
+        TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), 1, s.lr(), 0.1, 0.0, 1.0, 1f, false, seed,
                 25, 0);
 
         step("init + base model M0 (1 epoch on separate data)");

@@ -9,6 +9,8 @@ final class TrainOptions {
     int epochs;
     @Option(names = "--batch", defaultValue = "32", description = "Examples per step (default ${DEFAULT-VALUE}).")
     int batch;
+    @Option(names = "--accum", defaultValue = "1", description = "Micro-batches per optimizer step (default ${DEFAULT-VALUE}).")
+    int accum;
     @Option(names = "--lr", defaultValue = "2e-3", description = "Peak learning rate, AdamW (default ${DEFAULT-VALUE}).")
     double lr;
     @Option(names = "--warmup", defaultValue = "0.1", description = "Warm-up share of the steps, then cosine (default ${DEFAULT-VALUE}).")
@@ -29,7 +31,7 @@ final class TrainOptions {
     boolean resume;
 
     TrainConfig config(TrainConfig.Mode mode, float lambda, boolean freezeWeak) {
-        return new TrainConfig(mode, epochs, batch, lr, warmup, weightDecay, clip, lambda, freezeWeak, seed, logEvery,
+        return new TrainConfig(mode, epochs, batch, accum, lr, warmup, weightDecay, clip, lambda, freezeWeak, seed, logEvery,
                 checkpointEvery);
     }
 }

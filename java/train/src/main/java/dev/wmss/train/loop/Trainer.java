@@ -46,7 +46,8 @@ public final class Trainer {
             System.out.println("warning: " + data.dropped() + " of " + data.size() + " examples have no answer token within"
                     + " max-len " + data.maxLen() + " (their prompts fill it); raise --max-len");
         }
-        long perEpoch = (active.length + cfg.batchSize() - 1) / cfg.batchSize(), total = perEpoch * cfg.epochs();
+        int perStep = cfg.batchSize() * cfg.accum();
+        long perEpoch = (active.length + perStep - 1) / perStep, total = perEpoch * cfg.epochs();
         LrSchedule lr = new LrSchedule(cfg.lr(), (long) (cfg.warmupRatio() * total), total, 0);
         Path from = resume ? Checkpoints.find(out) : null;
         long start = 0;
@@ -79,18 +80,31 @@ public final class Trainer {
             while (step < total) {
                 int epoch = (int) (step / perEpoch);
                 int[] order = Batcher.epochOrder(active.length, cfg.seed(), epoch);
-                int b0 = (int) ((step % perEpoch) * cfg.batchSize());
-                int[] which = new int[Math.min(cfg.batchSize(), active.length - b0)];
-                for (int i = 0; i < which.length; i++) which[i] = active[order[b0 + i]];
+                int b0 = (int) ((step % perEpoch) * perStep), n = Math.min(perStep, active.length - b0);
                 long t0 = System.nanoTime();
-                Batch batch = data.batch(which);
+                Batch[] micro = new Batch[(n + cfg.batchSize() - 1) / cfg.batchSize()];
+                int supervised = 0, tokens = 0;
+                for (int k = 0; k < micro.length; k++) {
+                    int[] which = new int[Math.min(cfg.batchSize(), n - k * cfg.batchSize())];
+                    for (int i = 0; i < which.length; i++) which[i] = active[order[b0 + k * cfg.batchSize() + i]];
+                    micro[k] = data.batch(which);
+                    supervised += micro[k].supervised();
+                    tokens += micro[k].tokens();
+                }
                 boolean logNow = (step + 1) % cfg.logEvery() == 0 || step + 1 == total;
                 Map<String, Object> m = new LinkedHashMap<>();
                 double rate = lr.at(step);
-                loss = wmss ? wmssStep(cfg, batch, strong, weak, rate, arena, logNow ? m : null)
-                        : sftStep(cfg, batch, strong, rate, arena, m);
+                float invNorm = 1f / Math.max(1, supervised);
+                loss = 0;
+                for (int k = 0; k < micro.length; k++) {
+                    boolean last = k == micro.length - 1;
+                    loss += wmss ? wmssMicro(cfg, micro[k], strong, weak, invNorm, arena, logNow && last ? m : null)
+                            : sftMicro(micro[k], strong, invNorm, arena);
+                }
+                m.put("grad_norm", strong.step(rate, cfg.maxGradNorm()));
+                if (wmss && !cfg.freezeWeak()) weak.step(rate, cfg.maxGradNorm());
                 step++;
-                double ms = (System.nanoTime() - t0) / 1e6, tps = batch.tokens() / (ms / 1e3);
+                double ms = (System.nanoTime() - t0) / 1e6, tps = tokens / (ms / 1e3);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("step", step);
                 row.put("epoch", epoch);
@@ -124,20 +138,18 @@ public final class Trainer {
         }
     }
 
-    private static double sftStep(TrainConfig cfg, Batch b, TorchModel strong, double lr, Arena arena,
-                                  Map<String, Object> m) {
+    /** Forward, fused loss (lambda = 1, in place) and backward of one micro-batch; returns its share of the loss. */
+    private static double sftMicro(Batch b, TorchModel strong, float invNorm, Arena arena) {
         MemorySegment ids = longs(arena, b.ids()), mask = longs(arena, b.mask()), labels = longs(arena, b.labels());
         Logits z = strong.forward(ids, mask, b.batch(), b.seq(), true);
-        double loss = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(1f / Math.max(1, b.supervised()))
-                .gradStrong(z).run();
+        double loss = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(invNorm).gradStrong(z).run();
         strong.backward(z);
-        m.put("grad_norm", strong.step(lr, cfg.maxGradNorm()));
         return loss;
     }
 
-    /** One WD-JT step; with diag != null also the paper's diagnostics (entropies, non-target logit, logit-grad norm). */
-    private static double wmssStep(TrainConfig cfg, Batch b, TorchModel strong, TorchModel weak, double lr, Arena arena,
-                                   Map<String, Object> diag) {
+    /** One WD-JT micro-batch; with diag != null also the paper's diagnostics (entropies, non-target logit, logit-grad norm). */
+    private static double wmssMicro(TrainConfig cfg, Batch b, TorchModel strong, TorchModel weak, float invNorm,
+                                    Arena arena, Map<String, Object> diag) {
         MemorySegment ids = longs(arena, b.ids()), mask = longs(arena, b.mask()), labels = longs(arena, b.labels());
         Logits zs = strong.forward(ids, mask, b.batch(), b.seq(), true);
         Logits zw = weak.forward(ids, mask, b.batch(), b.seq(), !cfg.freezeWeak());
@@ -148,8 +160,7 @@ public final class Trainer {
             diag.put("entropy_weak", meanEntropy(zw, labels, arena));
             diag.put("non_target_logit_strong", meanNonTargetLogit(zs, labels));
         }
-        MixCrossEntropy.Call call = MixCrossEntropy.of(zs, zw, labels).lambda(cfg.lambda())
-                .invNorm(1f / Math.max(1, b.supervised())).gradStrong(zs);
+        MixCrossEntropy.Call call = MixCrossEntropy.of(zs, zw, labels).lambda(cfg.lambda()).invNorm(invNorm).gradStrong(zs);
         if (!cfg.freezeWeak()) call.gradWeak(zw);
         if (mixedH != null) call.entropy(mixedH);
         double loss = call.run();
@@ -158,12 +169,7 @@ public final class Trainer {
             diag.put("grad_norm_strong_logits", norm(zs));
         }
         strong.backward(zs);
-        double g = strong.step(lr, cfg.maxGradNorm());
-        if (!cfg.freezeWeak()) {
-            weak.backward(zw);
-            weak.step(lr, cfg.maxGradNorm());
-        }
-        if (diag != null) diag.put("grad_norm", g);
+        if (!cfg.freezeWeak()) weak.backward(zw);
         return loss;
     }
 

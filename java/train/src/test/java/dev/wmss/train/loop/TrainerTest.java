@@ -48,7 +48,7 @@ public class TrainerTest {
     void resumeReproducesTheLossCurve(@TempDir Path tmp) throws IOException {
         Batcher data = new Batcher(ArithmeticTasks.generate(80, 1, 3), new ByteTokenizer(), 64);
         Path m0 = init(tmp.resolve("m0"), 1);
-        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.SFT, 2, 8, 3e-3, 0.1, 0.01, 1.0, 1f, false, 9, 5, 10);
+        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.SFT, 2, 8, 1, 3e-3, 0.1, 0.01, 1.0, 1f, false, 9, 5, 10);
         Trainer.Result full = Trainer.run(cfg, data, Trainer.all(80), m0, null, tmp.resolve("full"), false);
         assertEquals(20, full.steps());
         List<JsonObject> a = metrics(tmp.resolve("full"));
@@ -74,10 +74,28 @@ public class TrainerTest {
     }
 
     @Test
+    void accumulationNormalisesByTheWholeBatch(@TempDir Path tmp) throws IOException {
+        // 2 micro-batches of 8 accumulated == one batch of 16: same first-step loss, near-identical updates
+        Batcher data = new Batcher(ArithmeticTasks.generate(32, 1, 4), new ByteTokenizer(), 64);
+        Path m0 = init(tmp.resolve("m0"), 3);
+        TrainConfig big = new TrainConfig(TrainConfig.Mode.SFT, 1, 16, 1, 3e-3, 0.0, 0.0, 1.0, 1f, false, 2, 1, 0);
+        TrainConfig acc = new TrainConfig(TrainConfig.Mode.SFT, 1, 8, 2, 3e-3, 0.0, 0.0, 1.0, 1f, false, 2, 1, 0);
+        Trainer.run(big, data, Trainer.all(32), m0, null, tmp.resolve("big"), false);
+        Trainer.run(acc, data, Trainer.all(32), m0, null, tmp.resolve("acc"), false);
+        List<JsonObject> a = metrics(tmp.resolve("big")), b = metrics(tmp.resolve("acc"));
+        assertEquals(2, a.size());
+        assertEquals(2, b.size());
+        for (int i = 0; i < 2; i++) {
+            assertEquals(a.get(i).get("loss").getAsDouble(), b.get(i).get("loss").getAsDouble(), 2e-4, "step " + (i + 1));
+            assertEquals(a.get(i).get("grad_norm").getAsDouble(), b.get(i).get("grad_norm").getAsDouble(), 2e-3);
+        }
+    }
+
+    @Test
     void wmssRunsLogThePapersDiagnosticsAndCanFreezeTheWeakModel(@TempDir Path tmp) throws IOException {
         Batcher data = new Batcher(ArithmeticTasks.generate(40, 2, 5), new ByteTokenizer(), 160);
         Path weak = init(tmp.resolve("weak"), 1), strong = init(tmp.resolve("strong"), 2);
-        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.WMSS, 1, 8, 3e-3, 0.0, 0.0, 1.0, 0.5f, true, 1, 1, 2);
+        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.WMSS, 1, 8, 1, 3e-3, 0.0, 0.0, 1.0, 0.5f, true, 1, 1, 2);
         Trainer.Result r = Trainer.run(cfg, data, Trainer.all(40), strong, weak, tmp.resolve("run"), false);
         JsonObject last = metrics(tmp.resolve("run")).getLast();
         for (String k : new String[]{"entropy_strong", "entropy_weak", "entropy_mixed", "non_target_logit_strong",
