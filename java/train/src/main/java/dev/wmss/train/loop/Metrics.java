@@ -18,7 +18,7 @@ import java.util.Map;
 final class Metrics {
     private static final Gson GSON = new Gson();
     private final Path file;
-    private final boolean tty = System.console() != null && System.getenv("CI") == null;
+    private final boolean tty = System.console() != null && System.console().isTerminal() && System.getenv("CI") == null;
 
     Metrics(Path file) {
         this.file = file;

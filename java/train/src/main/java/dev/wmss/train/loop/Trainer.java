@@ -58,6 +58,11 @@ public final class Trainer {
             }
             start = st.step();
         }
+        try {
+            Files.writeString(out.resolve("train.json"), Checkpoints.GSON.toJson(cfg) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + out.resolve("train.json"), e);
+        }
         Metrics metrics = new Metrics(out.resolve("metrics.jsonl"));
         metrics.truncateAfter(start);
         Interrupt interrupt = Interrupt.install();
