@@ -55,8 +55,8 @@ public final class Evaluator {
             seq[i] = Arrays.copyOf(prompts[i], prompts[i].length + maxNew);
             len[i] = prompts[i].length;
         }
-        try (Arena arena = Arena.ofConfined()) {
-            for (int t = 0; t < maxNew; t++) {
+        for (int t = 0; t < maxNew; t++) {
+            try (Arena arena = Arena.ofConfined()) {
                 int width = 0;
                 for (int i = 0; i < n; i++) width = Math.max(width, len[i]);
                 if (width >= maxLen) break;
@@ -87,18 +87,26 @@ public final class Evaluator {
         return out;
     }
 
+    /** One batch run forward without gradients; its native buffers live in the caller's (per-batch) arena. */
+    private record Forward(Batch batch, MemorySegment labels, Logits logits) {
+        static Forward of(TorchModel m, Batcher data, int b0, int size, Arena arena) {
+            Batch b = data.batch(range(b0, Math.min(data.size(), b0 + size)));
+            MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
+            Logits z = m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()),
+                    arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask()), b.batch(), b.seq(), false);
+            return new Forward(b, labels, z);
+        }
+    }
+
     /** Mean NLL per response token. */
     static double tokenLoss(TorchModel m, Batcher data, int batch) {
         double sum = 0;
         long tokens = 0;
-        try (Arena arena = Arena.ofConfined()) {
-            for (int b0 = 0; b0 < data.size(); b0 += batch) {
-                Batch b = data.batch(range(b0, Math.min(data.size(), b0 + batch)));
-                MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
-                Logits z = m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()),
-                        arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask()), b.batch(), b.seq(), false);
-                sum += MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(1f).run();
-                tokens += b.supervised();
+        for (int b0 = 0; b0 < data.size(); b0 += batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                Forward f = Forward.of(m, data, b0, batch, arena);
+                sum += MixCrossEntropy.of(f.logits(), f.logits(), f.labels()).lambda(1f).invNorm(1f).run();
+                tokens += f.batch().supervised();
             }
         }
         return tokens == 0 ? 0 : sum / tokens;
@@ -107,14 +115,13 @@ public final class Evaluator {
     /** WD-DS's H: for every example, the mean entropy (nats) of the model's next-token distribution over its answer positions. */
     public static double[] answerEntropy(TorchModel m, Batcher data, int batch) {
         double[] h = new double[data.size()];
-        try (Arena arena = Arena.ofConfined()) {
-            for (int b0 = 0; b0 < data.size(); b0 += batch) {
-                Batch b = data.batch(range(b0, Math.min(data.size(), b0 + batch)));
-                MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
-                Logits z = m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()),
-                        arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask()), b.batch(), b.seq(), false);
+        for (int b0 = 0; b0 < data.size(); b0 += batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                Forward f = Forward.of(m, data, b0, batch, arena);
+                Batch b = f.batch();
+                Logits z = f.logits();
                 MemorySegment ent = arena.allocate(4 * z.rows(), 8), nll = arena.allocate(4 * z.rows(), 8);
-                Entropy.compute(z, labels, ent, nll, null, false);
+                Entropy.compute(z, f.labels(), ent, nll, null, false);
                 for (int r = 0; r < b.batch(); r++) {
                     double s = 0;
                     int n = 0;

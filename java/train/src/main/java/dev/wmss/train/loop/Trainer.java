@@ -67,8 +67,7 @@ public final class Trainer {
         metrics.truncateAfter(start);
         Interrupt interrupt = Interrupt.install();
         try (TorchModel strong = TorchModel.load(from != null ? from.resolve("strong") : strongInit);
-             TorchModel weak = wmss ? TorchModel.load(from != null ? from.resolve("weak") : weakInit) : null;
-             Arena arena = Arena.ofConfined()) {
+             TorchModel weak = wmss ? TorchModel.load(from != null ? from.resolve("weak") : weakInit) : null) {
             strong.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
             if (weak != null) {
                 weak.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
@@ -103,8 +102,10 @@ public final class Trainer {
                 loss = 0;
                 for (int k = 0; k < micro.length; k++) {
                     boolean last = k == micro.length - 1;
-                    loss += wmss ? wmssMicro(cfg, micro[k], strong, weak, invNorm, arena, logNow && last ? m : null)
-                            : sftMicro(micro[k], strong, invNorm, arena);
+                    try (Arena arena = Arena.ofConfined()) { // this micro-batch's ids, labels and scratch
+                        loss += wmss ? wmssMicro(cfg, micro[k], strong, weak, invNorm, arena, logNow && last ? m : null)
+                                : sftMicro(micro[k], strong, invNorm, arena);
+                    }
                 }
                 m.put("grad_norm", strong.step(rate, cfg.maxGradNorm()));
                 if (wmss && !cfg.freezeWeak()) weak.step(rate, cfg.maxGradNorm());
