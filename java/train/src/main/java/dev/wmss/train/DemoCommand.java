@@ -19,11 +19,13 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--quick", description = "A much smaller run (seconds), for smoke tests.")
     boolean quick;
+    @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems (default ${DEFAULT-VALUE}).")
+    int levels;
 
     @Override
     public Integer call() throws Exception {
         System.out.println("wmss-native demo: " + Backend.current());
-        Pipeline.Sizes sizes = quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO;
+        Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
         Pipeline.Report r = Pipeline.run(out, sizes, seed);
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");

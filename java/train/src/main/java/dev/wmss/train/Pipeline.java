@@ -25,9 +25,16 @@ import java.util.Locale;
  * </pre>
  */
 final class Pipeline {
-    record Sizes(int train, int test, int base, int hidden, int layers, int batch, int maxLen, int maxNew, double lr) {
-        static final Sizes DEMO = new Sizes(2000, 200, 2000, 128, 3, 32, 160, 40, 3e-3);
-        static final Sizes QUICK = new Sizes(160, 24, 160, 48, 1, 16, 160, 32, 3e-3);
+    record Sizes(int train, int test, int base, int hidden, int layers, int batch, int maxLen, int maxNew, double lr,
+                 int levels) {
+        static final Sizes DEMO = new Sizes(2000, 200, 2000, 128, 3, 32, 160, 40, 3e-3, 2);
+        static final Sizes QUICK = new Sizes(160, 24, 160, 48, 1, 16, 160, 32, 3e-3, 2);
+    }
+
+    static Sizes withLevels(Sizes s, int levels) {
+        if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3");
+        return new Sizes(s.train(), s.test(), s.base(), s.hidden(), s.layers(), s.batch(), s.maxLen(), s.maxNew(),
+                s.lr(), levels);
     }
 
     record Report(double baseAccuracy, Evaluator.Result sft, Evaluator.Result wmss, int active, double seconds) {}
@@ -46,8 +53,8 @@ final class Pipeline {
     static Report run(Path out, Sizes s, long seed) throws IOException {
         long t0 = System.nanoTime();
         ByteTokenizer tok = new ByteTokenizer();
-        ArithmeticTasks.Split split = ArithmeticTasks.splits(s.train(), s.test(), DataOption.LEVELS, seed);
-        List<Example> baseData = ArithmeticTasks.splits(s.base(), 0, DataOption.LEVELS, seed + 1000).train();
+        ArithmeticTasks.Split split = ArithmeticTasks.splits(s.train(), s.test(), s.levels(), seed);
+        List<Example> baseData = ArithmeticTasks.splits(s.base(), 0, s.levels(), seed + 1000).train();
         Batcher train = new Batcher(split.train(), tok, s.maxLen());
         TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), 1, s.lr(), 0.1, 0.0, 1.0, 1f, false, seed,
                 25, 0);
