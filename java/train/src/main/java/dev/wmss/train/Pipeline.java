@@ -18,23 +18,24 @@ import java.util.Locale;
 /**
  * The whole WMSS pipeline on the built-in task and a tiny byte-level model, against its fair control:
  * <pre>
- *   base  M0 = a short SFT of a random model on separate data (the "pretrained" base)
+ *   base  M0 = SFT of a random model on separate data (the "pretrained" base)
  *   SFT   M0 -> 2 epochs of plain SFT                                  (the control, same budget)
  *   WMSS  M0 -> 1 epoch SFT = M1; H0, H1 -> WD-DS (code variant) -> D_active;
  *         WD-JT weak = M0, strong = M1, 1 epoch over D_active, lambda 0.5 -> keep the strong model
  * </pre>
  */
 final class Pipeline {
-    record Sizes(int train, int test, int base, int hidden, int layers, int batch, int maxLen, int maxNew, double lr,
-                 int levels) {
-        static final Sizes DEMO = new Sizes(2000, 200, 2000, 128, 3, 32, 160, 40, 3e-3, 2);
-        static final Sizes QUICK = new Sizes(160, 24, 160, 48, 1, 16, 160, 32, 3e-3, 2);
+    /** lr: pre-training of the base; tuneLr: the SFT, M1 and WD-JT stages (fine-tuning, as in the paper). */
+    record Sizes(int train, int test, int base, int baseEpochs, int hidden, int layers, int batch, int maxLen, int maxNew,
+                 double lr, double tuneLr, int levels) {
+        static final Sizes DEMO = new Sizes(2000, 200, 2000, 8, 128, 3, 32, 160, 40, 3e-3, 5e-4, 2);
+        static final Sizes QUICK = new Sizes(160, 24, 160, 1, 48, 1, 16, 160, 32, 3e-3, 1e-3, 2);
     }
 
     static Sizes withLevels(Sizes s, int levels) {
         if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3");
-        return new Sizes(s.train(), s.test(), s.base(), s.hidden(), s.layers(), s.batch(), s.maxLen(), s.maxNew(),
-                s.lr(), levels);
+        return new Sizes(s.train(), s.test(), s.base(), s.baseEpochs(), s.hidden(), s.layers(), s.batch(), s.maxLen(),
+                s.maxNew(), s.lr(), s.tuneLr(), levels);
     }
 
     record Report(double baseAccuracy, Evaluator.Result sft, Evaluator.Result wmss, int active, double seconds) {}
@@ -53,17 +54,21 @@ final class Pipeline {
     static Report run(Path out, Sizes s, long seed) throws IOException {
         long t0 = System.nanoTime();
         ByteTokenizer tok = new ByteTokenizer();
-        ArithmeticTasks.Split split = ArithmeticTasks.splits(s.train(), s.test(), s.levels(), seed);
-        List<Example> baseData = ArithmeticTasks.splits(s.base(), 0, s.levels(), seed + 1000).train();
+        // one split, so that neither the base data nor the training data contains a test problem
+        ArithmeticTasks.Split all = ArithmeticTasks.splits(s.base() + s.train(), s.test(), s.levels(), seed);
+        List<Example> baseData = all.train().subList(0, s.base());
+        ArithmeticTasks.Split split = new ArithmeticTasks.Split(all.train().subList(s.base(), s.base() + s.train()), all.test());
         Batcher train = new Batcher(split.train(), tok, s.maxLen());
-        TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), 1, s.lr(), 0.1, 0.0, 1.0, 1f, false, seed,
+        TrainConfig pretrain = new TrainConfig(TrainConfig.Mode.SFT, s.baseEpochs(), s.batch(), 1, s.lr(), 0.1, 0.0, 1.0, 1f,
+                false, seed, 25, 0);
+        TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), 1, s.tuneLr(), 0.1, 0.0, 1.0, 1f, false, seed,
                 25, 0);
 
-        step("init + base model M0 (1 epoch on separate data)");
+        step("init + base model M0 (" + s.baseEpochs() + " epochs on separate data)");
         try (TorchModel init = TorchModel.init(tinyConfig(s), seed)) {
             init.save(out.resolve("init"));
         }
-        Path m0 = Trainer.run(sft, new Batcher(baseData, tok, s.maxLen()), Trainer.all(baseData.size()),
+        Path m0 = Trainer.run(pretrain, new Batcher(baseData, tok, s.maxLen()), Trainer.all(baseData.size()),
                 out.resolve("init"), null, out.resolve("base"), false).strong();
         double baseAcc = evaluate(m0, split.test(), tok, s).accuracy();
 
