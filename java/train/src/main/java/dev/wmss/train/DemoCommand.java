@@ -19,6 +19,10 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--quick", description = "A much smaller run (seconds), for smoke tests.")
     boolean quick;
+    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits (default ${DEFAULT-VALUE}).")
+    float lambda;
+    @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
+    boolean freezeWeak;
     @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems (default ${DEFAULT-VALUE}).")
     int levels;
 
@@ -26,7 +30,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         System.out.println("wmss-native demo: " + Backend.current());
         Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
-        Pipeline.Report r = Pipeline.run(out, sizes, seed);
+        Pipeline.Report r = Pipeline.run(out, sizes, seed, lambda, freezeWeak);
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.baseAccuracy(), "");

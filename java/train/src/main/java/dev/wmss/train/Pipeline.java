@@ -51,7 +51,7 @@ final class Pipeline {
                 s.hidden() / 4);
     }
 
-    static Report run(Path out, Sizes s, long seed) throws IOException {
+    static Report run(Path out, Sizes s, long seed, float lambda, boolean freezeWeak) throws IOException {
         long t0 = System.nanoTime();
         ByteTokenizer tok = new ByteTokenizer();
         // one split, so that neither the base data nor the training data contains a test problem
@@ -90,9 +90,12 @@ final class Pipeline {
         int[] active = SelectCommand.select(h0, h1, Selection.Variant.CODE, Selection.ALPHA, Selection.BETA,
                 Selection.GAMMA, seed, false);
 
-        step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda 0.5)");
-        Path wmss = Trainer.run(sft.withMode(TrainConfig.Mode.WMSS, 0.5f), train, active, m1, m0, out.resolve("wmss"),
-                false).strong();
+        step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + lambda
+                + (freezeWeak ? ", weak frozen)" : ")"));
+        TrainConfig jt = sft.withMode(TrainConfig.Mode.WMSS, lambda);
+        jt = new TrainConfig(jt.mode(), jt.epochs(), jt.batchSize(), jt.accum(), jt.lr(), jt.warmupRatio(), jt.weightDecay(),
+                jt.maxGradNorm(), lambda, freezeWeak, jt.seed(), jt.logEvery(), jt.checkpointEvery());
+        Path wmss = Trainer.run(jt, train, active, m1, m0, out.resolve("wmss"), false).strong();
 
         step("evaluation on " + split.test().size() + " held-out problems");
         Evaluator.Result a = evaluate(sft2, split.test(), tok, s), b = evaluate(wmss, split.test(), tok, s);
