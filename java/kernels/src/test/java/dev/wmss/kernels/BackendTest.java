@@ -37,6 +37,31 @@ class BackendTest {
     }
 
     @Test
+    void forcingCudaWithoutADeviceFailsClearlyAndCpuCanBeForced() {
+        try {
+            System.setProperty("wmss.backend", "cuda");
+            Backend.setCpuIsa("auto"); // drops the cached probe
+            if (Backend.current().cudaDevices() == 0) fail("unreachable: the probe must refuse");
+        } catch (BackendUnavailableException e) {
+            assertTrue(e.getMessage().contains("wmss.backend=cuda") && e.getMessage().contains("-Dwmss.backend=cpu"),
+                    e.getMessage());
+        } finally {
+            System.setProperty("wmss.backend", "cpu");
+            Backend.setCpuIsa("auto");
+        }
+        assertEquals(Backend.Kind.CPU, Backend.current().kind());
+        System.clearProperty("wmss.backend");
+        Backend.setCpuIsa("auto");
+        System.setProperty("wmss.backend", "tpu");
+        try {
+            assertThrows(InvalidArgumentException.class, Backend::current);
+        } finally {
+            System.clearProperty("wmss.backend");
+            Backend.setCpuIsa("auto");
+        }
+    }
+
+    @Test
     void unknownIsaIsRejected() {
         assertThrows(InvalidArgumentException.class, () -> Backend.setCpuIsa("avx9000"));
         assertEquals(Backend.current().cpuIsa(), Backend.current().cpuIsa());
