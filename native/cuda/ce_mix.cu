@@ -97,7 +97,7 @@ __device__ void fill_chunk(T *g, int64_t c0, int64_t c1, float v) {
 
 template <typename T, int MODE, bool RESIDENT>
 __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, int64_t chunk) {
-    extern __shared__ float zsm[];
+    extern __shared__ __align__(16) float zsm[];
     const int64_t row = blockIdx.x / split;
     const int part = blockIdx.x % split;
     const int64_t V = a.vocab;
@@ -133,11 +133,16 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, in
             float s[VEC], w[VEC];
             if (MODE != kMixWeakOnly) load_vec(zs, c0 + v * VEC, s);
             if (MODE != kMixStrongOnly) load_vec(zw, c0 + v * VEC, w);
+            float x[VEC];
 #pragma unroll
             for (int k = 0; k < VEC; k++) {
-                const float x = mix(MODE != kMixWeakOnly ? s[k] : 0.0f, MODE != kMixStrongOnly ? w[k] : 0.0f, MODE, lam, mu);
-                if (RESIDENT) zsm[v * VEC + k] = x;
-                stats_add(st, x);
+                x[k] = mix(MODE != kMixWeakOnly ? s[k] : 0.0f, MODE != kMixStrongOnly ? w[k] : 0.0f, MODE, lam, mu);
+                stats_add(st, x[k]);
+            }
+            if (RESIDENT) { // 16-byte stores: no 4-way bank conflicts
+#pragma unroll
+                for (int k = 0; k < VEC; k += 4)
+                    *reinterpret_cast<float4 *>(zsm + v * VEC + k) = make_float4(x[k], x[k + 1], x[k + 2], x[k + 3]);
             }
         }
         i0 = c0 + nvec * VEC;
