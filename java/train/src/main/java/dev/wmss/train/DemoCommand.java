@@ -1,6 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.Backend;
+import dev.wmss.train.select.Selection;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -23,6 +24,9 @@ final class DemoCommand implements Callable<Integer> {
     float lambda;
     @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
     boolean freezeWeak;
+    @Option(names = "--selection", defaultValue = "CODE",
+            description = "WD-DS variant: CODE (default), PAPER, or NONE (every example once: a control).")
+    String selection;
     @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems (default ${DEFAULT-VALUE}).")
     int levels;
 
@@ -30,7 +34,13 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         System.out.println("wmss-native demo: " + Backend.current());
         Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
-        Pipeline.Report r = Pipeline.run(out, sizes, seed, lambda, freezeWeak);
+        Selection.Variant variant = switch (selection.toUpperCase(java.util.Locale.ROOT)) {
+            case "NONE" -> null;
+            case "CODE" -> Selection.Variant.CODE;
+            case "PAPER" -> Selection.Variant.PAPER;
+            default -> throw new IllegalArgumentException("--selection must be CODE, PAPER or NONE");
+        };
+        Pipeline.Report r = Pipeline.run(out, sizes, seed, lambda, freezeWeak, variant);
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.baseAccuracy(), "");
@@ -38,8 +48,8 @@ final class DemoCommand implements Callable<Integer> {
                 r.sft().tokenLoss());
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "WMSS, 1 SFT + 1 WD-JT epoch", 100 * r.wmss().accuracy(),
                 r.wmss().tokenLoss());
-        System.out.printf(Locale.ROOT, "%nWD-DS drew %d examples (with repeats); %.0f s in all; runs, metrics and models in %s%n",
-                r.active(), r.seconds(), out.toAbsolutePath());
+        System.out.printf(Locale.ROOT, "%nWD-JT trained on %d examples (%s); %.0f s in all; runs, metrics and models in %s%n",
+                r.active(), variant == null ? "all, once" : "WD-DS " + variant + " draws", r.seconds(), out.toAbsolutePath());
         if (!r.wmss().samples().isEmpty()) System.out.println("\na WMSS answer:\n" + r.wmss().samples().get(0));
         return 0;
     }

@@ -51,7 +51,9 @@ final class Pipeline {
                 s.hidden() / 4);
     }
 
-    static Report run(Path out, Sizes s, long seed, float lambda, boolean freezeWeak) throws IOException {
+    /** selection: the WD-DS variant, or null for every training example once (a control). */
+    static Report run(Path out, Sizes s, long seed, float lambda, boolean freezeWeak, Selection.Variant selection)
+            throws IOException {
         long t0 = System.nanoTime();
         ByteTokenizer tok = new ByteTokenizer();
         // one split, so that neither the base data nor the training data contains a test problem
@@ -79,7 +81,8 @@ final class Pipeline {
         step("WMSS 1/3: SFT for 1 epoch (M1)");
         Path m1 = Trainer.run(sft, train, Trainer.all(train.size()), m0, null, out.resolve("sft-1ep"), false).strong();
 
-        step("WMSS 2/3: WD-DS entropies under M0 and M1, code-variant weights");
+        step("WMSS 2/3: WD-DS entropies under M0 and M1, " + (selection == null ? "no selection (control)"
+                : selection.name().toLowerCase() + "-variant weights"));
         double[] h0, h1;
         try (TorchModel weak = TorchModel.load(m0); TorchModel strong = TorchModel.load(m1)) {
             h0 = Evaluator.answerEntropy(weak, train, 64);
@@ -87,8 +90,9 @@ final class Pipeline {
         }
         EntropyCommand.write(out.resolve("entropy-m0.jsonl"), h0);
         EntropyCommand.write(out.resolve("entropy-m1.jsonl"), h1);
-        int[] active = SelectCommand.select(h0, h1, Selection.Variant.CODE, Selection.ALPHA, Selection.BETA,
-                Selection.GAMMA, seed, false);
+        int[] active = selection == null ? Trainer.all(train.size())
+                : SelectCommand.select(h0, h1, selection, Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
+                        selection == Selection.Variant.PAPER);
 
         step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + lambda
                 + (freezeWeak ? ", weak frozen)" : ")"));

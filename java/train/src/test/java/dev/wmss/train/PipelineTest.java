@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class PipelineTest {
     @Test
     void demoPipelineRunsEndToEnd(@TempDir Path tmp) throws Exception {
-        Pipeline.Report r = Pipeline.run(tmp, Pipeline.Sizes.QUICK, 3, 0.5f, false);
+        Pipeline.Report r = Pipeline.run(tmp, Pipeline.Sizes.QUICK, 3, 0.5f, false, dev.wmss.train.select.Selection.Variant.CODE);
         for (String d : new String[]{"init", "base/strong", "sft-2ep/strong", "sft-1ep/strong", "wmss/strong", "wmss/weak"}) {
             assertTrue(Files.exists(tmp.resolve(d).resolve("model.safetensors")), d);
         }
