@@ -34,8 +34,7 @@ final class EntropyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Tokenizer tok = TokenizerOption.load(tokenizer);
-        TokenizerOption.check(tok, model);
-        Runs.requireModel(model, "--model");
+        TokenizerOption.check(tok, model, "--model");
         try (TorchModel m = TorchModel.load(model)) {
             double[] h = Evaluator.answerEntropy(m, new Batcher(DataOption.load(data, seed), tok, maxLen), 32);
             write(out, h);

@@ -29,8 +29,7 @@ final class EvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Tokenizer tok = TokenizerOption.load(tokenizer);
-        TokenizerOption.check(tok, model);
-        Runs.requireModel(model, "--model");
+        TokenizerOption.check(tok, model, "--model");
         try (TorchModel m = TorchModel.load(model)) {
             Evaluator.Result r = Evaluator.evaluate(m, DataOption.load(data, seed), tok, maxLen, maxNew, 32);
             System.out.printf(Locale.ROOT, "exact match %.1f%% of %d, token loss %.4f%n", 100 * r.accuracy(), r.examples(),

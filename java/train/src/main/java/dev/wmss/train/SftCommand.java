@@ -29,8 +29,7 @@ final class SftCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Tokenizer tok = TokenizerOption.load(tokenizer);
-        TokenizerOption.check(tok, model);
-        Runs.requireModel(model, "--model");
+        TokenizerOption.check(tok, model, "--model");
         var examples = DataOption.load(data, train.seed);
         Batcher batcher = new Batcher(examples, tok, train.maxLen);
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);

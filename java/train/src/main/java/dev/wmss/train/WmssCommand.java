@@ -38,9 +38,8 @@ final class WmssCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Tokenizer tok = TokenizerOption.load(tokenizer);
-        TokenizerOption.check(tok, strong);
-        Runs.requireModel(weak, "--weak");
-        Runs.requireModel(strong, "--strong");
+        TokenizerOption.check(tok, weak, "--weak");
+        TokenizerOption.check(tok, strong, "--strong");
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1");
         var examples = DataOption.load(data, train.seed);
         Batcher batcher = new Batcher(examples, tok, train.maxLen);
