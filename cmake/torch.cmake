@@ -7,7 +7,7 @@ if(WMSS_WITH_TORCH)
   if(Torch_FOUND)
     set(WMSS_HAVE_TORCH ON)
     find_package(nlohmann_json 3 REQUIRED)
-    add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/safetensors.cpp
+    add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/threads.cpp native/torch/safetensors.cpp
                 native/torch/model.cpp native/torch/model_api.cpp)
     target_include_directories(wmss_torch PUBLIC native/include)
     target_link_libraries(wmss_torch PRIVATE ${TORCH_LIBRARIES} nlohmann_json::nlohmann_json)

@@ -93,6 +93,25 @@ void *dev_copy(const void *h, size_t n) {
     return d;
 }
 
+/** A descriptor for [rows, vocab] contiguous logits; the optional outputs are set by the caller. */
+wmss_ce_mix_args make_args(int dtype, int64_t rows, int64_t vocab, const void *zs, const void *zw, const void *labels,
+                           float lambda, float inv_norm, void *loss, void *gs, void *gw) {
+    wmss_ce_mix_args a = wmss_ce_mix_args_default();
+    a.dtype = dtype;
+    a.rows = rows;
+    a.vocab = vocab;
+    a.z_strong = zs;
+    a.z_weak = zw;
+    a.ld_strong = a.ld_weak = a.ld_grad_strong = a.ld_grad_weak = vocab;
+    a.labels = (const int64_t *)labels;
+    a.lambda = lambda;
+    a.inv_norm = inv_norm;
+    a.loss = (float *)loss;
+    a.grad_strong = gs;
+    a.grad_weak = gw;
+    return a;
+}
+
 /** Runs the CUDA op (fused or unfused) and returns the outputs in a Host copy. */
 Host run_cuda(const Host &in, bool fused) {
     Host out = in;
@@ -107,15 +126,14 @@ Host run_cuda(const Host &in, bool fused) {
     for (void *p : {gs, gw}) CHECK(wmss_cuda_memset(p, 0xFF, (int64_t)in.bytes)); // NaN poison
     for (void *p : {loss, lse, ent}) CHECK(wmss_cuda_memset(p, 0xFF, in.rows * 4));
     CHECK(wmss_cuda_status_reset((int64_t *)status, nullptr));
+    wmss_ce_mix_args a = make_args(in.dtype, in.rows, in.vocab, zs, zw, labels, in.lambda, in.inv_norm, loss, gs, gw);
+    a.lse = (float *)lse;
+    a.entropy = (float *)ent;
     if (fused) {
-        CHECK(wmss_cuda_ce_mix(in.dtype, in.rows, in.vocab, zs, in.vocab, zw, in.vocab, (int64_t *)labels, in.lambda,
-                               in.inv_norm, (float *)loss, gs, in.vocab, gw, in.vocab, (float *)lse, (float *)ent,
-                               (int64_t *)status, nullptr));
+        CHECK(wmss_cuda_ce_mix(&a, (int64_t *)status, nullptr));
     } else {
         CHECK(wmss_cuda_malloc(&ws, 8 * in.rows * in.vocab));
-        CHECK(wmss_cuda_ce_mix_unfused(in.dtype, in.rows, in.vocab, zs, in.vocab, zw, in.vocab, (int64_t *)labels,
-                                       in.lambda, in.inv_norm, (float *)loss, gs, in.vocab, gw, in.vocab, (float *)lse,
-                                       (float *)ent, (int64_t *)status, nullptr, (float *)ws, 2 * in.rows * in.vocab));
+        CHECK(wmss_cuda_ce_mix_unfused(&a, (int64_t *)status, nullptr, (float *)ws, 2 * in.rows * in.vocab));
     }
     CHECK(wmss_cuda_synchronize(nullptr));
     CHECK(wmss_cuda_memcpy(out.gs.data(), gs, (int64_t)in.bytes));
@@ -129,9 +147,11 @@ Host run_cuda(const Host &in, bool fused) {
 
 Host run_cpu(const Host &in) {
     Host out = in;
-    CHECK(wmss_ce_mix(in.dtype, in.rows, in.vocab, in.zs.data(), in.vocab, in.zw.data(), in.vocab, in.labels.data(),
-                      in.lambda, in.inv_norm, out.loss.data(), out.gs.data(), in.vocab, out.gw.data(), in.vocab,
-                      out.lse.data(), out.ent.data(), 0));
+    wmss_ce_mix_args a = make_args(in.dtype, in.rows, in.vocab, in.zs.data(), in.zw.data(), in.labels.data(),
+                                   in.lambda, in.inv_norm, out.loss.data(), out.gs.data(), out.gw.data());
+    a.lse = out.lse.data();
+    a.entropy = out.ent.data();
+    CHECK(wmss_ce_mix(&a));
     return out;
 }
 
@@ -234,15 +254,10 @@ int main(int argc, char **argv) {
         for (void *p : {zs, zw}) CHECK(wmss_cuda_memset(p, 0x3C, (int64_t)(n * es))); // finite logits
         for (int both = 0; both < 2; both++) {
             void *gweak = both ? gw : nullptr;
-            auto fused = [&] {
-                wmss_cuda_ce_mix(dtype, rows, vocab, zs, vocab, zw, vocab, (int64_t *)labels, 0.5f, 1e-4f, (float *)loss,
-                                 gs, vocab, gweak, vocab, nullptr, nullptr, nullptr, nullptr);
-            };
-            auto unfused = [&] {
-                wmss_cuda_ce_mix_unfused(dtype, rows, vocab, zs, vocab, zw, vocab, (int64_t *)labels, 0.5f, 1e-4f,
-                                         (float *)loss, gs, vocab, gweak, vocab, nullptr, nullptr, nullptr, nullptr,
-                                         (float *)ws, 2 * (int64_t)n);
-            };
+            const wmss_ce_mix_args a = make_args(dtype, rows, vocab, zs, zw, labels, 0.5f, 1e-4f, loss, gs, gweak);
+            // every launch's status is checked: a failed launch must not look fast
+            auto fused = [&] { CHECK(wmss_cuda_ce_mix(&a, nullptr, nullptr)); };
+            auto unfused = [&] { CHECK(wmss_cuda_ce_mix_unfused(&a, nullptr, nullptr, (float *)ws, 2 * (int64_t)n)); };
             const double tf = time_ms(fused, reps), tu = time_ms(unfused, reps);
             const double traffic = (double)n * es * (both ? 4 : 3);
             for (auto [label, t] : {std::pair{"fused", tf}, {"unfused", tu}})

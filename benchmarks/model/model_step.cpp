@@ -47,8 +47,18 @@ int main(int argc, char **argv) {
         const auto t0 = std::chrono::steady_clock::now();
         float *z = nullptr;
         CHECK(wmss_torch_model_forward(m, ids.data(), nullptr, batch, seq, 1, &z));
-        CHECK(wmss_ce_mix(WMSS_DTYPE_F32, n, vocab, z, vocab, z, vocab, labels.data(), 1.0f, 1.0f / n, loss.data(), z,
-                          vocab, nullptr, 0, nullptr, nullptr, 0));
+        wmss_ce_mix_args a = wmss_ce_mix_args_default(); // SFT: lambda = 1, in place
+        a.dtype = WMSS_DTYPE_F32;
+        a.rows = n;
+        a.vocab = vocab;
+        a.z_strong = a.z_weak = z;
+        a.ld_strong = a.ld_weak = a.ld_grad_strong = vocab;
+        a.labels = labels.data();
+        a.lambda = 1.0f;
+        a.inv_norm = 1.0f / n;
+        a.loss = loss.data();
+        a.grad_strong = z;
+        CHECK(wmss_ce_mix(&a));
         CHECK(wmss_torch_model_backward(m, z));
         double norm = 0;
         CHECK(wmss_torch_model_step(m, 1e-4, 1.0, &norm));

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cpu.h"
 
 #ifndef WMSS_VERSION
 #define WMSS_VERSION "0.0.0"
@@ -84,7 +84,7 @@ int wmss_copy(void *dst, const void *src, int64_t bytes) {
     return WMSS_OK;
 }
 
-static int finish(int64_t first_bad, const wmss_ce_args *a, const char *fn) {
+static int finish(int64_t first_bad, const wmss_ce_mix_args *a, const char *fn) {
     if (first_bad == -2) return wmss_fail(WMSS_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
     if (first_bad < 0 || (a->flags & WMSS_FLAG_ALLOW_NONFINITE)) return WMSS_OK;
     return wmss_fail(WMSS_ERR_NONFINITE,
@@ -93,45 +93,28 @@ static int finish(int64_t first_bad, const wmss_ce_args *a, const char *fn) {
                      fn, (long long)first_bad);
 }
 
-#define CE_ARGS                                                                                             \
-    {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, \
-     ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags}
-
-int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong, const void *z_weak,
-                int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm, float *loss, void *grad_strong,
-                int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak, float *lse, float *entropy,
-                uint32_t flags) {
-    const wmss_ce_args a = CE_ARGS;
-    int st;
-    if (!labels || !loss) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix", 1))) return st;
-    return finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_ce_mix");
+int wmss_ce_mix(const wmss_ce_mix_args *a) {
+    const int st = wmss_check_ce_mix_args(a, "wmss_ce_mix", WMSS_LABELS_ON_HOST, 0);
+    return st ? st : finish(wmss_cpu_active()->ce_mix(a), a, "wmss_ce_mix");
 }
 
-int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
-                        const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm,
-                        float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak,
-                        float *lse, float *entropy, uint32_t flags, float *workspace, int64_t workspace_floats) {
-    const wmss_ce_args a = CE_ARGS;
-    int st;
-    if (!labels || !loss)
-        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_check_ce_args(&a, "wmss_ce_mix_unfused", 1))) return st;
-    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_ce_mix_unfused: workspace is NULL");
-    if (workspace_floats < 2 * rows * vocab)
-        return wmss_fail(WMSS_ERR_SHAPE, "wmss_ce_mix_unfused: workspace has %lld floats, needs 2 * rows * vocab = %lld",
-                         (long long)workspace_floats, (long long)(2 * rows * vocab));
-    if ((uintptr_t)workspace % 4)
-        return wmss_fail(WMSS_ERR_ALIGNMENT, "wmss_ce_mix_unfused: workspace is not 4-byte aligned");
-    return finish(wmss_cpu_active()->ce_mix_unfused(&a, workspace), &a, "wmss_ce_mix_unfused");
+int wmss_ce_mix_unfused(const wmss_ce_mix_args *a, float *workspace, int64_t workspace_floats) {
+    const char *fn = "wmss_ce_mix_unfused";
+    const int st = wmss_check_ce_mix_args(a, fn, WMSS_LABELS_ON_HOST, 0);
+    if (st) return st;
+    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: workspace is NULL", fn);
+    if (workspace_floats < 2 * a->rows * a->vocab)
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: workspace has %lld floats, needs 2 * rows * vocab = %lld", fn,
+                         (long long)workspace_floats, (long long)(2 * a->rows * a->vocab));
+    if ((uintptr_t)workspace % 4) return wmss_fail(WMSS_ERR_ALIGNMENT, "%s: workspace is not 4-byte aligned", fn);
+    return finish(wmss_cpu_active()->ce_mix_unfused(a, workspace), a, fn);
 }
 
 int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
                  float *entropy, float *nll, float *lse, uint32_t flags) {
     if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: entropy is NULL");
     if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: labels and nll go together");
-    const wmss_ce_args a = {dtype, rows, vocab, z, ld, z, ld, labels, 1.0f, 0.0f, nll, NULL, 0, NULL, 0,
-                            lse, entropy, flags};
-    const int st = wmss_check_ce_args(&a, "wmss_entropy", 1);
+    const wmss_ce_mix_args a = wmss_entropy_args(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
+    const int st = wmss_check_ce_mix_args(&a, "wmss_entropy", WMSS_LABELS_ON_HOST, 1);
     return st ? st : finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_entropy");
 }

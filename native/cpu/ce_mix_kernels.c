@@ -22,9 +22,9 @@ static int mix_mode_of(float lambda) {
 
 /* ------------------------------------------------------------------ fused */
 
-typedef int (*row_fn)(const wmss_ce_args *a, int64_t r, float *scratch, float *chunk_max);
+typedef int (*row_fn)(const wmss_ce_mix_args *a, int64_t r, float *scratch, float *chunk_max);
 #define ROW_FN(NAME, MODE, BF16) \
-    static int NAME(const wmss_ce_args *a, int64_t r, float *s, float *c) { return ce_mix_row(a, r, MODE, BF16, s, c); }
+    static int NAME(const wmss_ce_mix_args *a, int64_t r, float *s, float *c) { return ce_mix_row(a, r, MODE, BF16, s, c); }
 ROW_FN(row_both_f32, MIX_BOTH, 0)
 ROW_FN(row_both_bf16, MIX_BOTH, 1)
 ROW_FN(row_strong_f32, MIX_STRONG_ONLY, 0)
@@ -35,7 +35,7 @@ static const row_fn row_fns[3][2] = {{row_both_f32, row_both_bf16},
                                      {row_strong_f32, row_strong_bf16},
                                      {row_weak_f32, row_weak_bf16}};
 
-static int64_t ce_mix_fused(const wmss_ce_args *a) {
+static int64_t ce_mix_fused(const wmss_ce_mix_args *a) {
     const row_fn row = row_fns[mix_mode_of(a->lambda)][a->dtype == WMSS_DTYPE_BF16];
     const int threads = wmss_threads();
     /* One scratch row per thread (64-byte aligned slots), allocated before any output is written. */
@@ -58,15 +58,15 @@ static int64_t ce_mix_fused(const wmss_ce_args *a) {
 /* ------------------------------------------------------------------ unfused: one full pass per op */
 
 /** zmix[r] = lambda * zs[r] + (1 - lambda) * zw[r], fp32. */
-static void pass_mix(const wmss_ce_args *a, float *zmix) {
+static void pass_mix(const wmss_ce_mix_args *a, float *zmix) {
     const int bf16 = a->dtype == WMSS_DTYPE_BF16, mode = mix_mode_of(a->lambda);
     const size_t es = wmss_dtype_size(a->dtype);
     const mix_coef c = {vsplat(a->lambda), vsplat(1.0f - a->lambda), a->lambda, 1.0f - a->lambda};
     const int64_t V = a->vocab, vend = (V / VL) * VL;
 #pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
-        const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
-        const char *zw = (const char *)a->zw + (size_t)r * a->ld_zw * es;
+        const char *zs = (const char *)a->z_strong + (size_t)r * a->ld_strong * es;
+        const char *zw = (const char *)a->z_weak + (size_t)r * a->ld_weak * es;
         float *out = zmix + r * V;
         for (int64_t i = 0; i < vend; i += VL) store_f32(out + i, mix_vec(zs, zw, i, mode, bf16, &c));
         for (int64_t i = vend; i < V; i++) out[i] = mix1(zs, zw, i, mode, bf16, &c);
@@ -99,7 +99,7 @@ static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *log
     }
 }
 
-static void pass_nll(const wmss_ce_args *a, const float *logp) {
+static void pass_nll(const wmss_ce_mix_args *a, const float *logp) {
 #pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         const int64_t y = a->labels[r];
@@ -122,7 +122,7 @@ static void pass_entropy(int64_t rows, int64_t V, const float *logp, float *entr
 }
 
 /** g[r] = exp(logp[r]) - onehot(y); ignored rows 0. Writes over logp. */
-static void pass_softmax_grad(const wmss_ce_args *a, float *logp_to_g) {
+static void pass_softmax_grad(const wmss_ce_mix_args *a, float *logp_to_g) {
     const int64_t V = a->vocab, vend = (V / VL) * VL;
 #pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
@@ -139,7 +139,7 @@ static void pass_softmax_grad(const wmss_ce_args *a, float *logp_to_g) {
 }
 
 /** out[r] = alpha * g[r], cast to the output dtype. */
-static void pass_scale(const wmss_ce_args *a, const float *g, float alpha, void *out, int64_t ld) {
+static void pass_scale(const wmss_ce_mix_args *a, const float *g, float alpha, void *out, int64_t ld) {
     const int bf16 = a->dtype == WMSS_DTYPE_BF16;
     const size_t es = wmss_dtype_size(a->dtype);
     const int64_t V = a->vocab, vend = (V / VL) * VL;
@@ -159,7 +159,7 @@ static void pass_scale(const wmss_ce_args *a, const float *g, float alpha, void 
     }
 }
 
-static int64_t ce_mix_unfused(const wmss_ce_args *a, float *ws) {
+static int64_t ce_mix_unfused(const wmss_ce_mix_args *a, float *ws) {
     const int64_t n = a->rows * a->vocab;
     float *zmix = ws, *logp = ws + n;
     float *lse = a->lse ? a->lse : malloc(sizeof(float) * (size_t)(a->rows ? a->rows : 1));
@@ -168,10 +168,10 @@ static int64_t ce_mix_unfused(const wmss_ce_args *a, float *ws) {
     pass_log_softmax(a->rows, a->vocab, zmix, logp, lse);
     pass_nll(a, logp);
     if (a->entropy) pass_entropy(a->rows, a->vocab, logp, a->entropy);
-    if (a->gs || a->gw) {
+    if (a->grad_strong || a->grad_weak) {
         pass_softmax_grad(a, logp);
-        if (a->gs) pass_scale(a, logp, a->lambda * a->inv_norm, a->gs, a->ld_gs);
-        if (a->gw) pass_scale(a, logp, (1.0f - a->lambda) * a->inv_norm, a->gw, a->ld_gw);
+        if (a->grad_strong) pass_scale(a, logp, a->lambda * a->inv_norm, a->grad_strong, a->ld_grad_strong);
+        if (a->grad_weak) pass_scale(a, logp, (1.0f - a->lambda) * a->inv_norm, a->grad_weak, a->ld_grad_weak);
     }
     int64_t first_bad = -1;
     const int want_stats = a->lse || a->entropy;

@@ -10,7 +10,7 @@
 #ifndef WMSS_CE_MIX_ROW_H
 #define WMSS_CE_MIX_ROW_H
 
-#include "internal.h"
+#include "cpu.h"
 #include "vec.h"
 
 #define WMSS_CHUNK 2048 /* elements per chunk: 8 KiB of each fp32 input */
@@ -118,6 +118,15 @@ WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V,
             st.max = cmax;
         }
         chunk_max[ci] = st.max;
+        if (st.max == -INFINITY) {
+            /* Nothing above -inf yet: these entries are -inf (or NaN) and contribute exactly 0, but the vector
+             * path would compute (-inf) - (-inf) = NaN. Rare (masked prefixes), so scalar. */
+            for (int64_t i = c0; i < stop; i++) {
+                if (scratch[i] != scratch[i]) st.undefined = 1;
+                if (keep_e) scratch[i] = 0.0f;
+            }
+            continue;
+        }
         const vf m = vsplat(st.max);
         vf s = vsplat(0.0f), t = vsplat(0.0f);
         /* While this chunk is computed from L1, have the next chunk of the inputs stream in (memory would idle). */
@@ -180,31 +189,36 @@ WMSS_INLINE void row_fill(void *g, int64_t V, float v, int bf16) {
  * One row of the fused op, staged through scratch (wmss_row_scratch_floats(V) floats) and chunk_max
  * (V / WMSS_CHUNK + 1 floats). Returns 1 if the row's outputs are not finite (NaN/inf written), else 0.
  */
-WMSS_INLINE int ce_mix_row(const wmss_ce_args *a, int64_t r, int mode, int bf16, float *scratch, float *chunk_max) {
+WMSS_INLINE int ce_mix_row(const wmss_ce_mix_args *a, int64_t r, int mode, int bf16, float *scratch, float *chunk_max) {
     const size_t es = bf16 ? 2 : 4;
     const int64_t V = a->vocab;
-    const char *zs = (const char *)a->zs + (size_t)r * a->ld_zs * es;
-    const char *zw = (const char *)a->zw + (size_t)r * a->ld_zw * es;
-    void *gs = a->gs ? (char *)a->gs + (size_t)r * a->ld_gs * es : NULL;
-    void *gw = a->gw ? (char *)a->gw + (size_t)r * a->ld_gw * es : NULL;
+    const char *zs = (const char *)a->z_strong + (size_t)r * a->ld_strong * es;
+    const char *zw = (const char *)a->z_weak + (size_t)r * a->ld_weak * es;
+    void *gs = a->grad_strong ? (char *)a->grad_strong + (size_t)r * a->ld_grad_strong * es : NULL;
+    void *gw = a->grad_weak ? (char *)a->grad_weak + (size_t)r * a->ld_grad_weak * es : NULL;
     const float lam = a->lambda, mu = 1.0f - a->lambda;
     const mix_coef c = {vsplat(lam), vsplat(mu), lam, mu};
     const int64_t y = a->labels ? a->labels[r] : WMSS_IGNORE_INDEX;
     const int labelled = y != WMSS_IGNORE_INDEX;
     const int want_stats = a->lse || a->entropy;
 
-    if (!labelled) {
+    if (!labelled && !want_stats) {
         if (a->loss) a->loss[r] = 0.0f;
         row_fill(gs, V, 0.0f, bf16);
         row_fill(gw, V, 0.0f, bf16);
-        if (!want_stats) return 0;
+        return 0;
     }
     const float zy = labelled ? mix1(zs, zw, y, mode, bf16, &c) : 0.0f; /* read before an in-place sweep */
     const row_stats st = row_stats_stage(zs, zw, V, mode, bf16, &c, scratch, chunk_max, labelled && (gs || gw));
     const double log_sum = log(st.sum);
     if (a->lse) a->lse[r] = st.undefined ? NAN : (float)(st.max + log_sum);
     if (a->entropy) a->entropy[r] = st.undefined ? NAN : (float)(log_sum - st.tsum / st.sum);
-    if (!labelled) return st.undefined;
+    if (!labelled) { /* cleared only now: in place, the statistics above read the row first */
+        if (a->loss) a->loss[r] = 0.0f;
+        row_fill(gs, V, 0.0f, bf16);
+        row_fill(gw, V, 0.0f, bf16);
+        return st.undefined;
+    }
     if (st.undefined) {
         if (a->loss) a->loss[r] = NAN;
         row_fill(gs, V, NAN, bf16);

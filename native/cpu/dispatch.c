@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cpu.h"
 
 static const wmss_cpu_kernels *const variants[] = {&wmss_cpu_kernels_avx512bf16, &wmss_cpu_kernels_avx512,
                                                    &wmss_cpu_kernels_avx2, &wmss_cpu_kernels_sse2};

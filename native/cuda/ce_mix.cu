@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 
 #include <climits>
+#include <utility>
 
 #include "ce_mix_algo.cuh"
 #include "cuda_common.h"
@@ -18,24 +19,16 @@ using namespace wmss_algo;
 
 namespace {
 
+/** What a kernel receives by value: the caller's descriptor and the device status words. */
 struct Args {
-    int64_t rows, vocab;
-    const void *zs, *zw;
-    int64_t ld_zs, ld_zw;
-    const int64_t *labels; // may be NULL (entropy without labels)
-    float lambda, inv_norm;
-    float *loss;
-    void *gs, *gw;
-    int64_t ld_gs, ld_gw;
-    float *lse, *entropy;
+    wmss_ce_mix_args c;
     int64_t *status; // optional device int64[2]: first non-finite row, first row with a bad label
 };
 
 template <typename T> __device__ __forceinline__ float load1(const T *p, int64_t i);
-template <> __device__ __forceinline__ float load1<float>(const float *p, int64_t i) { return __ldg(p + i); }
-template <> __device__ __forceinline__ float load1<uint16_t>(const uint16_t *p, int64_t i) {
-    return bf16_to_f32(__ldg(p + i));
-}
+// Plain loads, not __ldg: in place the kernel writes the buffer it reads, which the read-only path does not allow.
+template <> __device__ __forceinline__ float load1<float>(const float *p, int64_t i) { return p[i]; }
+template <> __device__ __forceinline__ float load1<uint16_t>(const uint16_t *p, int64_t i) { return bf16_to_f32(p[i]); }
 template <typename T> __device__ __forceinline__ void store1(T *p, int64_t i, float v);
 template <> __device__ __forceinline__ void store1<float>(float *p, int64_t i, float v) { p[i] = v; }
 template <> __device__ __forceinline__ void store1<uint16_t>(uint16_t *p, int64_t i, float v) { p[i] = f32_to_bf16(v); }
@@ -46,11 +39,11 @@ template <typename T> constexpr int kVec = 16 / sizeof(T);
 /** Loads kVec<T> consecutive elements (16-byte aligned) as floats. */
 template <typename T> __device__ __forceinline__ void load_vec(const T *p, int64_t i, float *out);
 template <> __device__ __forceinline__ void load_vec<float>(const float *p, int64_t i, float *out) {
-    const float4 v = __ldg(reinterpret_cast<const float4 *>(p + i));
+    const float4 v = *reinterpret_cast<const float4 *>(p + i);
     out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
 }
 template <> __device__ __forceinline__ void load_vec<uint16_t>(const uint16_t *p, int64_t i, float *out) {
-    const uint4 v = __ldg(reinterpret_cast<const uint4 *>(p + i));
+    const uint4 v = *reinterpret_cast<const uint4 *>(p + i);
     const uint32_t w[4] = {v.x, v.y, v.z, v.w};
 #pragma unroll
     for (int k = 0; k < 4; k++) {
@@ -96,21 +89,27 @@ __device__ void fill_chunk(T *g, int64_t c0, int64_t c1, float v) {
 }
 
 template <typename T, int MODE, bool RESIDENT>
-__global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, int64_t chunk) {
+__global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, int64_t chunk) {
     extern __shared__ __align__(16) float zsm[];
+    const wmss_ce_mix_args &a = k.c;
     const int64_t row = blockIdx.x / split;
     const int part = blockIdx.x % split;
     const int64_t V = a.vocab;
     const int64_t c0 = part * chunk, c1 = c0 + chunk < V ? c0 + chunk : V;
-    const T *zs = static_cast<const T *>(a.zs) + row * a.ld_zs;
-    const T *zw = static_cast<const T *>(a.zw) + row * a.ld_zw;
-    T *gs = a.gs ? static_cast<T *>(a.gs) + row * a.ld_gs : nullptr;
-    T *gw = a.gw ? static_cast<T *>(a.gw) + row * a.ld_gw : nullptr;
+    const T *zs = static_cast<const T *>(a.z_strong) + row * a.ld_strong;
+    const T *zw = static_cast<const T *>(a.z_weak) + row * a.ld_weak;
+    T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
+    T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
     const int64_t y = a.labels ? a.labels[row] : kIgnore;
     const bool bad_label = y != kIgnore && (y < 0 || y >= V);
     const bool labelled = y != kIgnore && !bad_label;
     const bool want_stats = a.lse || a.entropy;
+#if !(defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900)
+    // Compiled without the cluster merge (pre-sm_90 code, e.g. PTX JIT-compiled on a newer GPU): a split row
+    // would finish with partial statistics. The host never plans a split for such code; never compute garbage.
+    if (split > 1) __trap();
+#endif
 
     // The decisions below are the same for every block of a row (cluster), so early exits stay uniform.
     if (!labelled && !bad_label && !want_stats) {
@@ -119,7 +118,8 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, in
         if (part == 0 && threadIdx.x == 0 && a.loss) a.loss[row] = 0.0f;
         return;
     }
-    // The label's mixed logit, read before any block of this row writes a gradient in place.
+    // The label's mixed logit, read before any block of this row writes a gradient in place (the cluster
+    // barrier below orders it before the other blocks' writes).
     const float zy = labelled ? mix(load1(zs, y), load1(zw, y), MODE, lam, mu) : 0.0f;
 
     // Sweep 1: mix (into shared memory) and accumulate the statistics, 16-byte loads where aligned.
@@ -135,14 +135,14 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, in
             if (MODE != kMixStrongOnly) load_vec(zw, c0 + v * VEC, w);
             float x[VEC];
 #pragma unroll
-            for (int k = 0; k < VEC; k++) {
-                x[k] = mix(MODE != kMixWeakOnly ? s[k] : 0.0f, MODE != kMixStrongOnly ? w[k] : 0.0f, MODE, lam, mu);
-                stats_add(st, x[k]);
+            for (int j = 0; j < VEC; j++) {
+                x[j] = mix(MODE != kMixWeakOnly ? s[j] : 0.0f, MODE != kMixStrongOnly ? w[j] : 0.0f, MODE, lam, mu);
+                stats_add(st, x[j]);
             }
             if (RESIDENT) { // 16-byte stores: no 4-way bank conflicts
 #pragma unroll
-                for (int k = 0; k < VEC; k += 4)
-                    *reinterpret_cast<float4 *>(zsm + v * VEC + k) = make_float4(x[k], x[k + 1], x[k + 2], x[k + 3]);
+                for (int j = 0; j < VEC; j += 4)
+                    *reinterpret_cast<float4 *>(zsm + v * VEC + j) = make_float4(x[j], x[j + 1], x[j + 2], x[j + 3]);
             }
         }
         i0 = c0 + nvec * VEC;
@@ -177,14 +177,14 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, in
         if (a.entropy) a.entropy[row] = rr.entropy;
         if (bad_label) {
             if (a.loss) a.loss[row] = NAN;
-            report(a.status, 1, row);
+            report(k.status, 1, row);
         } else if (!labelled) {
             if (a.loss) a.loss[row] = 0.0f;
-            if (rr.undefined) report(a.status, 0, row);
+            if (rr.undefined) report(k.status, 0, row);
         } else {
             const float loss = rr.undefined ? NAN : row_loss(rr, zy);
             if (a.loss) a.loss[row] = loss;
-            if (!isfinite(loss)) report(a.status, 0, row);
+            if (!isfinite(loss)) report(k.status, 0, row);
         }
     }
     if (!labelled || rr.undefined) {
@@ -200,23 +200,23 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args a, int split, in
         const float z = RESIDENT ? zsm[i - c0]
                                  : mix(MODE != kMixWeakOnly ? load1(zs, i) : 0.0f,
                                        MODE != kMixStrongOnly ? load1(zw, i) : 0.0f, MODE, lam, mu);
-        const bool is_label = i == y;
-        const float p = expf(z - rr.max) * rr.inv_sum;
-        if (gs) store1(gs, i, is_label ? ks * (p - 1.0f) : ks * p);
-        if (gw) store1(gw, i, is_label ? kw * (p - 1.0f) : kw * p);
+        const float e = row_exp(z, rr);
+        if (gs) store1(gs, i, grad_elem(e, rr, ks, i == y));
+        if (gw) store1(gw, i, grad_elem(e, rr, kw, i == y));
     }
 }
 
 // ---------------------------------------------------------------- unfused baseline: one launch per op
 
 template <typename T, int MODE>
-__global__ void mix_kernel(Args a, float *zmix) {
+__global__ void mix_kernel(Args k, float *zmix) {
+    const wmss_ce_mix_args &a = k.c;
     const int64_t n = a.rows * a.vocab;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
         const int64_t r = e / a.vocab, i = e % a.vocab;
-        const float s = MODE != kMixWeakOnly ? load1(static_cast<const T *>(a.zs) + r * a.ld_zs, i) : 0.0f;
-        const float w = MODE != kMixStrongOnly ? load1(static_cast<const T *>(a.zw) + r * a.ld_zw, i) : 0.0f;
+        const float s = MODE != kMixWeakOnly ? load1(static_cast<const T *>(a.z_strong) + r * a.ld_strong, i) : 0.0f;
+        const float w = MODE != kMixStrongOnly ? load1(static_cast<const T *>(a.z_weak) + r * a.ld_weak, i) : 0.0f;
         zmix[e] = mix(s, w, MODE, lam, mu);
     }
 }
@@ -233,14 +233,15 @@ __global__ void log_softmax_kernel(int64_t V, const float *x, float *logp, float
     for (int64_t i = threadIdx.x; i < V; i += blockDim.x) out[i] = xr[i] - l;
 }
 
-__global__ void nll_kernel(Args a, const float *logp) {
+__global__ void nll_kernel(Args k, const float *logp) {
+    const wmss_ce_mix_args &a = k.c;
     const int64_t r = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
     if (r >= a.rows) return;
     const int64_t y = a.labels[r];
     const bool ok = y == kIgnore || (y >= 0 && y < a.vocab);
-    if (!ok) report(a.status, 1, r);
+    if (!ok) report(k.status, 1, r);
     a.loss[r] = y == kIgnore ? 0.0f : ok ? -logp[r * a.vocab + y] : NAN;
-    if (ok && y != kIgnore && !isfinite(a.loss[r])) report(a.status, 0, r);
+    if (ok && y != kIgnore && !isfinite(a.loss[r])) report(k.status, 0, r);
 }
 
 __global__ void entropy_from_logp_kernel(int64_t V, const float *logp, float *entropy) {
@@ -260,7 +261,8 @@ __global__ void entropy_from_logp_kernel(int64_t V, const float *logp, float *en
     }
 }
 
-__global__ void softmax_grad_kernel(Args a, float *logp_to_g) {
+__global__ void softmax_grad_kernel(Args k, float *logp_to_g) {
+    const wmss_ce_mix_args &a = k.c;
     const int64_t n = a.rows * a.vocab;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
         const int64_t r = e / a.vocab, i = e % a.vocab, y = a.labels[r];
@@ -269,7 +271,8 @@ __global__ void softmax_grad_kernel(Args a, float *logp_to_g) {
 }
 
 template <typename T>
-__global__ void scale_kernel(Args a, const float *g, float alpha, T *out, int64_t ld) {
+__global__ void scale_kernel(Args k, const float *g, float alpha, T *out, int64_t ld) {
+    const wmss_ce_mix_args &a = k.c;
     const int64_t n = a.rows * a.vocab;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
         const int64_t r = e / a.vocab, i = e % a.vocab;
@@ -284,11 +287,36 @@ __global__ void status_reset_kernel(int64_t *status) {
 
 // ---------------------------------------------------------------- launchers
 
+/**
+ * Every launch goes through cudaLaunchKernelEx, whose return value is the launch's own error: the runtime's
+ * last-error state (which the caller may be using) is neither read nor reset, unless our launch failed
+ * (WMSS_CUDA_TRY then clears the error it returns).
+ */
+template <typename... Params, typename... Actual>
+int launch_ex(const char *what, void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
+              const cudaLaunchAttribute *attrs, unsigned num_attrs, Actual &&...args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cfg.attrs = const_cast<cudaLaunchAttribute *>(attrs);
+    cfg.numAttrs = num_attrs;
+    WMSS_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, std::forward<Actual>(args)...), what);
+    return WMSS_OK;
+}
+
+template <typename... Params, typename... Actual>
+int launch(const char *what, void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Actual &&...args) {
+    return launch_ex(what, kernel, grid, block, 0, stream, nullptr, 0u, std::forward<Actual>(args)...);
+}
+
 struct Device {
     int sm_count = 0, cc_major = 0, cluster = 0;
     int64_t smem_optin = 0;
 };
 
+/** The device's limits, and whether the loaded fused kernel has the sm_90 cluster merge (its PTX version). */
 int query_device(Device &d) {
     int dev = 0;
     WMSS_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
@@ -297,8 +325,10 @@ int query_device(Device &d) {
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.cc_major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&cluster, cudaDevAttrClusterLaunch, dev), "cudaDeviceGetAttribute");
+    cudaFuncAttributes fa;
+    WMSS_CUDA_TRY(cudaFuncGetAttributes(&fa, ce_mix_fused_kernel<float, kMixBoth, true>), "cudaFuncGetAttributes");
     d.smem_optin = smem;
-    d.cluster = cluster && d.cc_major >= 9;
+    d.cluster = cluster && d.cc_major >= 9 && fa.ptxVersion >= 90;
     return WMSS_OK;
 }
 
@@ -308,22 +338,15 @@ int launch_fused(const Args &a, const Plan &p, cudaStream_t stream) {
     if (p.smem > 48 * 1024)
         WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p.smem),
                       "cudaFuncSetAttribute(max dynamic shared memory)");
-    cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)(a.rows * p.split));
-    cfg.blockDim = dim3(p.threads);
-    cfg.dynamicSmemBytes = (size_t)p.smem;
-    cfg.stream = stream;
-    cudaLaunchAttribute attr[1];
+    cudaLaunchAttribute attr[1] = {};
     if (p.split > 1) {
         attr[0].id = cudaLaunchAttributeClusterDimension;
         attr[0].val.clusterDim.x = p.split;
         attr[0].val.clusterDim.y = 1;
         attr[0].val.clusterDim.z = 1;
-        cfg.attrs = attr;
-        cfg.numAttrs = 1;
     }
-    WMSS_CUDA_TRY(cudaLaunchKernelEx(&cfg, kernel, a, p.split, p.chunk), "ce_mix fused launch");
-    return WMSS_OK;
+    return launch_ex("ce_mix fused launch", kernel, dim3((unsigned)(a.c.rows * p.split)), dim3(p.threads),
+                  (size_t)p.smem, stream, attr, p.split > 1 ? 1u : 0u, a, p.split, p.chunk);
 }
 
 template <typename T, int MODE>
@@ -333,7 +356,7 @@ int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
 
 template <typename T>
 int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
-    switch (mix_mode(a.lambda)) {
+    switch (mix_mode(a.c.lambda)) {
     case kMixStrongOnly: return launch_fused<T, kMixStrongOnly>(a, p, s);
     case kMixWeakOnly: return launch_fused<T, kMixWeakOnly>(a, p, s);
     default: return launch_fused<T, kMixBoth>(a, p, s);
@@ -347,39 +370,41 @@ unsigned grid_for(int64_t n, int threads) {
 
 template <typename T>
 int launch_unfused(const Args &a, float *ws, cudaStream_t s) {
-    const int64_t n = a.rows * a.vocab;
+    const wmss_ce_mix_args &c = a.c;
+    const int64_t n = c.rows * c.vocab;
     float *zmix = ws, *logp = ws + n;
-    switch (mix_mode(a.lambda)) {
-    case kMixStrongOnly: mix_kernel<T, kMixStrongOnly><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
-    case kMixWeakOnly: mix_kernel<T, kMixWeakOnly><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
-    default: mix_kernel<T, kMixBoth><<<grid_for(n, 256), 256, 0, s>>>(a, zmix); break;
+    const dim3 g(grid_for(n, 256)), b256(256), b512(512), per_row((unsigned)c.rows);
+    int st;
+    switch (mix_mode(c.lambda)) {
+    case kMixStrongOnly: st = launch("mix", mix_kernel<T, kMixStrongOnly>, g, b256, s, a, zmix); break;
+    case kMixWeakOnly: st = launch("mix", mix_kernel<T, kMixWeakOnly>, g, b256, s, a, zmix); break;
+    default: st = launch("mix", mix_kernel<T, kMixBoth>, g, b256, s, a, zmix); break;
     }
-    log_softmax_kernel<<<(unsigned)a.rows, 512, 0, s>>>(a.vocab, zmix, logp, a.lse);
-    nll_kernel<<<(unsigned)((a.rows + 255) / 256), 256, 0, s>>>(a, logp);
-    if (a.entropy) entropy_from_logp_kernel<<<(unsigned)a.rows, 512, 0, s>>>(a.vocab, logp, a.entropy);
-    if (a.gs || a.gw) {
-        softmax_grad_kernel<<<grid_for(n, 256), 256, 0, s>>>(a, logp);
-        if (a.gs) scale_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(a, logp, a.lambda * a.inv_norm, (T *)a.gs, a.ld_gs);
-        if (a.gw) scale_kernel<T><<<grid_for(n, 256), 256, 0, s>>>(a, logp, (1.0f - a.lambda) * a.inv_norm, (T *)a.gw, a.ld_gw);
-    }
-    WMSS_CUDA_TRY(cudaGetLastError(), "ce_mix unfused launch");
+    if (st || (st = launch("log_softmax", log_softmax_kernel, per_row, b512, s, c.vocab, (const float *)zmix, logp, c.lse)) ||
+        (st = launch("nll", nll_kernel, dim3((unsigned)((c.rows + 255) / 256)), b256, s, a, (const float *)logp)))
+        return st;
+    if (c.entropy && (st = launch("entropy", entropy_from_logp_kernel, per_row, b512, s, c.vocab, (const float *)logp, c.entropy)))
+        return st;
+    if (!c.grad_strong && !c.grad_weak) return WMSS_OK;
+    if ((st = launch("softmax_grad", softmax_grad_kernel, g, b256, s, a, logp))) return st;
+    if (c.grad_strong && (st = launch("scale", scale_kernel<T>, g, b256, s, a, (const float *)logp, c.lambda * c.inv_norm,
+                                      static_cast<T *>(c.grad_strong), c.ld_grad_strong)))
+        return st;
+    if (c.grad_weak && (st = launch("scale", scale_kernel<T>, g, b256, s, a, (const float *)logp, (1.0f - c.lambda) * c.inv_norm,
+                                    static_cast<T *>(c.grad_weak), c.ld_grad_weak)))
+        return st;
     return WMSS_OK;
 }
 
-Args to_args(const wmss_ce_args &c, int64_t *status) {
-    return Args{c.rows, c.vocab, c.zs, c.zw, c.ld_zs, c.ld_zw, c.labels, c.lambda, c.inv_norm, c.loss,
-                c.gs, c.gw, c.ld_gs, c.ld_gw, c.lse, c.entropy, status};
-}
-
 /** Plans for the current device (112 KiB shared-memory budget: two blocks per SM) and launches the fused kernel. */
-int launch_planned(const wmss_ce_args &c, int64_t *status, void *stream) {
+int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     if (c.rows == 0) return WMSS_OK;
     Device d;
     int st;
     if ((st = query_device(d))) return st;
     const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
     const Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.cluster ? 8 : 1, budget);
-    const Args a = to_args(c, status);
+    const Args a{c, status};
     auto s = static_cast<cudaStream_t>(stream);
     return c.dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
 }
@@ -388,56 +413,42 @@ int launch_planned(const wmss_ce_args &c, int64_t *status, void *stream) {
 
 extern "C" {
 
-int wmss_cuda_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
-                     const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda, float inv_norm,
-                     float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak, int64_t ld_grad_weak,
-                     float *lse, float *entropy, int64_t *status, void *stream) {
-    const wmss_ce_args c = {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm,
-                            loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, 0};
+int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream) {
     int st;
-    if (!labels || !loss)
-        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_ce_mix"))) return st;
-    return launch_planned(c, status, stream);
+    if ((st = wmss_cuda_check_args(args, status, "wmss_cuda_ce_mix", 0))) return st;
+    return launch_planned(*args, status, stream);
 }
 
 int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
                       float *entropy, float *nll, float *lse, int64_t *status, void *stream) {
     if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: entropy is NULL");
     if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: labels and nll go together");
-    const wmss_ce_args c = {dtype, rows, vocab, z, ld, z, ld, labels, 1.0f, 0.0f, nll, nullptr, 0, nullptr, 0,
-                            lse, entropy, 0};
+    const wmss_ce_mix_args c = wmss_entropy_args(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, 0);
     int st;
-    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_entropy"))) return st;
+    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_entropy", 1))) return st;
     return launch_planned(c, status, stream);
 }
 
-int wmss_cuda_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
-                             const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda,
-                             float inv_norm, float *loss, void *grad_strong, int64_t ld_grad_strong, void *grad_weak,
-                             int64_t ld_grad_weak, float *lse, float *entropy, int64_t *status, void *stream,
-                             float *workspace, int64_t workspace_floats) {
-    const wmss_ce_args c = {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm,
-                            loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, 0};
+int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void *stream, float *workspace,
+                             int64_t workspace_floats) {
+    const char *fn = "wmss_cuda_ce_mix_unfused";
     int st;
-    if (!labels || !loss)
-        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix_unfused: %s is NULL", labels ? "loss" : "labels");
-    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_ce_mix_unfused"))) return st;
-    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_ce_mix_unfused: workspace is NULL");
-    if (workspace_floats < 2 * rows * vocab)
-        return wmss_fail(WMSS_ERR_SHAPE, "wmss_cuda_ce_mix_unfused: workspace has %lld floats, needs %lld",
-                         (long long)workspace_floats, (long long)(2 * rows * vocab));
-    if (rows == 0) return WMSS_OK;
-    const Args a = to_args(c, status);
+    if ((st = wmss_cuda_check_args(args, status, fn, 0))) return st;
+    if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: workspace is NULL", fn);
+    if (workspace_floats < 2 * args->rows * args->vocab)
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: workspace has %lld floats, needs %lld", fn, (long long)workspace_floats,
+                         (long long)(2 * args->rows * args->vocab));
+    if (args->rows == 0) return WMSS_OK;
+    const Args a{*args, status};
     auto s = static_cast<cudaStream_t>(stream);
-    return dtype == WMSS_DTYPE_BF16 ? launch_unfused<uint16_t>(a, workspace, s) : launch_unfused<float>(a, workspace, s);
+    return args->dtype == WMSS_DTYPE_BF16 ? launch_unfused<uint16_t>(a, workspace, s)
+                                          : launch_unfused<float>(a, workspace, s);
 }
 
 int wmss_cuda_status_reset(int64_t *status, void *stream) {
     if (!status) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_status_reset: status is NULL");
-    status_reset_kernel<<<1, 1, 0, static_cast<cudaStream_t>(stream)>>>(status);
-    WMSS_CUDA_TRY(cudaGetLastError(), "wmss_cuda_status_reset");
-    return WMSS_OK;
+    return launch("wmss_cuda_status_reset", status_reset_kernel, dim3(1), dim3(1), static_cast<cudaStream_t>(stream),
+                  status);
 }
 
 }  // extern "C"

@@ -21,9 +21,12 @@ enum MixMode { kMixBoth = 0, kMixStrongOnly = 1, kMixWeakOnly = 2 };
 
 WMSS_HD int mix_mode(float lambda) { return lambda == 1.0f ? kMixStrongOnly : lambda == 0.0f ? kMixWeakOnly : kMixBoth; }
 
-/** lambda = 0 / 1 use one input only, so 0 * inf never happens (as on the CPU). */
+/**
+ * lambda = 0 / 1 use one input only, so 0 * inf never happens (as on the CPU). The fused multiply-add is written
+ * out: nvcc would contract lam * zs + mu * zw on its own, and the host emulation must do the same arithmetic.
+ */
 WMSS_HD float mix(float zs, float zw, int mode, float lam, float mu) {
-    return mode == kMixStrongOnly ? zs : mode == kMixWeakOnly ? zw : lam * zs + mu * zw;
+    return mode == kMixStrongOnly ? zs : mode == kMixWeakOnly ? zw : fmaf(lam, zs, mu * zw);
 }
 
 WMSS_HD float bf16_to_f32(uint16_t h) {
@@ -50,6 +53,18 @@ WMSS_HD uint16_t f32_to_bf16(float f) {
     return (uint16_t)(b >> 16);
 }
 
+/**
+ * A product that is never fused into a following add: nvcc contracts a * b + c into one FMA (the host, built with
+ * -ffp-contract=off, does not), so products whose sum must round the same on both sides are spelled with this.
+ */
+WMSS_HD float mul_rn(float a, float b) {
+#if defined(__CUDA_ARCH__)
+    return __fmul_rn(a, b);
+#else
+    return a * b;
+#endif
+}
+
 /** Running statistics of a set of logits: max, sum exp(z - max), sum exp(z - max) * (z - max), NaN seen. */
 struct Stats {
     float max, sum, tsum;
@@ -58,24 +73,33 @@ struct Stats {
 
 WMSS_HD Stats stats_empty() { return Stats{-INFINITY, 0.0f, 0.0f, 0}; }
 
-/** Adds one logit with one exp: the sums are rescaled only when the max grows. -inf contributes nothing. */
+/**
+ * Adds one logit with one exp: the sums are rescaled only when the max grows. -inf contributes nothing. When the
+ * rescale factor underflows to 0 the old terms vanish outright: with a mask value of -FLT_MAX, d * sum would
+ * overflow to -inf and 0 * -inf would poison the row with NaN.
+ */
 WMSS_HD void stats_add(Stats &s, float x) {
     if (x != x) {
         s.nan = 1;
     } else if (x > s.max) {
         if (s.sum > 0.0f) {
             const float d = s.max - x, e = expf(d);
-            s.tsum = e * (s.tsum + d * s.sum);
-            s.sum *= e;
+            s.tsum = e > 0.0f ? mul_rn(e, fmaf(d, s.sum, s.tsum)) : 0.0f;
+            s.sum = mul_rn(s.sum, e);
         }
         s.max = x;
         s.sum += 1.0f; // exp(x - x); its (x - max) term is 0
-    } else if (x > -INFINITY) {
+    } else {
         const float d = x - s.max, e = expf(d);
-        s.sum += e;
-        s.tsum += e * d;
+        if (e > 0.0f) { // also skips -inf (and -FLT_MAX far below the max, where d may be -inf)
+            s.sum += e;
+            s.tsum = fmaf(e, d, s.tsum);
+        }
     }
 }
+
+/** The term of one side of a merge, rescaled by e = exp(d); 0 when e underflows (see stats_add). */
+WMSS_HD float stats_rescaled_tsum(const Stats &a, float d, float e) { return e > 0.0f ? mul_rn(e, fmaf(d, a.sum, a.tsum)) : 0.0f; }
 
 /** Exact merge of two partial statistics (commutative, so butterfly reductions agree in every lane). */
 WMSS_HD Stats stats_merge(const Stats &a, const Stats &b) {
@@ -85,7 +109,7 @@ WMSS_HD Stats stats_merge(const Stats &a, const Stats &b) {
     const float m = fmaxf(a.max, b.max);
     const float da = a.max - m, db = b.max - m;
     const float ea = expf(da), eb = expf(db);
-    return Stats{m, a.sum * ea + b.sum * eb, ea * (a.tsum + da * a.sum) + eb * (b.tsum + db * b.sum), nan};
+    return Stats{m, fmaf(a.sum, ea, b.sum * eb), stats_rescaled_tsum(a, da, ea) + stats_rescaled_tsum(b, db, eb), nan};
 }
 
 /** What a finished row needs: lse, entropy, and the factors of the gradient sweep. */
@@ -101,17 +125,19 @@ WMSS_HD RowResult row_finish(const Stats &s) {
     r.log_sum = logf(s.sum);
     r.inv_sum = 1.0f / s.sum;
     r.lse = r.undefined ? NAN : s.max + r.log_sum;
-    r.entropy = r.undefined ? NAN : r.log_sum - s.tsum * r.inv_sum;
+    r.entropy = r.undefined ? NAN : fmaf(-s.tsum, r.inv_sum, r.log_sum);
     return r;
 }
 
 /** lse - z[y]; +inf when the label's logit is -inf. */
 WMSS_HD float row_loss(const RowResult &r, float zy) { return (r.max - zy) + r.log_sum; }
 
-/** One gradient element k * (softmax - onehot), the label column computed in fp32 before any rounding. */
-WMSS_HD float grad_elem(float z, const RowResult &r, float k, bool is_label) {
-    const float p = expf(z - r.max) * r.inv_sum;
-    return is_label ? k * (p - 1.0f) : k * p;
+/** exp(z - max): the unnormalised probability of one element. */
+WMSS_HD float row_exp(float z, const RowResult &r) { return expf(z - r.max); }
+
+/** One gradient element k * (softmax - onehot) from its row_exp, the label column computed before any rounding. */
+WMSS_HD float grad_elem(float e, const RowResult &r, float k, bool is_label) {
+    return is_label ? k * fmaf(e, r.inv_sum, -1.0f) : k * (e * r.inv_sum);
 }
 
 /** How one launch covers [rows, vocab]: `split` blocks per row (a thread-block cluster when > 1). */

@@ -1,10 +1,13 @@
 // wmss_cuda_host_ce_mix: the CUDA fused kernel's algorithm executed on the CPU, block by block and lane by lane,
-// with the same functions (ce_mix_algo.cuh), the same launch plan, the same element-to-thread assignment and the
-// same reduction order (warp butterflies, warps in order, cluster ranks in order). Built with or without CUDA, so
-// every CI run tests the GPU algorithm against the float64 reference; only expf/logf differ from the device's.
+// with the same functions (ce_mix_algo.cuh), the same launch plan (for a chosen SM count and cluster size: sm_90
+// or sm_80), the same element-to-thread assignment (16-byte vectors when the row's chunk is 16-byte aligned, as the
+// device decides from its own pointers) and the same reduction order (warp butterflies, warps in order, cluster
+// ranks in order). Built with or without CUDA (and with -ffp-contract=off, so the products the algorithm keeps
+// unfused stay unfused, as on the device), so every CI run tests the GPU algorithm against the float64 reference.
+// What differs from the device: expf/logf come from the host libm.
 #include <vector>
 
-#include "../cpu/internal.h"
+#include "../common/internal.h"
 #include "ce_mix_algo.cuh"
 
 using namespace wmss_algo;
@@ -37,17 +40,17 @@ template <> void st1<float>(float *p, int64_t i, float v) { p[i] = v; }
 template <> void st1<uint16_t>(uint16_t *p, int64_t i, float v) { p[i] = f32_to_bf16(v); }
 
 template <typename T>
-int64_t run(const wmss_ce_args &a, const Plan &p) {
+int64_t run(const wmss_ce_mix_args &a, const Plan &p) {
     const int64_t V = a.vocab;
     const int mode = mix_mode(a.lambda);
     const float lam = a.lambda, mu = 1.0f - a.lambda;
     int64_t first_bad = -1;
     std::vector<Stats> lanes((size_t)p.threads);
     for (int64_t row = 0; row < a.rows; row++) {
-        const T *zs = static_cast<const T *>(a.zs) + row * a.ld_zs;
-        const T *zw = static_cast<const T *>(a.zw) + row * a.ld_zw;
-        T *gs = a.gs ? static_cast<T *>(a.gs) + row * a.ld_gs : nullptr;
-        T *gw = a.gw ? static_cast<T *>(a.gw) + row * a.ld_gw : nullptr;
+        const T *zs = static_cast<const T *>(a.z_strong) + row * a.ld_strong;
+        const T *zw = static_cast<const T *>(a.z_weak) + row * a.ld_weak;
+        T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
+        T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
         const int64_t y = a.labels ? a.labels[row] : kIgnore;
         const bool labelled = y != kIgnore;
         auto fill = [&](float v) {
@@ -94,9 +97,9 @@ int64_t run(const wmss_ce_args &a, const Plan &p) {
             bad = !std::isfinite(loss);
             const float ks = lam * a.inv_norm, kw = mu * a.inv_norm;
             for (int64_t i = 0; i < V; i++) {
-                const float z = x_at(i);
-                if (gs) st1(gs, i, grad_elem(z, rr, ks, i == y));
-                if (gw) st1(gw, i, grad_elem(z, rr, kw, i == y));
+                const float e = row_exp(x_at(i), rr);
+                if (gs) st1(gs, i, grad_elem(e, rr, ks, i == y));
+                if (gw) st1(gw, i, grad_elem(e, rr, kw, i == y));
             }
         }
         if (bad && first_bad < 0) first_bad = row;
@@ -106,27 +109,22 @@ int64_t run(const wmss_ce_args &a, const Plan &p) {
 
 }  // namespace
 
-extern "C" int wmss_cuda_host_ce_mix(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
-                                     const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda,
-                                     float inv_norm, float *loss, void *grad_strong, int64_t ld_grad_strong,
-                                     void *grad_weak, int64_t ld_grad_weak, float *lse, float *entropy,
-                                     uint32_t flags, int split, int sm_count) {
-    const wmss_ce_args a = {dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm,
-                            loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags};
-    if (!labels || !loss)
-        return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_host_ce_mix: %s is NULL", labels ? "loss" : "labels");
-    int st = wmss_check_ce_args(&a, "wmss_cuda_host_ce_mix", 1);
+extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split) {
+    const char *fn = "wmss_cuda_host_ce_mix";
+    int st = wmss_check_ce_mix_args(args, fn, WMSS_LABELS_ON_HOST, 0);
     if (st) return st;
-    if (split < 0 || split > 64 || sm_count < 0)
-        return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_cuda_host_ce_mix: split = %d, sm_count = %d", split, sm_count);
-    Plan p = plan_ce_mix(rows, vocab, sm_count > 0 ? sm_count : 132, split > 0 ? split : 8, 112 * 1024);
+    if (split < 0 || split > 64 || sm_count < 0 || max_cluster < 0 || max_cluster > 16)
+        return wmss_fail(WMSS_ERR_ARGUMENT, "%s: split = %d, sm_count = %d, max_cluster = %d", fn, split, sm_count,
+                         max_cluster);
+    const wmss_ce_mix_args &a = *args;
+    Plan p = plan_ce_mix(a.rows, a.vocab, sm_count > 0 ? sm_count : 132, max_cluster > 0 ? max_cluster : 8, 112 * 1024);
     if (split > 0) { // forced split, e.g. to test the cluster merge on small vocabularies
-        p.chunk = ((vocab + split - 1) / split + 7) / 8 * 8;
-        p.split = (int)((vocab + p.chunk - 1) / p.chunk);
+        p.chunk = ((a.vocab + split - 1) / split + 7) / 8 * 8;
+        p.split = (int)((a.vocab + p.chunk - 1) / p.chunk);
     }
-    const int64_t first_bad = dtype == WMSS_DTYPE_BF16 ? run<uint16_t>(a, p) : run<float>(a, p);
-    if (first_bad >= 0 && !(flags & WMSS_FLAG_ALLOW_NONFINITE))
-        return wmss_fail(WMSS_ERR_NONFINITE, "wmss_cuda_host_ce_mix: row %lld is not finite", (long long)first_bad);
+    const int64_t first_bad = a.dtype == WMSS_DTYPE_BF16 ? run<uint16_t>(a, p) : run<float>(a, p);
+    if (first_bad >= 0 && !(a.flags & WMSS_FLAG_ALLOW_NONFINITE))
+        return wmss_fail(WMSS_ERR_NONFINITE, "%s: row %lld is not finite", fn, (long long)first_bad);
     return WMSS_OK;
 }
 

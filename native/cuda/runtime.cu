@@ -22,12 +22,12 @@ int check_device_pointer(const void *p, const char *name, const char *fn) {
 
 }  // namespace
 
-int wmss_cuda_check_args(const wmss_ce_args *a, const int64_t *status, const char *fn) {
+int wmss_cuda_check_args(const wmss_ce_mix_args *a, const int64_t *status, const char *fn, int allow_no_labels) {
     int st;
-    if ((st = wmss_check_ce_args(a, fn, 0))) return st;
+    if ((st = wmss_check_ce_mix_args(a, fn, WMSS_LABELS_ON_DEVICE, allow_no_labels))) return st;
     if (a->rows > (INT64_C(1) << 28))
         return wmss_fail(WMSS_ERR_SHAPE, "%s: rows = %lld exceeds 2^28 per launch", fn, (long long)a->rows);
-    const void *ptrs[] = {a->zs, a->zw, a->labels, a->loss, a->gs, a->gw, a->lse, a->entropy, status};
+    const void *ptrs[] = {a->z_strong, a->z_weak, a->labels, a->loss, a->grad_strong, a->grad_weak, a->lse, a->entropy, status};
     const char *names[] = {"z_strong", "z_weak", "labels", "loss", "grad_strong", "grad_weak", "lse", "entropy", "status"};
     for (int i = 0; i < 9; i++)
         if ((st = check_device_pointer(ptrs[i], names[i], fn))) return st;
@@ -63,6 +63,27 @@ int wmss_cuda_device_name(char *buf, int len) {
     WMSS_CUDA_TRY(cudaGetDeviceProperties(&prop, dev), "cudaGetDeviceProperties");
     snprintf(buf, (size_t)len, "%s (sm_%d%d, %d SMs, %.1f GiB)", prop.name, prop.major, prop.minor,
              prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
+    return WMSS_OK;
+}
+
+int wmss_cuda_pointer_kind(const void *ptr, int *kind) {
+    if (!kind) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_pointer_kind: kind is NULL");
+    *kind = WMSS_MEMORY_HOST;
+    if (!ptr) return WMSS_OK;
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) { // no driver or device: nothing is device memory
+        (void)cudaGetLastError();
+        return WMSS_OK;
+    }
+    cudaPointerAttributes attr;
+    const cudaError_t e = cudaPointerGetAttributes(&attr, ptr);
+    if (e != cudaSuccess) { // CUDA < 11 reported unregistered host memory as an error
+        (void)cudaGetLastError();
+        return WMSS_OK;
+    }
+    *kind = attr.type == cudaMemoryTypeDevice ? WMSS_MEMORY_DEVICE
+            : attr.type == cudaMemoryTypeManaged ? WMSS_MEMORY_MANAGED
+                                                 : WMSS_MEMORY_HOST;
     return WMSS_OK;
 }
 

@@ -35,7 +35,7 @@ extern "C" {
 #endif
 
 /** Bumped on every incompatible change of this header. */
-#define WMSS_ABI_VERSION 1
+#define WMSS_ABI_VERSION 2
 #define WMSS_IGNORE_INDEX (-100)
 
 typedef enum wmss_status {
@@ -52,13 +52,21 @@ typedef enum wmss_status {
     WMSS_ERR_CUDA = 10,        /* CUDA: a runtime error */
     WMSS_ERR_OUT_OF_MEMORY = 11,
     WMSS_ERR_UNSUPPORTED = 12, /* not built in, or not supported by this CPU */
-    WMSS_ERR_INTERNAL = 13
+    WMSS_ERR_INTERNAL = 13,
+    WMSS_ERR_VERSION = 14      /* a descriptor whose size is not this library's (built against another wmss.h) */
 } wmss_status;
 
 typedef enum wmss_dtype {
     WMSS_DTYPE_F32 = 0,
     WMSS_DTYPE_BF16 = 1
 } wmss_dtype;
+
+/** Where a pointer lives (wmss_cuda_pointer_kind). */
+typedef enum wmss_memory {
+    WMSS_MEMORY_HOST = 0,
+    WMSS_MEMORY_DEVICE = 1,
+    WMSS_MEMORY_MANAGED = 2
+} wmss_memory;
 
 /** Non-finite policy: write NaN/inf rows and return WMSS_OK instead of WMSS_ERR_NONFINITE. */
 #define WMSS_FLAG_ALLOW_NONFINITE 1u
@@ -80,22 +88,62 @@ WMSS_API int wmss_num_threads(void);
 /** Multi-threaded memcpy (the roofline reference of the benchmarks). Regions must not overlap. */
 WMSS_API int wmss_copy(void *dst, const void *src, int64_t bytes);
 
-/* ---------------------------------------------------------------- ce_mix (fused) */
+/* ---------------------------------------------------------------- ce_mix: the argument descriptor */
 
 /**
- * Fused forward + backward of the mixed-logit cross-entropy, one pass over each row (the second sweep of a row
- * hits cache). Required: z_strong, z_weak, labels, loss. Optional (NULL = not wanted): grad_strong, grad_weak
- * (same dtype as the inputs), lse, entropy (fp32, [rows]). With no gradient wanted the row is read once.
- * Statistics (lse, entropy) are computed for ignored rows too; loss and gradients of ignored rows are 0.
+ * Everything one ce_mix call needs, for every entry point (CPU fused, unfused, CUDA, the CUDA host emulation and
+ * the libtorch reference). `size` must be sizeof(wmss_ce_mix_args): it doubles as the descriptor's version, and a
+ * library built against another layout rejects the call with WMSS_ERR_VERSION. Start from
+ * wmss_ce_mix_args_default(), which sets size, lambda = 0.5 and inv_norm = 1.
+ *
+ * Required: z_strong, z_weak (ignored when lambda makes them unused, but never NULL), labels, loss. Optional
+ * (NULL = not wanted): grad_strong, grad_weak (same dtype as the inputs; may be exactly their input: in place),
+ * lse, entropy (fp32, [rows]). Statistics (lse, entropy) are computed for ignored rows too; loss and gradients
+ * of ignored rows are 0. With no gradient wanted a row is read once.
  */
-WMSS_API int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab,
-                         const void *z_strong, int64_t ld_strong,
-                         const void *z_weak, int64_t ld_weak,
-                         const int64_t *labels, float lambda, float inv_norm,
-                         float *loss,
-                         void *grad_strong, int64_t ld_grad_strong,
-                         void *grad_weak, int64_t ld_grad_weak,
-                         float *lse, float *entropy, uint32_t flags);
+typedef struct wmss_ce_mix_args {
+    uint64_t size;            /* sizeof(wmss_ce_mix_args) */
+    int32_t dtype;            /* wmss_dtype of the logits and gradients */
+    uint32_t flags;           /* WMSS_FLAG_* */
+    int64_t rows, vocab;
+    const void *z_strong;     /* [rows, vocab], row stride ld_strong (elements) */
+    int64_t ld_strong;
+    const void *z_weak;
+    int64_t ld_weak;
+    const int64_t *labels;    /* [rows], WMSS_IGNORE_INDEX = no target */
+    float lambda;             /* weight of z_strong, in [0, 1] */
+    float inv_norm;           /* 1 / supervised tokens of the global batch: scales the gradients */
+    float *loss;              /* [rows] per-row loss, unscaled */
+    void *grad_strong;        /* [rows, vocab], row stride ld_grad_strong */
+    int64_t ld_grad_strong;
+    void *grad_weak;
+    int64_t ld_grad_weak;
+    float *lse;               /* [rows] log-sum-exp of z_mix */
+    float *entropy;           /* [rows] entropy of softmax(z_mix), nats */
+} wmss_ce_mix_args;
+
+/** A descriptor with its size set, lambda = 0.5, inv_norm = 1, everything else 0 / NULL. */
+static inline wmss_ce_mix_args wmss_ce_mix_args_default(void) {
+    wmss_ce_mix_args a;
+    char *p = (char *)&a;
+    for (unsigned i = 0; i < sizeof a; i++) p[i] = 0;
+    a.size = sizeof a;
+    a.lambda = 0.5f;
+    a.inv_norm = 1.0f;
+    return a;
+}
+
+/* ---------------------------------------------------------------- ce_mix on the CPU */
+
+/** Fused forward + backward, one pass over each row (the second sweep of a row hits cache). */
+WMSS_API int wmss_ce_mix(const wmss_ce_mix_args *args);
+
+/**
+ * The same contract computed the way an eager framework does, one full pass per op:
+ * mix -> log_softmax -> nll -> softmax_grad -> scale. workspace: 2 * rows * vocab floats (fp32).
+ * Exists for benchmarks and as a second opinion in tests.
+ */
+WMSS_API int wmss_ce_mix_unfused(const wmss_ce_mix_args *args, float *workspace, int64_t workspace_floats);
 
 /**
  * Per-row entropy of one model's distribution softmax(z), fused with its NLL (for WD-DS). labels and nll may be
@@ -104,29 +152,15 @@ WMSS_API int wmss_ce_mix(int dtype, int64_t rows, int64_t vocab,
 WMSS_API int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
                           const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags);
 
-/* ---------------------------------------------------------------- ce_mix (unfused baseline) */
-
-/**
- * The same contract as wmss_ce_mix computed the way an eager framework does, one full pass per op:
- * mix -> log_softmax -> nll -> softmax_grad -> scale. workspace: 2 * rows * vocab floats (fp32).
- * Exists for benchmarks and as a second opinion in tests.
- */
-WMSS_API int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
-                                 const void *z_strong, int64_t ld_strong,
-                                 const void *z_weak, int64_t ld_weak,
-                                 const int64_t *labels, float lambda, float inv_norm,
-                                 float *loss,
-                                 void *grad_strong, int64_t ld_grad_strong,
-                                 void *grad_weak, int64_t ld_grad_weak,
-                                 float *lse, float *entropy, uint32_t flags,
-                                 float *workspace, int64_t workspace_floats);
-
 /* ---------------------------------------------------------------- CUDA
  * Same contract as the CPU functions, on device (or managed) memory, asynchronous on `stream` (a cudaStream_t;
- * NULL = the default stream). Arguments are validated on the host (pointer kinds included) before the launch;
- * what only the device can see is reported through `status`, an optional device int64[2] that
- * wmss_cuda_status_reset sets to INT64_MAX: status[0] receives the first non-finite row, status[1] the first row
- * whose label is out of range (that row's outputs are NaN). Nothing synchronises with the host.
+ * NULL = the default stream). Arguments are validated on the host before the launch, every pointer included
+ * (cudaPointerGetAttributes must call it device or managed memory, whichever allocator it came from); what only
+ * the device can see is reported through `status`, an optional device int64[2] that wmss_cuda_status_reset sets
+ * to INT64_MAX: status[0] receives the first non-finite row, status[1] the first row whose label is out of range
+ * (that row's outputs are NaN). WMSS_FLAG_ALLOW_NONFINITE is not used: the caller reads status. Nothing
+ * synchronises with the host, and the runtime's last-error state is left as the caller had it, unless one of our
+ * own launches failed (then that error is cleared after being returned).
  * Built when nvcc is found; otherwise every function returns WMSS_ERR_UNSUPPORTED.
  */
 
@@ -137,6 +171,8 @@ WMSS_API int wmss_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
 WMSS_API int wmss_cuda_device_count(int *count);
 /** "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, 79.1 GiB)" for the current device. */
 WMSS_API int wmss_cuda_device_name(char *buf, int len);
+/** Where ptr lives: *kind = WMSS_MEMORY_HOST, _DEVICE or _MANAGED (host when CUDA is absent or unaware of it). */
+WMSS_API int wmss_cuda_pointer_kind(const void *ptr, int *kind);
 WMSS_API int wmss_cuda_malloc(void **ptr, int64_t bytes);
 WMSS_API int wmss_cuda_free(void *ptr);
 /** Synchronous copy in any direction (cudaMemcpyDefault). */
@@ -147,44 +183,26 @@ WMSS_API int wmss_cuda_synchronize(void *stream);
 WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
 
 /** One launch: thread-block clusters split long rows on sm_90 so the logits are read from HBM once. */
-WMSS_API int wmss_cuda_ce_mix(int dtype, int64_t rows, int64_t vocab,
-                              const void *z_strong, int64_t ld_strong,
-                              const void *z_weak, int64_t ld_weak,
-                              const int64_t *labels, float lambda, float inv_norm,
-                              float *loss,
-                              void *grad_strong, int64_t ld_grad_strong,
-                              void *grad_weak, int64_t ld_grad_weak,
-                              float *lse, float *entropy, int64_t *status, void *stream);
+WMSS_API int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream);
+/** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */
+WMSS_API int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void *stream,
+                                      float *workspace, int64_t workspace_floats);
 WMSS_API int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
                                const int64_t *labels, float *entropy, float *nll, float *lse,
                                int64_t *status, void *stream);
-/** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */
-WMSS_API int wmss_cuda_ce_mix_unfused(int dtype, int64_t rows, int64_t vocab,
-                                      const void *z_strong, int64_t ld_strong,
-                                      const void *z_weak, int64_t ld_weak,
-                                      const int64_t *labels, float lambda, float inv_norm,
-                                      float *loss,
-                                      void *grad_strong, int64_t ld_grad_strong,
-                                      void *grad_weak, int64_t ld_grad_weak,
-                                      float *lse, float *entropy, int64_t *status, void *stream,
-                                      float *workspace, int64_t workspace_floats);
 
 /* ---------------------------------------------------------------- testing the CUDA algorithm without a GPU */
 
 /**
- * The CUDA fused kernel's algorithm run on the CPU on host memory (same launch plan, element-to-thread
- * assignment and reduction order; only expf/logf come from the host libm). split = 0 uses the plan for a GPU
- * with sm_count SMs (0: 132) and clusters of up to 8; split > 0 forces that many blocks per row.
+ * The CUDA fused kernel's algorithm run on the CPU on host memory: the launch plan for a GPU with sm_count SMs
+ * (0: 132) and clusters of up to max_cluster blocks (1 models sm_80, which has no clusters; 0: 8), the same
+ * element-to-thread assignment (16-byte vectors where the row's chunk is 16-byte aligned, as the device decides
+ * from its own pointers), the same reduction order (warp butterflies, warps in order, cluster ranks in order) and
+ * the same __host__ __device__ arithmetic (explicit fmaf where the device would contract). What differs: expf and
+ * logf come from the host libm (the device's differ by an ulp or two). split > 0 forces that many blocks per row.
  * Always built; flags as wmss_ce_mix.
  */
-WMSS_API int wmss_cuda_host_ce_mix(int dtype, int64_t rows, int64_t vocab,
-                                   const void *z_strong, int64_t ld_strong,
-                                   const void *z_weak, int64_t ld_weak,
-                                   const int64_t *labels, float lambda, float inv_norm,
-                                   float *loss,
-                                   void *grad_strong, int64_t ld_grad_strong,
-                                   void *grad_weak, int64_t ld_grad_weak,
-                                   float *lse, float *entropy, uint32_t flags, int split, int sm_count);
+WMSS_API int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split);
 /** The launch plan: out4 = {split, chunk, resident, shared-memory bytes}. */
 WMSS_API int wmss_cuda_plan(int64_t rows, int64_t vocab, int sm_count, int max_cluster, int64_t smem_budget,
                             int64_t *out4);

@@ -18,18 +18,11 @@ WMSS_API const char *wmss_torch_last_error(void);
 WMSS_API const char *wmss_torch_version(void);
 
 /**
- * wmss_ce_mix computed by libtorch's own ops (mul/add, log_softmax, nll_loss, logsumexp, autograd backward):
- * the independent reference the fused kernels are tested against. Same arguments and conventions as
- * wmss_ce_mix (loss per row unscaled; gradients scaled by inv_norm; outputs must not alias inputs).
+ * The ce_mix contract (wmss.h) computed by libtorch's own ops (mul/add, log_softmax, nll_loss, logsumexp, autograd
+ * backward) on every core: the independent reference the fused kernels are tested and benchmarked against. Loss
+ * per row unscaled; gradients scaled by inv_norm; outputs must not alias inputs; flags are ignored.
  */
-WMSS_API int wmss_torch_ce_mix_ref(int dtype, int64_t rows, int64_t vocab,
-                                   const void *z_strong, int64_t ld_strong,
-                                   const void *z_weak, int64_t ld_weak,
-                                   const int64_t *labels, float lambda, float inv_norm,
-                                   float *loss,
-                                   void *grad_strong, int64_t ld_grad_strong,
-                                   void *grad_weak, int64_t ld_grad_weak,
-                                   float *lse, float *entropy);
+WMSS_API int wmss_torch_ce_mix_ref(const wmss_ce_mix_args *args);
 
 /* ---------------------------------------------------------------- models
  * A decoder-only transformer of the Llama / Mistral / Qwen2 / Qwen3 family with Hugging Face names, fp32 on the

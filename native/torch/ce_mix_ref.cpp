@@ -1,7 +1,10 @@
 // wmss_torch_ce_mix_ref: the ce_mix contract computed with libtorch's own ops and autograd, as a reference.
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "error.h"
+#include "threads.h"
 #include "wmss_torch.h"
 
 namespace {
@@ -26,36 +29,61 @@ void store_grad(const torch::Tensor &leaf, void *out, int64_t ld, torch::ScalarT
         dst.zero_();
 }
 
+/** What libtorch would not report as a wmss status (or would read out of bounds for): checked first. */
+void check(const wmss_ce_mix_args &a) {
+    if (a.rows < 0 || a.vocab < 1 || a.ld_strong < a.vocab || a.ld_weak < a.vocab ||
+        (a.grad_strong && a.ld_grad_strong < a.vocab) || (a.grad_weak && a.ld_grad_weak < a.vocab))
+        throw wmss::Error{WMSS_ERR_SHAPE, "rows = " + std::to_string(a.rows) + ", vocab = " + std::to_string(a.vocab) +
+                                              ": need rows >= 0, vocab >= 1 and every row stride >= vocab"};
+    if (!(a.lambda >= 0.0f && a.lambda <= 1.0f))
+        throw wmss::Error{WMSS_ERR_ARGUMENT, "lambda = " + std::to_string(a.lambda) + " is outside [0, 1]"};
+    if (!(a.inv_norm >= 0.0f) || std::isinf(a.inv_norm))
+        throw wmss::Error{WMSS_ERR_ARGUMENT, "inv_norm must be finite and >= 0"};
+    for (int64_t r = 0; r < a.rows; r++) {
+        const int64_t y = a.labels[r];
+        if (y != WMSS_IGNORE_INDEX && (y < 0 || y >= a.vocab))
+            throw wmss::Error{WMSS_ERR_LABEL, "labels[" + std::to_string(r) + "] = " + std::to_string(y) +
+                                                  " is outside [0, " + std::to_string(a.vocab) + ") and not the ignore index -100"};
+    }
+}
+
 }  // namespace
 
-extern "C" int wmss_torch_ce_mix_ref(int dtype, int64_t rows, int64_t vocab, const void *z_strong, int64_t ld_strong,
-                                     const void *z_weak, int64_t ld_weak, const int64_t *labels, float lambda,
-                                     float inv_norm, float *loss, void *grad_strong, int64_t ld_grad_strong,
-                                     void *grad_weak, int64_t ld_grad_weak, float *lse, float *entropy) {
+extern "C" int wmss_torch_ce_mix_ref(const wmss_ce_mix_args *args) {
     return wmss::torch_guard("wmss_torch_ce_mix_ref", [&] {
-        if (!z_strong || !z_weak || !labels || !loss) throw wmss::Error{WMSS_ERR_NULL_POINTER, "a required pointer is NULL"};
-        const auto t = scalar_type(dtype);
+        if (!args) throw wmss::Error{WMSS_ERR_NULL_POINTER, "the argument descriptor is NULL"};
+        if (args->size != sizeof(wmss_ce_mix_args))
+            throw wmss::Error{WMSS_ERR_VERSION, "wmss_ce_mix_args.size is " + std::to_string(args->size) +
+                                                    ", this library expects " + std::to_string(sizeof(wmss_ce_mix_args))};
+        const wmss_ce_mix_args &a = *args;
+        if (!a.z_strong || !a.z_weak || !a.labels || !a.loss)
+            throw wmss::Error{WMSS_ERR_NULL_POINTER, "a required pointer is NULL"};
+        check(a);
+        const auto t = scalar_type(a.dtype);
+        wmss::use_all_cores();
         torch::AutoGradMode grad_mode(true);
+        const int64_t rows = a.rows, vocab = a.vocab;
         // fp32 leaves, like an fp32-accumulating training step on bf16 logits.
-        auto zs = view(z_strong, rows, vocab, ld_strong, t).to(torch::kFloat32).detach().requires_grad_(true);
-        auto zw = view(z_weak, rows, vocab, ld_weak, t).to(torch::kFloat32).detach().requires_grad_(true);
+        auto zs = view(a.z_strong, rows, vocab, a.ld_strong, t).to(torch::kFloat32).detach().requires_grad_(true);
+        auto zw = view(a.z_weak, rows, vocab, a.ld_weak, t).to(torch::kFloat32).detach().requires_grad_(true);
         // lambda = 0 / 1 take one input only (0 * -inf would be NaN), as the kernels do.
+        const float lambda = a.lambda;
         torch::Tensor zmix = lambda == 1.0f   ? zs * 1.0
                              : lambda == 0.0f ? zw * 1.0
                                               : zs * static_cast<double>(lambda) + zw * (1.0 - lambda);
-        auto y = torch::from_blob(const_cast<int64_t *>(labels), {rows}, torch::kInt64);
+        auto y = torch::from_blob(const_cast<int64_t *>(a.labels), {rows}, torch::kInt64);
         auto logp = torch::log_softmax(zmix, -1);
         auto row_loss = torch::nll_loss(logp, y, {}, at::Reduction::None, WMSS_IGNORE_INDEX);
-        (row_loss.sum() * static_cast<double>(inv_norm)).backward();
+        (row_loss.sum() * static_cast<double>(a.inv_norm)).backward();
         torch::NoGradGuard no_grad;
-        torch::from_blob(loss, {rows}, torch::kFloat32).copy_(row_loss);
-        if (lse) torch::from_blob(lse, {rows}, torch::kFloat32).copy_(torch::logsumexp(zmix, -1));
-        if (entropy) {
+        torch::from_blob(a.loss, {rows}, torch::kFloat32).copy_(row_loss);
+        if (a.lse) torch::from_blob(a.lse, {rows}, torch::kFloat32).copy_(torch::logsumexp(zmix, -1));
+        if (a.entropy) {
             auto p = logp.exp();
-            torch::from_blob(entropy, {rows}, torch::kFloat32)
+            torch::from_blob(a.entropy, {rows}, torch::kFloat32)
                 .copy_(-torch::where(p > 0, p * logp, torch::zeros_like(p)).sum(-1));
         }
-        store_grad(zs, grad_strong, ld_grad_strong, t);
-        store_grad(zw, grad_weak, ld_grad_weak, t);
+        store_grad(zs, a.grad_strong, a.ld_grad_strong, t);
+        store_grad(zw, a.grad_weak, a.ld_grad_weak, t);
     });
 }

@@ -1,10 +1,11 @@
 package dev.wmss.bench;
 
 import dev.wmss.kernels.Backend;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.CeMixArgs;
+import dev.wmss.kernels.CeMixBackend;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
-import dev.wmss.kernels.MixCrossEntropy.Variant;
 import org.openjdk.jmh.annotations.*;
 
 import java.lang.foreign.Arena;
@@ -15,9 +16,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
 /**
- * ce_mix forward + backward (both gradients, out of place) on N x V logits, per variant. The minimal memory
- * traffic is 4·N·V·sizeof(dtype): read both logit matrices once, write both gradients once; benchmarks/report.py
- * turns the times into GB/s and compares them with {@link CopyBenchmark} from the same run.
+ * ce_mix forward + backward (both gradients) on N x V logits, per backend, out of place and in place (what training
+ * uses: the gradients overwrite the logits, whose values are restored before every invocation, untimed). The
+ * minimal memory traffic is 4·N·V·sizeof(dtype) either way: read both logit matrices once, write both gradients
+ * once; benchmarks/report.py turns the times into GB/s against {@link CopyBenchmark} from the same run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -31,11 +33,16 @@ public class CeMixBenchmark {
     public String shape;
     @Param({"F32", "BF16"})
     public DType dtype;
-    @Param({"FUSED", "UNFUSED", "LIBTORCH", "JAVA"})
-    public Variant variant;
+    @Param({"cpu-fused", "cpu-unfused", "libtorch", "java"})
+    public String backend;
+    @Param({"out-of-place", "in-place"})
+    public String mode;
 
     private Arena arena;
-    private MixCrossEntropy.Call call;
+    private CeMixArgs args;
+    private CeMixBackend impl;
+    private MemorySegment strong0, weak0;
+    private Logits.Host strong, weak;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -43,8 +50,8 @@ public class CeMixBenchmark {
         int rows = Integer.parseInt(nv[0]), vocab = Integer.parseInt(nv[1]);
         System.out.println("# " + Backend.current());
         arena = Arena.ofShared();
-        Logits strong = Logits.allocate(arena, dtype, rows, vocab), weak = Logits.allocate(arena, dtype, rows, vocab);
-        Logits gs = Logits.allocate(arena, dtype, rows, vocab), gw = Logits.allocate(arena, dtype, rows, vocab);
+        strong = Logits.allocate(arena, dtype, rows, vocab);
+        weak = Logits.allocate(arena, dtype, rows, vocab);
         MemorySegment labels = arena.allocate(8L * rows, 64);
         IntStream.range(0, rows).parallel().forEach(r -> {
             SplittableRandom rnd = new SplittableRandom(r);
@@ -52,13 +59,36 @@ public class CeMixBenchmark {
                 strong.set(r, v, (float) (rnd.nextGaussian() * 2));
                 weak.set(r, v, (float) (rnd.nextGaussian() * 2));
             }
-            labels.setAtIndex(ValueLayout.JAVA_LONG, r, rnd.nextInt(10) == 0 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab));
+            labels.setAtIndex(ValueLayout.JAVA_LONG, r, rnd.nextInt(10) == 0 ? CeMix.IGNORE_INDEX : rnd.nextInt(vocab));
         });
-        call = MixCrossEntropy.of(strong, weak, labels).lambda(0.5f).gradStrong(gs).gradWeak(gw)
-                .rowLoss(arena.allocate(4L * rows, 64)).variant(variant);
-        if (variant == Variant.UNFUSED) call.workspace(arena.allocate(8L * rows * vocab, 64));
-        gs.data().fill((byte) 0); // touch every page before timing
-        gw.data().fill((byte) 0);
+        CeMixArgs.Builder b = CeMix.of(strong, weak, labels).lambda(0.5f).rowLoss(arena.allocate(4L * rows, 64));
+        if (mode.equals("in-place")) {
+            strong0 = arena.allocate(strong.data().byteSize(), 64).copyFrom(strong.data());
+            weak0 = arena.allocate(weak.data().byteSize(), 64).copyFrom(weak.data());
+            b.inPlace();
+        } else {
+            Logits.Host gs = Logits.allocate(arena, dtype, rows, vocab), gw = Logits.allocate(arena, dtype, rows, vocab);
+            gs.data().fill((byte) 0); // touch every page before timing
+            gw.data().fill((byte) 0);
+            b.gradStrong(gs).gradWeak(gw);
+        }
+        args = b.build();
+        impl = switch (backend) {
+            case "cpu-fused" -> CeMixBackend.CPU_FUSED;
+            case "cpu-unfused" -> CeMixBackend.cpuUnfused(arena.allocate(8L * rows * vocab, 64));
+            case "libtorch" -> CeMixBackend.LIBTORCH;
+            case "java" -> CeMixBackend.JAVA;
+            default -> throw new IllegalArgumentException(backend);
+        };
+    }
+
+    /** In place, every invocation starts from the same logits (the copy is not timed). */
+    @Setup(Level.Invocation)
+    public void restore() {
+        if (strong0 != null) {
+            strong.data().copyFrom(strong0);
+            weak.data().copyFrom(weak0);
+        }
     }
 
     @TearDown(Level.Trial)
@@ -68,6 +98,6 @@ public class CeMixBenchmark {
 
     @Benchmark
     public double ceMix() {
-        return call.run();
+        return impl.run(args);
     }
 }

@@ -1,7 +1,7 @@
 package dev.wmss.bench;
 
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
+import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.torch.TorchModel;
 import org.openjdk.jmh.annotations.*;
 
@@ -59,8 +59,8 @@ public class ModelStepBenchmark {
 
     @Benchmark
     public double step() {
-        Logits z = model.forward(ids, null, batch, seq, true);
-        double loss = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(1f / (batch * seq)).gradStrong(z)
+        Logits.Host z = model.forward(ids, null, batch, seq, true);
+        double loss = CeMix.of(z, z, labels).lambda(1f).invNorm(1f / (batch * seq)).gradStrong(z)
                 .rowLoss(rowLoss).run();
         model.backward(z);
         model.step(1e-4, 1.0);

@@ -16,6 +16,9 @@ import java.lang.foreign.ValueLayout;
 public final class Backend {
     public enum Kind { CPU, CUDA }
 
+    /** The WMSS_ABI_VERSION of wmss.h these bindings were generated from (checked against the library at load). */
+    public static final int ABI_VERSION = 2;
+
     private static final System.Logger LOG = System.getLogger("dev.wmss.kernels");
     private static volatile Backend current;
 
@@ -44,8 +47,8 @@ public final class Backend {
 
     private static Backend probe() {
         int abi = WmssH.wmss_abi_version();
-        if (abi != 1) {
-            throw new NativeLibraryException("libwmss has ABI version " + abi + ", these bindings need 1");
+        if (abi != ABI_VERSION) {
+            throw new NativeLibraryException("libwmss has ABI version " + abi + ", these bindings need " + ABI_VERSION);
         }
         String isa = NativeLoader.cString(WmssH.wmss_cpu_isa());
         int devices = 0;

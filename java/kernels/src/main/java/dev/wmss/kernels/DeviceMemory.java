@@ -5,18 +5,16 @@ import dev.wmss.kernels.ffi.WmssH;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Map;
-import java.util.concurrent.ConcurrentSkipListMap;
 
 /**
  * CUDA device memory owned by Java (cudaMalloc / cudaFree), for callers without their own allocator. Its
  * {@link #segment()} carries the device address and size for the wmss calls; it must never be read or written
- * from Java (that would touch an address the CPU cannot use), so the host variants reject it.
+ * from Java (that would touch an address the CPU cannot use).
  */
 public final class DeviceMemory implements AutoCloseable {
-    private static final ConcurrentSkipListMap<Long, Long> LIVE = new ConcurrentSkipListMap<>();
-    /** Live allocations; 0 on a CPU-only run, so isDevice costs one load there (Logits.get calls it). */
-    private static volatile int liveCount;
+    /** Where a pointer lives, as {@code wmss_cuda_pointer_kind} reports it. */
+    public enum Kind { HOST, DEVICE, MANAGED }
+
     private final MemorySegment segment;
     private boolean closed;
 
@@ -29,12 +27,7 @@ public final class DeviceMemory implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
             Status.check(WmssH.wmss_cuda_malloc(out, bytes), Backend::lastError);
-            MemorySegment p = out.get(ValueLayout.ADDRESS, 0).reinterpret(bytes);
-            synchronized (LIVE) {
-                LIVE.put(p.address(), bytes);
-                liveCount = LIVE.size();
-            }
-            return new DeviceMemory(p);
+            return new DeviceMemory(out.get(ValueLayout.ADDRESS, 0).reinterpret(bytes));
         }
     }
 
@@ -43,6 +36,23 @@ public final class DeviceMemory implements AutoCloseable {
         DeviceMemory d = allocate(host.byteSize());
         d.copyFrom(host);
         return d;
+    }
+
+    /** Where {@code s} lives according to CUDA (HOST when CUDA is not built in or has no device). */
+    public static Kind kindOf(MemorySegment s) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment kind = arena.allocate(ValueLayout.JAVA_INT);
+            Status.check(WmssH.wmss_cuda_pointer_kind(s, kind), Backend::lastError);
+            return Kind.values()[kind.get(ValueLayout.JAVA_INT, 0)];
+        }
+    }
+
+    /** Throws unless CUDA calls {@code s} device or managed memory. */
+    static void requireDevice(MemorySegment s, String what) {
+        if (kindOf(s) == Kind.HOST) {
+            throw new InvalidArgumentException(Status.ARGUMENT, what + " at 0x" + Long.toHexString(s.address())
+                    + " is not CUDA memory (cudaPointerGetAttributes: host; CUDA: " + Backend.current().cudaStatus() + ")");
+        }
     }
 
     /** The device address as a segment of the right size: pass it to wmss calls, never dereference it. */
@@ -69,15 +79,8 @@ public final class DeviceMemory implements AutoCloseable {
         Status.check(WmssH.wmss_cuda_memset(segment(), byteValue, segment.byteSize()), Backend::lastError);
     }
 
-    /** True if {@code s} lies in device memory allocated here. */
-    public static boolean isDevice(MemorySegment s) {
-        if (liveCount == 0 || s == null || s.byteSize() == 0 && s.address() == 0) return false;
-        Map.Entry<Long, Long> e = LIVE.floorEntry(s.address());
-        return e != null && s.address() < e.getKey() + Math.max(1, e.getValue());
-    }
-
     private static void requireHost(MemorySegment host, long bytes) {
-        if (!host.isNative() || isDevice(host)) {
+        if (!host.isNative() || kindOf(host) != Kind.HOST) {
             throw new InvalidArgumentException(Status.ARGUMENT, "copies need a native host segment");
         }
         if (host.byteSize() < bytes) {
@@ -89,10 +92,6 @@ public final class DeviceMemory implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
-        synchronized (LIVE) {
-            LIVE.remove(segment.address());
-            liveCount = LIVE.size();
-        }
         Status.check(WmssH.wmss_cuda_free(segment), Backend::lastError);
     }
 }

@@ -20,10 +20,10 @@ public final class Entropy {
     public static void compute(Logits z, MemorySegment labels, MemorySegment entropy, MemorySegment nll,
                                MemorySegment lse, boolean allowNonFinite) {
         long n = z.rows() * 4;
-        MixCrossEntropy.requireLength("entropy", entropy, n);
-        if (labels != null) MixCrossEntropy.requireLength("labels", labels, z.rows() * 8);
-        if (nll != null) MixCrossEntropy.requireLength("nll", nll, n);
-        if (lse != null) MixCrossEntropy.requireLength("lse", lse, n);
+        CeMixArgs.requireLength("entropy", entropy, n);
+        if (labels != null) CeMixArgs.requireLength("labels", labels, z.rows() * 8);
+        if (nll != null) CeMixArgs.requireLength("nll", nll, n);
+        if (lse != null) CeMixArgs.requireLength("lse", lse, n);
         Backend.current();
         int st = WmssH.wmss_entropy(z.dtype().code(), z.rows(), z.vocab(), z.data(), z.rowStride(), orNull(labels),
                 entropy, orNull(nll), orNull(lse), allowNonFinite ? 1 : 0);
@@ -39,7 +39,7 @@ public final class Entropy {
             double sum = 0;
             long n = 0;
             for (long r = 0; r < z.rows(); r++) {
-                if (labels.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r) == MixCrossEntropy.IGNORE_INDEX) continue;
+                if (labels.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r) == CeMix.IGNORE_INDEX) continue;
                 sum += h.getAtIndex(ValueLayout.JAVA_FLOAT, r);
                 n++;
             }

@@ -5,7 +5,7 @@ import java.util.function.Supplier;
 /** The status codes of {@code wmss.h}, each mapped to the exception type it raises in Java. */
 public enum Status {
     OK(0), NULL_POINTER(1), SHAPE(2), LABEL(3), ALIGNMENT(4), ALIAS(5), DTYPE(6), NONFINITE(7), ARGUMENT(8),
-    NO_DEVICE(9), CUDA(10), OUT_OF_MEMORY(11), UNSUPPORTED(12), INTERNAL(13);
+    NO_DEVICE(9), CUDA(10), OUT_OF_MEMORY(11), UNSUPPORTED(12), INTERNAL(13), VERSION(14);
 
     private final int code;
 
@@ -38,6 +38,7 @@ public enum Status {
             case NO_DEVICE, UNSUPPORTED -> new BackendUnavailableException(s, m);
             case CUDA -> new CudaException(s, m);
             case OUT_OF_MEMORY -> new NativeOutOfMemoryException(s, m);
+            case VERSION -> new NativeLibraryException(s, m);
             default -> new WmssException(s, m);
         };
     }

@@ -1,6 +1,7 @@
 package dev.wmss.kernels;
 
 import dev.wmss.kernels.ffi.WmssH;
+import dev.wmss.kernels.ffi.wmss_ce_mix_args;
 import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.Arena;
@@ -13,12 +14,37 @@ import static org.junit.jupiter.api.Assertions.*;
 class CeMixBadInputTest {
     private static final MemorySegment NULL = MemorySegment.NULL;
 
-    /** Calls wmss_ce_mix directly (bypassing the Java checks) and converts the status like the API does. */
+    /** A native descriptor filled by hand (bypassing the Java checks), in the problem's arena. */
+    private static MemorySegment descriptor(Problem p, int dtype, MemorySegment zs, long ldS, MemorySegment zw,
+                                            MemorySegment labels, long vocab, float lambda, float invNorm,
+                                            MemorySegment loss, MemorySegment gs, int flags) {
+        MemorySegment a = p.arena.allocate(wmss_ce_mix_args.LAYOUT);
+        wmss_ce_mix_args.size(a, wmss_ce_mix_args.LAYOUT.byteSize());
+        wmss_ce_mix_args.dtype(a, dtype);
+        wmss_ce_mix_args.flags(a, flags);
+        wmss_ce_mix_args.rows(a, p.rows);
+        wmss_ce_mix_args.vocab(a, vocab);
+        wmss_ce_mix_args.z_strong(a, zs);
+        wmss_ce_mix_args.ld_strong(a, ldS);
+        wmss_ce_mix_args.z_weak(a, zw);
+        wmss_ce_mix_args.ld_weak(a, p.ld);
+        wmss_ce_mix_args.labels(a, labels);
+        wmss_ce_mix_args.lambda(a, lambda);
+        wmss_ce_mix_args.inv_norm(a, invNorm);
+        wmss_ce_mix_args.loss(a, loss);
+        wmss_ce_mix_args.grad_strong(a, gs);
+        wmss_ce_mix_args.ld_grad_strong(a, p.ld);
+        wmss_ce_mix_args.grad_weak(a, NULL);
+        wmss_ce_mix_args.lse(a, NULL);
+        wmss_ce_mix_args.entropy(a, NULL);
+        return a;
+    }
+
+    /** Calls wmss_ce_mix directly and converts the status like the API does. */
     private static void raw(Problem p, MemorySegment zs, long ldS, MemorySegment zw, MemorySegment labels, long vocab,
                             float lambda, float invNorm, MemorySegment loss, MemorySegment gs) {
-        int st = WmssH.wmss_ce_mix(p.dtype.code(), p.rows, vocab, zs, ldS, zw, p.ld, labels, lambda, invNorm, loss,
-                gs, p.ld, NULL, 0, NULL, NULL, 0);
-        Status.check(st, Backend::lastError);
+        MemorySegment a = descriptor(p, p.dtype.code(), zs, ldS, zw, labels, vocab, lambda, invNorm, loss, gs, 0);
+        Status.check(WmssH.wmss_ce_mix(a), Backend::lastError);
     }
 
     private static void assertUntouched(Problem p) {
@@ -33,12 +59,12 @@ class CeMixBadInputTest {
             for (long bad : new long[]{50, 1000, -1, -101, Long.MIN_VALUE}) {
                 p.labels.setAtIndex(ValueLayout.JAVA_LONG, 2, bad);
                 p.poison();
-                LabelOutOfRangeException e = assertThrows(LabelOutOfRangeException.class, () -> p.call(MixCrossEntropy.Variant.FUSED).run());
+                LabelOutOfRangeException e = assertThrows(LabelOutOfRangeException.class, () -> p.call().run());
                 assertTrue(e.getMessage().contains("labels[2] = " + bad), e.getMessage());
                 assertEquals(Status.LABEL, e.status());
                 assertUntouched(p);
-                assertThrows(LabelOutOfRangeException.class, () -> p.call(MixCrossEntropy.Variant.UNFUSED).run());
-                assertThrows(LabelOutOfRangeException.class, () -> p.call(MixCrossEntropy.Variant.JAVA).run());
+                for (CeMixBackend b : new CeMixBackend[]{CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA, CeMixBackend.LIBTORCH})
+                    assertThrows(LabelOutOfRangeException.class, () -> p.call().run(b), b.name());
             }
         }
     }
@@ -49,14 +75,14 @@ class CeMixBadInputTest {
             Problem p = new Problem(arena, DType.F32, 4, 50, 0, 0.5f, 1, 1);
             MemorySegment small = arena.allocate(4 * 50 * 4 - 4);
             assertThrows(ShapeMismatchException.class, () -> Logits.of(small, DType.F32, 4, 50));
-            assertThrows(ShapeMismatchException.class, () -> new Logits(p.strong.data(), DType.F32, 4, 50, 49));
+            assertThrows(ShapeMismatchException.class, () -> Logits.of(p.strong.data(), DType.F32, 4, 50, 49));
             Logits other = Logits.allocate(arena, DType.F32, 4, 51);
-            assertThrows(ShapeMismatchException.class, () -> MixCrossEntropy.of(p.strong, other, p.labels));
+            assertThrows(ShapeMismatchException.class, () -> CeMix.of(p.strong, other, p.labels));
             Logits bf = Logits.allocate(arena, DType.BF16, 4, 50);
-            assertThrows(ShapeMismatchException.class, () -> MixCrossEntropy.of(p.strong, bf, p.labels));
-            assertThrows(ShapeMismatchException.class, () -> MixCrossEntropy.of(p.strong, p.weak, arena.allocate(31)));
-            assertThrows(ShapeMismatchException.class, () -> MixCrossEntropy.of(p.strong, p.weak, p.labels).gradWeak(other));
-            assertThrows(ShapeMismatchException.class, () -> MixCrossEntropy.of(p.strong, p.weak, p.labels).rowLoss(arena.allocate(15)));
+            assertThrows(ShapeMismatchException.class, () -> CeMix.of(p.strong, bf, p.labels));
+            assertThrows(ShapeMismatchException.class, () -> CeMix.of(p.strong, p.weak, arena.allocate(31)));
+            assertThrows(ShapeMismatchException.class, () -> CeMix.of(p.strong, p.weak, p.labels).gradWeak(other));
+            assertThrows(ShapeMismatchException.class, () -> CeMix.of(p.strong, p.weak, p.labels).rowLoss(arena.allocate(15)));
             // native checks: stride below vocab, vocab 0, negative rows
             ShapeMismatchException e = assertThrows(ShapeMismatchException.class, () -> raw(p, p.strong.data(), 49,
                     p.weak.data(), p.labels, 50, 0.5f, 1, p.rowLoss, p.gradStrong.data()));
@@ -85,18 +111,52 @@ class CeMixBadInputTest {
             assertStatus(Status.ARGUMENT, () -> raw(p, zs, 50, zw, p.labels, 50, Float.NaN, 1, p.rowLoss, gs));
             assertStatus(Status.ARGUMENT, () -> raw(p, zs, 50, zw, p.labels, 50, 0.5f, Float.POSITIVE_INFINITY, p.rowLoss, gs));
             assertStatus(Status.ARGUMENT, () -> raw(p, zs, 50, zw, p.labels, 50, 0.5f, -1f, p.rowLoss, gs));
-            int st = WmssH.wmss_ce_mix(7, 4, 50, zs, 50, zw, 50, p.labels, 0.5f, 1, p.rowLoss, gs, 50, NULL, 0, NULL, NULL, 0);
+            int st = WmssH.wmss_ce_mix(descriptor(p, 7, zs, 50, zw, p.labels, 50, 0.5f, 1, p.rowLoss, gs, 0));
             assertEquals(Status.DTYPE, Status.of(st));
-            st = WmssH.wmss_ce_mix(0, 4, 50, zs, 50, zw, 50, p.labels, 0.5f, 1, p.rowLoss, gs, 50, NULL, 0, NULL, NULL, 8);
+            st = WmssH.wmss_ce_mix(descriptor(p, 0, zs, 50, zw, p.labels, 50, 0.5f, 1, p.rowLoss, gs, 8));
             assertEquals(Status.ARGUMENT, Status.of(st));
+            assertEquals(Status.NULL_POINTER, Status.of(WmssH.wmss_ce_mix(NULL)));
             assertUntouched(p);
             // through the API: lambda out of range, heap segments
-            assertThrows(InvalidArgumentException.class, () -> p.call(MixCrossEntropy.Variant.FUSED).lambda(-0.1f).run());
+            assertThrows(InvalidArgumentException.class, () -> p.call().lambda(-0.1f).run());
             Logits heap = Logits.of(MemorySegment.ofArray(new float[200]), DType.F32, 4, 50);
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
-                    () -> MixCrossEntropy.of(heap, heap, p.labels).run());
+                    () -> CeMix.of(heap, heap, p.labels).run());
             assertTrue(e.getMessage().contains("heap segment"), e.getMessage());
-            assertThrows(InvalidArgumentException.class, () -> MixCrossEntropy.of(p.strong, null, p.labels));
+            assertThrows(InvalidArgumentException.class, () -> CeMix.of(p.strong, null, p.labels));
+        }
+    }
+
+    @Test
+    void aDescriptorOfAnotherVersionIsRejectedByEveryEntryPoint() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 4, 50, 0, 0.5f, 1, 1);
+            MemorySegment a = descriptor(p, 0, p.strong.data(), 50, p.weak.data(), p.labels, 50, 0.5f, 1, p.rowLoss,
+                    p.gradStrong.data(), 0);
+            wmss_ce_mix_args.size(a, wmss_ce_mix_args.LAYOUT.byteSize() - 8); // e.g. built against ABI 1's header
+            MemorySegment ws = arena.allocate(2 * 4 * 50 * 4);
+            int[] codes = {WmssH.wmss_ce_mix(a), WmssH.wmss_ce_mix_unfused(a, ws, 400),
+                    WmssH.wmss_cuda_host_ce_mix(a, 0, 0, 0),
+                    dev.wmss.kernels.ffi.WmssTorchH.wmss_torch_ce_mix_ref(a)};
+            for (int st : codes) assertEquals(Status.VERSION, Status.of(st));
+            WmssException e = assertThrows(NativeLibraryException.class, () -> Status.check(WmssH.wmss_ce_mix(a),
+                    Backend::lastError));
+            assertTrue(e.getMessage().contains("size is 128") && e.getMessage().contains("expects 136"), e.getMessage());
+            assertUntouched(p);
+        }
+    }
+
+    @Test
+    void hostMemoryIsNotAcceptedAsDeviceLogits() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment host = arena.allocate(4 * 10 * 4);
+            assertEquals(DeviceMemory.Kind.HOST, DeviceMemory.kindOf(host));
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> Logits.onDevice(host, DType.F32, 4, 10, 10));
+            assertTrue(e.getMessage().contains("is not CUDA memory"), e.getMessage());
+            Logits.Host h = Logits.of(host, DType.F32, 4, 10);
+            assertThrows(InvalidArgumentException.class, () -> CeMixBackend.CUDA_FUSED.run(
+                    CeMix.of(h, h, arena.allocate(32)).invNorm(1f).build()), "a CUDA backend refuses host logits");
         }
     }
 
@@ -106,7 +166,7 @@ class CeMixBadInputTest {
         try (Arena arena = Arena.ofConfined()) {
             p = new Problem(arena, DType.F32, 2, 10, 0, 0.5f, 1, 1);
         }
-        assertThrows(IllegalStateException.class, () -> p.call(MixCrossEntropy.Variant.FUSED).run());
+        assertThrows(IllegalStateException.class, () -> p.call().run());
     }
 
     @Test
@@ -114,7 +174,7 @@ class CeMixBadInputTest {
         try (Arena arena = Arena.ofShared()) {
             Problem p = new Problem(arena, DType.F32, 2, 10, 0, 0.5f, 1, 1);
             p.labels.setAtIndex(ValueLayout.JAVA_LONG, 0, 99);
-            assertThrows(LabelOutOfRangeException.class, () -> p.call(MixCrossEntropy.Variant.FUSED).run());
+            assertThrows(LabelOutOfRangeException.class, () -> p.call().run());
             String[] other = new String[1];
             Thread t = new Thread(() -> other[0] = Backend.lastError());
             t.start();

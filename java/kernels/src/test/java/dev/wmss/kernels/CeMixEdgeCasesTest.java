@@ -1,13 +1,14 @@
 package dev.wmss.kernels;
 
-import dev.wmss.kernels.MixCrossEntropy.Variant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -25,8 +26,8 @@ class CeMixEdgeCasesTest {
                 p.strong.set(r, (r * 11 + 5) % p.vocab, 9000f);
             }
             p.maxAbs = 1e4;
-            Problem.Outputs ref = p.run(Variant.JAVA);
-            p.assertClose("fused", ref, p.run(Variant.FUSED));
+            Problem.Outputs ref = p.run(CeMixBackend.JAVA);
+            p.assertClose("fused", ref, p.run(CeMixBackend.CPU_FUSED));
             for (float l : ref.rowLoss()) assertTrue(Float.isFinite(l));
         }
     }
@@ -44,8 +45,8 @@ class CeMixEdgeCasesTest {
                         p.strong.set(r, v, Float.NEGATIVE_INFINITY);
                     }
                 }
-                Problem.Outputs ref = p.run(Variant.JAVA);
-                Problem.Outputs got = p.run(Variant.FUSED);
+                Problem.Outputs ref = p.run(CeMixBackend.JAVA);
+                Problem.Outputs got = p.run(CeMixBackend.CPU_FUSED);
                 p.assertClose("lambda " + lambda, ref, got);
                 for (int r = 0; r < p.rows; r++) {
                     assertTrue(Float.isFinite(got.rowLoss()[r]), "row " + r);
@@ -60,13 +61,13 @@ class CeMixEdgeCasesTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 4, 100, 0, 0.5f, 1.0, 3);
             p.weak.set(2, 17, Float.NaN);
-            for (Variant v : new Variant[]{Variant.FUSED, Variant.UNFUSED, Variant.JAVA}) {
+            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA}) {
                 p.poison();
-                NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.call(v).run(), v.name());
+                NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.call().run(v), v.name());
                 assertTrue(e.getMessage().contains("row 2"), e.getMessage());
                 assertEquals(Status.NONFINITE, e.status());
                 p.poison();
-                double loss = p.call(v).allowNonFinite(true).run();
+                double loss = p.call().allowNonFinite(true).run(v);
                 assertTrue(Double.isNaN(loss), v.name());
                 float[] rows = p.rowLoss.toArray(ValueLayout.JAVA_FLOAT);
                 assertTrue(Float.isNaN(rows[2]) && Float.isFinite(rows[0]) && Float.isFinite(rows[1]), v.name());
@@ -80,22 +81,26 @@ class CeMixEdgeCasesTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 2, 64, 0, 1f, 1.0, 5);
             p.strong.set(0, p.label(0), Float.NEGATIVE_INFINITY);
-            assertThrows(NonFiniteException.class, () -> p.call(Variant.FUSED).run());
+            assertThrows(NonFiniteException.class, () -> p.call().run());
             p.poison();
-            p.call(Variant.FUSED).allowNonFinite(true).run();
+            p.call().allowNonFinite(true).run();
             assertEquals(Float.POSITIVE_INFINITY, p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, 0));
             assertEquals(-p.invNorm, p.gradStrong.get(0, p.label(0)), 1e-7f);
         }
     }
 
+    static List<CeMixBackend> hostBackends() {
+        return List.of(CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA);
+    }
+
     @ParameterizedTest
-    @EnumSource(value = Variant.class, names = {"FUSED", "UNFUSED", "JAVA"})
-    void allIgnoredRowsGiveZeroLossAndZeroGradients(Variant variant) {
+    @MethodSource("hostBackends")
+    void allIgnoredRowsGiveZeroLossAndZeroGradients(CeMixBackend variant) {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 5, 333, 1, 0.5f, 1.0, 9);
-            for (int r = 0; r < p.rows; r++) p.labels.setAtIndex(ValueLayout.JAVA_LONG, r, MixCrossEntropy.IGNORE_INDEX);
+            for (int r = 0; r < p.rows; r++) p.labels.setAtIndex(ValueLayout.JAVA_LONG, r, CeMix.IGNORE_INDEX);
             p.poison();
-            double loss = p.call(variant).run();
+            double loss = p.call().run(variant);
             assertEquals(0.0, loss);
             for (int r = 0; r < p.rows; r++) {
                 assertEquals(0f, p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, r));
@@ -113,13 +118,13 @@ class CeMixEdgeCasesTest {
     void inPlaceEqualsOutOfPlaceAndLeavesStridePaddingAlone(DType dtype) {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, 7, 1001, 5, 0.5f, 2.0, 13);
-            Problem.Outputs out = p.run(Variant.FUSED);
+            Problem.Outputs out = p.run(CeMixBackend.CPU_FUSED);
             for (int r = 0; r < p.rows; r++) {
                 for (int v = p.vocab; v < p.ld && r < p.rows - 1; v++) {
                     assertTrue(Float.isNaN(p.gradStrong.get(r, v)), "padding keeps its poison");
                 }
             }
-            double loss = MixCrossEntropy.of(p.strong, p.weak, p.labels).lambda(p.lambda).invNorm(p.invNorm)
+            double loss = CeMix.of(p.strong, p.weak, p.labels).lambda(p.lambda).invNorm(p.invNorm)
                     .inPlace().run();
             assertEquals(out.loss(), loss, 0.0);
             for (int r = 0; r < p.rows; r++) {
@@ -135,12 +140,12 @@ class CeMixEdgeCasesTest {
     void emptyBatchIsANoOpAndForwardOnlyWritesNoGradient() {
         try (Arena arena = Arena.ofConfined()) {
             Logits empty = Logits.allocate(arena, DType.F32, 0, 10);
-            assertEquals(0.0, MixCrossEntropy.of(empty, empty, arena.allocate(8)).inPlace().run());
+            assertEquals(0.0, CeMix.of(empty, empty, arena.allocate(8)).inPlace().run());
             Problem p = new Problem(arena, DType.F32, 3, 50, 0, 0.5f, 1.0, 1);
             p.poison();
-            double withGrad = p.call(Variant.FUSED).run();
+            double withGrad = p.call().run();
             p.poison();
-            double forwardOnly = MixCrossEntropy.of(p.strong, p.weak, p.labels).invNorm(p.invNorm).run();
+            double forwardOnly = CeMix.of(p.strong, p.weak, p.labels).invNorm(p.invNorm).run();
             assertEquals(withGrad, forwardOnly, 0.0);
             assertTrue(Float.isNaN(p.gradStrong.get(0, 0)), "no gradient buffer was touched");
         }
@@ -150,16 +155,16 @@ class CeMixEdgeCasesTest {
     void singleModelSftRunsInPlaceWithLambdaOne() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 5, 301, 0, 1f, 2.0, 8);
-            Problem.Outputs ref = p.run(Variant.JAVA); // gradStrong out of place
+            Problem.Outputs ref = p.run(CeMixBackend.JAVA); // gradStrong out of place
             // the same logits as both inputs: with lambda = 1 the weak side is never read, so in place is allowed
-            double loss = MixCrossEntropy.of(p.strong, p.strong, p.labels).lambda(1f).invNorm(p.invNorm)
+            double loss = CeMix.of(p.strong, p.strong, p.labels).lambda(1f).invNorm(p.invNorm)
                     .gradStrong(p.strong).run();
             assertEquals(ref.loss(), loss, 1e-5 * Math.abs(ref.loss()));
             for (int r = 0; r < p.rows; r++)
                 for (int v = 0; v < p.vocab; v++)
                     assertEquals(ref.gs()[r * p.vocab + v], p.strong.get(r, v), p.gradTol(ref.gs()[r * p.vocab + v]));
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
-                    () -> MixCrossEntropy.of(p.strong, p.strong, p.labels).lambda(0.5f).gradStrong(p.strong).run());
+                    () -> CeMix.of(p.strong, p.strong, p.labels).lambda(0.5f).gradStrong(p.strong).run());
             assertEquals(Status.ALIAS, e.status());
         }
     }
@@ -168,10 +173,10 @@ class CeMixEdgeCasesTest {
     void aCallCanRunRepeatedly() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 6, 77, 0, 0.5f, 1.0, 4);
-            MixCrossEntropy.Call call = MixCrossEntropy.of(p.strong, p.weak, p.labels).gradStrong(p.gradStrong);
-            double first = call.run();
-            assertEquals(first, call.run(), 0.0);
-            assertEquals(first, call.variant(Variant.UNFUSED).run(), 1e-6 * Math.abs(first));
+            CeMixArgs call = CeMix.of(p.strong, p.weak, p.labels).gradStrong(p.gradStrong).build();
+            double first = CeMix.run(call);
+            assertEquals(first, CeMix.run(call), 0.0);
+            assertEquals(first, CeMixBackend.CPU_UNFUSED.run(call), 1e-6 * Math.abs(first));
         }
     }
 
@@ -180,7 +185,7 @@ class CeMixEdgeCasesTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 10, 20, 0, 0.5f, 1.0, 2);
             MemorySegment rows = arena.allocate(40);
-            double loss = MixCrossEntropy.of(p.strong, p.weak, p.labels).rowLoss(rows).run();
+            double loss = CeMix.of(p.strong, p.weak, p.labels).rowLoss(rows).run();
             double sum = 0;
             for (int r = 0; r < 10; r++) sum += rows.getAtIndex(ValueLayout.JAVA_FLOAT, r);
             assertEquals(sum / 8, loss, 1e-9, "rows 3 and 8 are ignored");

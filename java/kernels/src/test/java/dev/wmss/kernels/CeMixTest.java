@@ -1,6 +1,5 @@
 package dev.wmss.kernels;
 
-import dev.wmss.kernels.MixCrossEntropy.Variant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -13,22 +12,28 @@ import java.util.List;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * ce_mix, every CPU variant and the unfused baseline, against the plain-Java float64 reference on random inputs:
- * odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1}, fp32 and bf16.
+ * Every ce_mix backend against the plain-Java float64 reference on the same random problems: the fused CPU kernel
+ * in each ISA variant (out of place and in place), the unfused baseline, libtorch's ops, the CUDA algorithm's
+ * host emulation with the sm_90 (clusters) and sm_80 (no clusters) launch plans, and, where a GPU exists, the CUDA
+ * kernels. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
+ * fp32 and bf16; outputs poisoned before every run.
  */
 class CeMixTest {
     static final int[][] SHAPES = {{9, 1}, {13, 7}, {37, 1000}, {6, 32003}, {3, 151936}};
     static final float[] LAMBDAS = {0f, 0.3f, 0.5f, 1f};
+    static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
+            "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
+            "cuda-fused", "cuda-fused:in-place", "cuda-unfused"};
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        for (String isa : new String[]{"avx512bf16", "avx512", "avx2", "sse2"})
+        for (String backend : BACKENDS)
             for (DType dt : DType.values())
                 for (int[] s : SHAPES)
                     for (float lambda : LAMBDAS)
-                        // the largest shapes only with the default lambda, to keep the suite fast
-                        if (s[1] < 32003 || lambda == 0.5f || (lambda == 0f && isa.equals("avx2")))
-                            out.add(Arguments.of(isa, dt, s[0], s[1], lambda));
+                        // the largest shapes only with the default lambda (and 0 once), to keep the suite fast
+                        if (s[1] < 32003 || lambda == 0.5f || (lambda == 0f && backend.equals("cpu-fused:avx2")))
+                            out.add(Arguments.of(backend, dt, s[0], s[1], lambda));
         return out;
     }
 
@@ -37,19 +42,45 @@ class CeMixTest {
         Backend.setCpuIsa("auto");
     }
 
+    /** The backend a case names, or a skipped test where this machine cannot run it. */
+    static CeMixBackend backend(String name) {
+        Backend.setCpuIsa("auto");
+        if (name.startsWith("cpu-fused:") && !name.endsWith("in-place")) {
+            String isa = name.substring("cpu-fused:".length());
+            try {
+                Backend.setCpuIsa(isa);
+            } catch (BackendUnavailableException e) {
+                assumeTrue(false, "this CPU lacks " + isa);
+            }
+            return CeMixBackend.CPU_FUSED;
+        }
+        if (name.startsWith("cuda-") && !name.startsWith("cuda-emulation")) {
+            assumeTrue(Backend.current().cudaUsable(), "no CUDA here: " + Backend.current().cudaStatus());
+        }
+        return switch (name) {
+            case "cpu-fused:in-place" -> CeMixTestBackends.inPlace(CeMixBackend.CPU_FUSED);
+            case "cpu-unfused" -> CeMixBackend.CPU_UNFUSED;
+            case "libtorch" -> CeMixBackend.LIBTORCH;
+            case "cuda-emulation:sm_90" -> CeMixTestBackends.cudaEmulation(name, 132, 8, 0);
+            case "cuda-emulation:sm_80" -> CeMixTestBackends.cudaEmulation(name, 108, 1, 0);
+            case "cuda-fused" -> CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, false);
+            case "cuda-fused:in-place" -> CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, true);
+            case "cuda-unfused" -> CeMixTestBackends.onDevice(CeMixBackend.CUDA_UNFUSED, false);
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
     @ParameterizedTest(name = "{0} {1} rows={2} vocab={3} lambda={4}")
     @MethodSource("cases")
-    void fusedAndUnfusedMatchFloat64Reference(String isa, DType dtype, int rows, int vocab, float lambda) {
-        try {
-            Backend.setCpuIsa(isa);
-        } catch (BackendUnavailableException e) {
-            assumeTrue(false, "this CPU lacks " + isa);
-        }
+    void backendMatchesFloat64Reference(String name, DType dtype, int rows, int vocab, float lambda) {
+        CeMixBackend backend = backend(name);
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, rows, vocab, vocab % 3, lambda, 3.0, 31L * rows + vocab);
-            Problem.Outputs ref = p.run(Variant.JAVA);
-            p.assertClose(isa + " fused", ref, p.run(Variant.FUSED));
-            p.assertClose(isa + " unfused", ref, p.run(Variant.UNFUSED));
+            Problem.Outputs ref = p.run(CeMixBackend.JAVA);
+            // libtorch 1.13 sums p*log(p) in fp32: over 151936 entries its entropy drifts ~3e-5 relative from the
+            // float64 value (the fused kernel: ~1e-7); widen its statistics tolerance.
+            if (backend == CeMixBackend.LIBTORCH) p.statSlack = 1 + vocab / 5000.0;
+            p.assertClose(name, ref, p.run(backend));
         }
     }
 }

@@ -17,8 +17,8 @@ class EntropyTest {
     void matchesReference(DType dtype, int rows, int vocab) {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, rows, vocab, 1, 1f, 3.0, vocab);
-            MixCrossEntropy.of(p.strong, p.strong, p.labels).lambda(1f).rowLoss(p.rowLoss).lse(p.lse)
-                    .entropy(p.entropy).variant(MixCrossEntropy.Variant.JAVA).run();
+            CeMix.of(p.strong, p.strong, p.labels).lambda(1f).rowLoss(p.rowLoss).lse(p.lse)
+                    .entropy(p.entropy).run(CeMixBackend.JAVA);
             float[] refH = p.entropy.toArray(ValueLayout.JAVA_FLOAT), refNll = p.rowLoss.toArray(ValueLayout.JAVA_FLOAT);
             float[] refLse = p.lse.toArray(ValueLayout.JAVA_FLOAT);
             p.poison();
@@ -36,7 +36,7 @@ class EntropyTest {
     void uniformAndOneHotDistributions() {
         try (Arena arena = Arena.ofConfined()) {
             int vocab = 1003;
-            Logits z = Logits.allocate(arena, DType.F32, 2, vocab);
+            Logits.Host z = Logits.allocate(arena, DType.F32, 2, vocab);
             for (int v = 0; v < vocab; v++) z.set(1, v, v == 5 ? 0f : Float.NEGATIVE_INFINITY);
             MemorySegment labels = arena.allocate(16);
             labels.setAtIndex(ValueLayout.JAVA_LONG, 0, 3);
@@ -48,7 +48,7 @@ class EntropyTest {
             assertEquals(0f, h.getAtIndex(ValueLayout.JAVA_FLOAT, 1), 0f);
             assertEquals(0f, nll.getAtIndex(ValueLayout.JAVA_FLOAT, 1), 0f);
             assertEquals(Math.log(vocab) / 2, Entropy.meanOverLabelled(z, labels), 1e-5);
-            labels.setAtIndex(ValueLayout.JAVA_LONG, 1, MixCrossEntropy.IGNORE_INDEX);
+            labels.setAtIndex(ValueLayout.JAVA_LONG, 1, CeMix.IGNORE_INDEX);
             assertEquals(Math.log(vocab), Entropy.meanOverLabelled(z, labels), 1e-5, "ignored rows do not count");
         }
     }
@@ -56,7 +56,7 @@ class EntropyTest {
     @Test
     void labelsAndNllGoTogether() {
         try (Arena arena = Arena.ofConfined()) {
-            Logits z = Logits.allocate(arena, DType.F32, 2, 4);
+            Logits.Host z = Logits.allocate(arena, DType.F32, 2, 4);
             MemorySegment h = arena.allocate(8);
             assertThrows(InvalidArgumentException.class, () -> Entropy.compute(z, arena.allocate(16), h, null, null, false));
         }

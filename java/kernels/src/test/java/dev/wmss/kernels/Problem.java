@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * One random ce_mix problem with poisoned output buffers, run through a chosen variant, plus the tolerance
+ * One random ce_mix problem with poisoned output buffers, run through a chosen backend, plus the tolerance
  * model the tests compare with. Logits ~ N(0, scale²); every 5th row is ignored; row strides may be padded.
  */
 final class Problem {
@@ -18,7 +18,7 @@ final class Problem {
     final DType dtype;
     final int rows, vocab, ld;
     final float lambda, invNorm;
-    final Logits strong, weak, gradStrong, gradWeak;
+    final Logits.Host strong, weak, gradStrong, gradWeak;
     final MemorySegment labels, rowLoss, lse, entropy;
     double maxAbs;
     /** Multiplies the loss/lse/entropy tolerance (for references that accumulate in fp32). */
@@ -44,7 +44,7 @@ final class Problem {
                 weak.set(r, v, (float) (rnd.nextGaussian() * scale + 0.5));
                 maxAbs = Math.max(maxAbs, Math.max(Math.abs(strong.get(r, v)), Math.abs(weak.get(r, v))));
             }
-            long y = r % 5 == 3 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab);
+            long y = r % 5 == 3 ? CeMix.IGNORE_INDEX : rnd.nextInt(vocab);
             labels.setAtIndex(ValueLayout.JAVA_LONG, r, y);
             if (y >= 0) supervised++;
         }
@@ -55,8 +55,8 @@ final class Problem {
         poison();
     }
 
-    private Logits matrix() {
-        return new Logits(arena.allocate((long) Math.max(1, rows) * ld * dtype.bytes(), 64), dtype, rows, vocab, ld);
+    private Logits.Host matrix() {
+        return Logits.of(arena.allocate((long) Math.max(1, rows) * ld * dtype.bytes(), 64), dtype, rows, vocab, ld);
     }
 
     private MemorySegment floats() {
@@ -75,17 +75,18 @@ final class Problem {
         return labels.getAtIndex(ValueLayout.JAVA_LONG, r);
     }
 
-    MixCrossEntropy.Call call(MixCrossEntropy.Variant variant) {
-        return MixCrossEntropy.of(strong, weak, labels).lambda(lambda).invNorm(invNorm).gradStrong(gradStrong)
-                .gradWeak(gradWeak).rowLoss(rowLoss).lse(lse).entropy(entropy).variant(variant);
+    /** The whole problem as a call: both gradients out of place, every statistic. */
+    CeMixArgs.Builder call() {
+        return CeMix.of(strong, weak, labels).lambda(lambda).invNorm(invNorm).gradStrong(gradStrong)
+                .gradWeak(gradWeak).rowLoss(rowLoss).lse(lse).entropy(entropy);
     }
 
     /** The outputs of a run, copied out so the buffers can be reused. */
     record Outputs(double loss, float[] rowLoss, float[] lse, float[] entropy, float[] gs, float[] gw) {}
 
-    Outputs run(MixCrossEntropy.Variant variant) {
+    Outputs run(CeMixBackend backend) {
         poison();
-        double loss = call(variant).run();
+        double loss = call().run(backend);
         return snapshot(loss);
     }
 

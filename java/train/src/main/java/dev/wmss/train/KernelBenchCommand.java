@@ -3,8 +3,9 @@ package dev.wmss.train;
 import dev.wmss.kernels.Backend;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
-import dev.wmss.kernels.MixCrossEntropy.Variant;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.CeMixArgs;
+import dev.wmss.kernels.CeMixBackend;
 import dev.wmss.kernels.ParallelCopy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -52,8 +53,8 @@ final class KernelBenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "  N x V = %d x %d %s, lambda %.2f, %d%% of rows ignored%n", rows, vocab, dtype,
                 lambda, 10);
         try (Arena arena = Arena.ofShared()) {
-            Logits strong = Logits.allocate(arena, dtype, rows, vocab), weak = Logits.allocate(arena, dtype, rows, vocab);
-            Logits gs = Logits.allocate(arena, dtype, rows, vocab), gw = Logits.allocate(arena, dtype, rows, vocab);
+            Logits.Host strong = Logits.allocate(arena, dtype, rows, vocab), weak = Logits.allocate(arena, dtype, rows, vocab);
+            Logits.Host gs = Logits.allocate(arena, dtype, rows, vocab), gw = Logits.allocate(arena, dtype, rows, vocab);
             MemorySegment labels = arena.allocate(8L * rows, 64);
             fill(strong, weak, labels);
             long elems = (long) rows * vocab;
@@ -63,30 +64,30 @@ final class KernelBenchCommand implements Callable<Integer> {
             double copyMs = timeCopy(arena, (long) (bytes / 2));
             double copyGBs = bytes / (copyMs * 1e6);
             System.out.printf(Locale.ROOT, "  copy bandwidth (wmss_copy, read+write): %.1f GB/s%n%n", copyGBs);
-            System.out.printf(Locale.ROOT, "  %-10s %12s %10s %9s %9s%n", "variant", "loss", "ms", "GB/s", "vs copy");
+            System.out.printf(Locale.ROOT, "  %-12s %12s %10s %9s %9s%n", "backend", "loss", "ms", "GB/s", "vs copy");
             double fusedLoss = Double.NaN, fusedMs = 0, unfusedMs = 0;
             float[] fusedGrad = null;
-            for (Variant v : new Variant[]{Variant.FUSED, Variant.UNFUSED, Variant.JAVA}) {
-                if (v == Variant.JAVA && skipJava) continue;
-                MixCrossEntropy.Call call = MixCrossEntropy.of(strong, weak, labels).lambda(lambda).gradStrong(gs)
-                        .gradWeak(gw).workspace(ws).variant(v);
-                int n = v == Variant.JAVA ? 1 : iters;
+            CeMixArgs call = CeMix.of(strong, weak, labels).lambda(lambda).gradStrong(gs).gradWeak(gw).build();
+            CeMixBackend unfused = CeMixBackend.cpuUnfused(ws);
+            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, unfused, CeMixBackend.JAVA}) {
+                if (v == CeMixBackend.JAVA && skipJava) continue;
+                int n = v == CeMixBackend.JAVA ? 1 : iters;
                 double[] ms = new double[n];
-                double loss = call.run(); // warm-up
+                double loss = v.run(call); // warm-up
                 for (int i = 0; i < n; i++) {
                     long t0 = System.nanoTime();
-                    loss = call.run();
+                    loss = v.run(call);
                     ms[i] = (System.nanoTime() - t0) / 1e6;
                 }
                 double med = median(ms);
-                System.out.printf(Locale.ROOT, "  %-10s %12.6f %10.2f %9.2f %8.0f%%%n", v.name().toLowerCase(Locale.ROOT),
+                System.out.printf(Locale.ROOT, "  %-12s %12.6f %10.2f %9.2f %8.0f%%%n", v.name(),
                         loss, med, bytes / (med * 1e6), 100 * bytes / (med * 1e6) / copyGBs);
-                if (v == Variant.FUSED) {
+                if (v == CeMixBackend.CPU_FUSED) {
                     fusedLoss = loss;
                     fusedMs = med;
                     fusedGrad = sample(gs);
                 } else {
-                    if (v == Variant.UNFUSED) unfusedMs = med;
+                    if (v == unfused) unfusedMs = med;
                     check(v, fusedLoss, loss, fusedGrad, sample(gs));
                 }
             }
@@ -96,14 +97,14 @@ final class KernelBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void fill(Logits strong, Logits weak, MemorySegment labels) {
+    private void fill(Logits.Host strong, Logits.Host weak, MemorySegment labels) {
         IntStream.range(0, rows).parallel().forEach(r -> {
             SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + r);
             for (int v = 0; v < vocab; v++) {
                 strong.set(r, v, (float) (rnd.nextGaussian() * 2));
                 weak.set(r, v, (float) (rnd.nextGaussian() * 2));
             }
-            labels.setAtIndex(ValueLayout.JAVA_LONG, r, rnd.nextInt(10) == 0 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab));
+            labels.setAtIndex(ValueLayout.JAVA_LONG, r, rnd.nextInt(10) == 0 ? CeMix.IGNORE_INDEX : rnd.nextInt(vocab));
         });
     }
 
@@ -121,18 +122,18 @@ final class KernelBenchCommand implements Callable<Integer> {
         return median(ms);
     }
 
-    private float[] sample(Logits g) {
+    private float[] sample(Logits.Host g) {
         int n = (int) Math.min(4096, (long) rows * vocab);
         float[] s = new float[n];
         for (int i = 0; i < n; i++) s[i] = g.get((long) i * 7919 % rows, (long) i * 104729 % vocab);
         return s;
     }
 
-    private static void check(Variant v, double refLoss, double loss, float[] ref, float[] got) {
+    private static void check(CeMixBackend v, double refLoss, double loss, float[] ref, float[] got) {
         double maxDiff = 0;
         for (int i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i] - got[i]));
         if (Math.abs(refLoss - loss) > 1e-4 * Math.max(1, Math.abs(refLoss)) || maxDiff > 1e-3) {
-            throw new IllegalStateException(v + " disagrees with fused: loss " + loss + " vs " + refLoss
+            throw new IllegalStateException(v.name() + " disagrees with fused: loss " + loss + " vs " + refLoss
                     + ", max gradient difference " + maxDiff);
         }
     }

@@ -149,14 +149,14 @@ public final class WmssH {
     }
 
     private static final class wmss_ce_mix {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_ce_mix", DESC);
     }
 
-    public static int wmss_ce_mix(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, int flags) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags);
+    public static int wmss_ce_mix(MemorySegment args) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix", args);
         try {
-            return (int) wmss_ce_mix.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags);
+            return (int) wmss_ce_mix.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -181,14 +181,14 @@ public final class WmssH {
     }
 
     private static final class wmss_ce_mix_unfused {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_ce_mix_unfused", DESC);
     }
 
-    public static int wmss_ce_mix_unfused(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, int flags, MemorySegment workspace, long workspace_floats) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix_unfused", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, workspace, workspace_floats);
+    public static int wmss_ce_mix_unfused(MemorySegment args, MemorySegment workspace, long workspace_floats) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix_unfused", args, workspace, workspace_floats);
         try {
-            return (int) wmss_ce_mix_unfused.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, workspace, workspace_floats);
+            return (int) wmss_ce_mix_unfused.HANDLE.invokeExact(args, workspace, workspace_floats);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -225,6 +225,22 @@ public final class WmssH {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_device_name", t);
+        }
+    }
+
+    private static final class wmss_cuda_pointer_kind {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_pointer_kind", DESC);
+    }
+
+    public static int wmss_cuda_pointer_kind(MemorySegment ptr, MemorySegment kind) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_pointer_kind", ptr, kind);
+        try {
+            return (int) wmss_cuda_pointer_kind.HANDLE.invokeExact(ptr, kind);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_pointer_kind", t);
         }
     }
 
@@ -325,14 +341,14 @@ public final class WmssH {
     }
 
     private static final class wmss_cuda_ce_mix {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix", DESC);
     }
 
-    public static int wmss_cuda_ce_mix(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, MemorySegment status, MemorySegment stream) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream);
+    public static int wmss_cuda_ce_mix(MemorySegment args, MemorySegment status, MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix", args, status, stream);
         try {
-            return (int) wmss_cuda_ce_mix.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream);
+            return (int) wmss_cuda_ce_mix.HANDLE.invokeExact(args, status, stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -357,14 +373,14 @@ public final class WmssH {
     }
 
     private static final class wmss_cuda_ce_mix_unfused {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix_unfused", DESC);
     }
 
-    public static int wmss_cuda_ce_mix_unfused(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, MemorySegment status, MemorySegment stream, MemorySegment workspace, long workspace_floats) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix_unfused", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream, workspace, workspace_floats);
+    public static int wmss_cuda_ce_mix_unfused(MemorySegment args, MemorySegment status, MemorySegment stream, MemorySegment workspace, long workspace_floats) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix_unfused", args, status, stream, workspace, workspace_floats);
         try {
-            return (int) wmss_cuda_ce_mix_unfused.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, status, stream, workspace, workspace_floats);
+            return (int) wmss_cuda_ce_mix_unfused.HANDLE.invokeExact(args, status, stream, workspace, workspace_floats);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -373,14 +389,14 @@ public final class WmssH {
     }
 
     private static final class wmss_cuda_host_ce_mix {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_host_ce_mix", DESC);
     }
 
-    public static int wmss_cuda_host_ce_mix(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy, int flags, int split, int sm_count) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_host_ce_mix", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, split, sm_count);
+    public static int wmss_cuda_host_ce_mix(MemorySegment args, int sm_count, int max_cluster, int split) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_host_ce_mix", args, sm_count, max_cluster, split);
         try {
-            return (int) wmss_cuda_host_ce_mix.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy, flags, split, sm_count);
+            return (int) wmss_cuda_host_ce_mix.HANDLE.invokeExact(args, sm_count, max_cluster, split);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -53,14 +53,14 @@ public final class WmssTorchH {
     }
 
     private static final class wmss_torch_ce_mix_ref {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, JAVA_FLOAT, JAVA_FLOAT, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_ce_mix_ref", DESC);
     }
 
-    public static int wmss_torch_ce_mix_ref(int dtype, long rows, long vocab, MemorySegment z_strong, long ld_strong, MemorySegment z_weak, long ld_weak, MemorySegment labels, float lambda, float inv_norm, MemorySegment loss, MemorySegment grad_strong, long ld_grad_strong, MemorySegment grad_weak, long ld_grad_weak, MemorySegment lse, MemorySegment entropy) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_ce_mix_ref", dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy);
+    public static int wmss_torch_ce_mix_ref(MemorySegment args) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_ce_mix_ref", args);
         try {
-            return (int) wmss_torch_ce_mix_ref.HANDLE.invokeExact(dtype, rows, vocab, z_strong, ld_strong, z_weak, ld_weak, labels, lambda, inv_norm, loss, grad_strong, ld_grad_strong, grad_weak, ld_grad_weak, lse, entropy);
+            return (int) wmss_torch_ce_mix_ref.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -81,7 +81,7 @@ public final class TorchModel implements AutoCloseable {
      * Logits [batch·seq, vocab] fp32 for ids [batch, seq] (int64; mask 1 = token, 0 = padding, or null). The view
      * is valid until the next forward or close.
      */
-    public Logits forward(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
+    public Logits.Host forward(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
         long n = Math.multiplyExact(batch, seq);
         if (ids.byteSize() < n * 8 || (mask != null && mask.byteSize() < n * 8)) {
             throw new ShapeMismatchException(Status.SHAPE, "ids/mask need " + n * 8 + " bytes for [" + batch + ", " + seq + "]");

@@ -2,7 +2,8 @@ package dev.wmss.kernels.torch;
 
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.CeMixArgs;
 import dev.wmss.kernels.ShapeMismatchException;
 import dev.wmss.kernels.WmssException;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,7 @@ class TorchModelTest {
         String expected = Files.readString(model(name).resolve("expected.json"));
         double[] ids = numbers(expected, "ids"), mask = numbers(expected, "mask"), ref = numbers(expected, "logits");
         try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.load(model(name))) {
-            Logits z = m.forward(longs(arena, ids), longs(arena, mask), 2, ids.length / 2, false);
+            Logits.Host z = m.forward(longs(arena, ids), longs(arena, mask), 2, ids.length / 2, false);
             assertEquals(ref.length, z.rows() * z.vocab());
             for (int i = 0; i < ref.length; i++) {
                 float got = z.get(i / z.vocab(), i % z.vocab());
@@ -185,7 +186,7 @@ class TorchModelTest {
     /** Loss of one model through the fused kernel (lambda = 1), with its logits gradient in g when given. */
     static double loss(TorchModel m, MemorySegment ids, MemorySegment labels, int b, int t, Logits g) {
         Logits z = m.forward(ids, null, b, t, g != null);
-        MixCrossEntropy.Call call = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(1f / (b * t));
+        CeMixArgs.Builder call = CeMix.of(z, z, labels).lambda(1f).invNorm(1f / (b * t));
         if (g != null) call.gradStrong(g);
         double l = call.run();
         if (g != null) m.backward(g);
@@ -231,7 +232,7 @@ class TorchModelTest {
             MemorySegment ids = arena.allocate(8L * b * t), labels = arena.allocate(8L * b * t);
             for (int i = 0; i < b * t; i++) {
                 ids.setAtIndex(ValueLayout.JAVA_LONG, i, rnd.nextInt(50));
-                labels.setAtIndex(ValueLayout.JAVA_LONG, i, i % t < 3 ? MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(50));
+                labels.setAtIndex(ValueLayout.JAVA_LONG, i, i % t < 3 ? CeMix.IGNORE_INDEX : rnd.nextInt(50));
             }
             weak.adamW(3e-3, 0.9, 0.95, 1e-8, 0.0);
             strong.adamW(3e-3, 0.9, 0.95, 1e-8, 0.0);
@@ -239,7 +240,7 @@ class TorchModelTest {
             long rssAfterWarmup = 0;
             for (int step = 0; step < 300; step++) {
                 Logits zs = strong.forward(ids, null, b, t, true), zw = weak.forward(ids, null, b, t, true);
-                last = MixCrossEntropy.of(zs, zw, labels).lambda(0.5f).inPlace().run(); // gradients overwrite the logits
+                last = CeMix.of(zs, zw, labels).lambda(0.5f).inPlace().run(); // gradients overwrite the logits
                 strong.backward(zs);
                 weak.backward(zw);
                 norm = strong.step(3e-3, 1.0);

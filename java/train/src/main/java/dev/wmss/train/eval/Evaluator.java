@@ -2,7 +2,7 @@ package dev.wmss.train.eval;
 
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
+import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.data.Batcher;
@@ -67,7 +67,7 @@ public final class Evaluator {
                         ids[i * width + k] = seq[i][k];
                         mask[i * width + k] = 1;
                     }
-                Logits z = m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, ids),
+                Logits.Host z = m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, ids),
                         arena.allocateFrom(ValueLayout.JAVA_LONG, mask), n, width, false);
                 boolean any = false;
                 for (int i = 0; i < n; i++) {
@@ -105,7 +105,7 @@ public final class Evaluator {
         for (int b0 = 0; b0 < data.size(); b0 += batch) {
             try (Arena arena = Arena.ofConfined()) {
                 Forward f = Forward.of(m, data, b0, batch, arena);
-                sum += MixCrossEntropy.of(f.logits(), f.logits(), f.labels()).lambda(1f).invNorm(1f).run();
+                sum += CeMix.of(f.logits(), f.logits(), f.labels()).lambda(1f).invNorm(1f).run();
                 tokens += f.batch().supervised();
             }
         }

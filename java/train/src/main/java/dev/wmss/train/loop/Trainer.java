@@ -3,7 +3,8 @@ package dev.wmss.train.loop;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.MixCrossEntropy;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.CeMixArgs;
 import dev.wmss.kernels.torch.LrSchedule;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Batch;
@@ -147,8 +148,8 @@ public final class Trainer {
     /** Forward, fused loss (lambda = 1, in place) and backward of one micro-batch; returns its share of the loss. */
     private static double sftMicro(Batch b, TorchModel strong, float invNorm, Arena arena) {
         MemorySegment ids = longs(arena, b.ids()), mask = longs(arena, b.mask()), labels = longs(arena, b.labels());
-        Logits z = strong.forward(ids, mask, b.batch(), b.seq(), true);
-        double loss = MixCrossEntropy.of(z, z, labels).lambda(1f).invNorm(invNorm).gradStrong(z).run();
+        Logits.Host z = strong.forward(ids, mask, b.batch(), b.seq(), true);
+        double loss = CeMix.of(z, z, labels).lambda(1f).invNorm(invNorm).gradStrong(z).run();
         strong.backward(z);
         return loss;
     }
@@ -157,8 +158,8 @@ public final class Trainer {
     private static double wmssMicro(TrainConfig cfg, Batch b, TorchModel strong, TorchModel weak, float invNorm,
                                     Arena arena, Map<String, Object> diag) {
         MemorySegment ids = longs(arena, b.ids()), mask = longs(arena, b.mask()), labels = longs(arena, b.labels());
-        Logits zs = strong.forward(ids, mask, b.batch(), b.seq(), true);
-        Logits zw = weak.forward(ids, mask, b.batch(), b.seq(), !cfg.freezeWeak());
+        Logits.Host zs = strong.forward(ids, mask, b.batch(), b.seq(), true);
+        Logits.Host zw = weak.forward(ids, mask, b.batch(), b.seq(), !cfg.freezeWeak());
         long rows = zs.rows();
         MemorySegment mixedH = diag != null ? arena.allocate(4 * rows, 8) : null;
         if (diag != null) {
@@ -166,7 +167,7 @@ public final class Trainer {
             diag.put("entropy_weak", meanEntropy(zw, labels, arena));
             diag.put("non_target_logit_strong", meanNonTargetLogit(zs, labels));
         }
-        MixCrossEntropy.Call call = MixCrossEntropy.of(zs, zw, labels).lambda(cfg.lambda()).invNorm(invNorm).gradStrong(zs);
+        CeMixArgs.Builder call = CeMix.of(zs, zw, labels).lambda(cfg.lambda()).invNorm(invNorm).gradStrong(zs);
         if (!cfg.freezeWeak()) call.gradWeak(zw);
         if (mixedH != null) call.entropy(mixedH);
         double loss = call.run();
@@ -193,7 +194,7 @@ public final class Trainer {
         double s = 0;
         long n = 0;
         for (long r = 0; r < rows; r++) {
-            if (labels.getAtIndex(ValueLayout.JAVA_LONG, r) == MixCrossEntropy.IGNORE_INDEX) continue;
+            if (labels.getAtIndex(ValueLayout.JAVA_LONG, r) == CeMix.IGNORE_INDEX) continue;
             s += v.getAtIndex(ValueLayout.JAVA_FLOAT, r);
             n++;
         }
@@ -201,12 +202,12 @@ public final class Trainer {
     }
 
     /** Mean over supervised rows of the average logit of the non-target tokens (the paper's distractor logit). */
-    private static double meanNonTargetLogit(Logits z, MemorySegment labels) {
+    private static double meanNonTargetLogit(Logits.Host z, MemorySegment labels) {
         double s = 0;
         long n = 0;
         for (long r = 0; r < z.rows(); r++) {
             long y = labels.getAtIndex(ValueLayout.JAVA_LONG, r);
-            if (y == MixCrossEntropy.IGNORE_INDEX) continue;
+            if (y == CeMix.IGNORE_INDEX) continue;
             double row = 0;
             for (long v = 0; v < z.vocab(); v++) row += z.get(r, v);
             s += (row - z.get(r, y)) / (z.vocab() - 1);
@@ -215,7 +216,7 @@ public final class Trainer {
         return n == 0 ? 0 : s / n;
     }
 
-    private static double norm(Logits g) {
+    private static double norm(Logits.Host g) {
         double s = 0;
         for (long r = 0; r < g.rows(); r++)
             for (long v = 0; v < g.vocab(); v++) {

@@ -1,4 +1,4 @@
-/* Argument checks shared by every ce_mix entry point: all of them run before any output is written. */
+/* Argument checks shared by every ce_mix entry point (CPU and CUDA): all of them run before any output is written. */
 #include <math.h>
 
 #include "internal.h"
@@ -40,19 +40,28 @@ static int check_vector(const char *fn, const char *name, const void *p, size_t 
     return WMSS_OK;
 }
 
-int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host) {
+int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels_on_host, int allow_no_labels) {
+    if (!a) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: the argument descriptor is NULL", fn);
+    if (a->size != sizeof(wmss_ce_mix_args))
+        return wmss_fail(WMSS_ERR_VERSION,
+                         "%s: wmss_ce_mix_args.size is %llu but this library (ABI %d) expects %zu: the caller was "
+                         "built against another wmss.h (or did not start from wmss_ce_mix_args_default())",
+                         fn, (unsigned long long)a->size, WMSS_ABI_VERSION, sizeof(wmss_ce_mix_args));
+    if (!allow_no_labels && (!a->labels || !a->loss))
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: %s is NULL", fn, a->labels ? "loss" : "labels");
     const size_t es = wmss_dtype_size(a->dtype);
     if (!es) return wmss_fail(WMSS_ERR_DTYPE, "%s: unknown dtype %d (0 = f32, 1 = bf16)", fn, a->dtype);
     if (a->rows < 0 || a->vocab < 1)
         return wmss_fail(WMSS_ERR_SHAPE, "%s: rows = %lld, vocab = %lld (need rows >= 0, vocab >= 1)", fn,
                          (long long)a->rows, (long long)a->vocab);
     if (a->vocab > (INT64_C(1) << 40) || a->rows > (INT64_C(1) << 40) ||
-        (a->rows > 0 && (a->ld_zs > (INT64_C(1) << 40) || a->ld_zw > (INT64_C(1) << 40))))
+        (a->rows > 0 && (a->ld_strong > (INT64_C(1) << 40) || a->ld_weak > (INT64_C(1) << 40) ||
+                         a->ld_grad_strong > (INT64_C(1) << 40) || a->ld_grad_weak > (INT64_C(1) << 40))))
         return wmss_fail(WMSS_ERR_SHAPE, "%s: sizes overflow (rows %lld, vocab %lld)", fn, (long long)a->rows,
                          (long long)a->vocab);
-    if (!a->zs) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_strong is NULL", fn);
-    if (!a->zw) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_weak is NULL", fn);
-    if (!a->labels && (a->gs || a->gw))
+    if (!a->z_strong) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_strong is NULL", fn);
+    if (!a->z_weak) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_weak is NULL", fn);
+    if (!a->labels && (a->grad_strong || a->grad_weak))
         return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: labels is NULL but a gradient is wanted", fn);
     if (a->flags & ~WMSS_FLAG_ALLOW_NONFINITE)
         return wmss_fail(WMSS_ERR_ARGUMENT, "%s: unknown flags 0x%x", fn, (unsigned)a->flags);
@@ -61,10 +70,10 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host
     if (!(a->inv_norm >= 0.0f) || isinf(a->inv_norm))
         return wmss_fail(WMSS_ERR_ARGUMENT, "%s: inv_norm = %g must be finite and >= 0", fn, (double)a->inv_norm);
     int st;
-    if ((st = check_matrix(fn, "z_strong", a->zs, a->ld_zs, a->vocab, es)) ||
-        (st = check_matrix(fn, "z_weak", a->zw, a->ld_zw, a->vocab, es)) ||
-        (st = check_matrix(fn, "grad_strong", a->gs, a->ld_gs, a->vocab, es)) ||
-        (st = check_matrix(fn, "grad_weak", a->gw, a->ld_gw, a->vocab, es)) ||
+    if ((st = check_matrix(fn, "z_strong", a->z_strong, a->ld_strong, a->vocab, es)) ||
+        (st = check_matrix(fn, "z_weak", a->z_weak, a->ld_weak, a->vocab, es)) ||
+        (st = check_matrix(fn, "grad_strong", a->grad_strong, a->ld_grad_strong, a->vocab, es)) ||
+        (st = check_matrix(fn, "grad_weak", a->grad_weak, a->ld_grad_weak, a->vocab, es)) ||
         (st = check_vector(fn, "labels", a->labels, sizeof(int64_t))) ||
         (st = check_vector(fn, "loss", a->loss, sizeof(float))) ||
         (st = check_vector(fn, "lse", a->lse, sizeof(float))) ||
@@ -79,14 +88,14 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host
         }
 
     /* Aliasing: an output may coincide exactly with its own input (in place); nothing else may overlap it. */
-    const span zs = matrix_span("z_strong", a->zs, a->rows, a->vocab, a->ld_zs, es);
-    const span zw = matrix_span("z_weak", a->zw, a->rows, a->vocab, a->ld_zw, es);
+    const span zs = matrix_span("z_strong", a->z_strong, a->rows, a->vocab, a->ld_strong, es);
+    const span zw = matrix_span("z_weak", a->z_weak, a->rows, a->vocab, a->ld_weak, es);
     /* An input the op does not read (z_weak when lambda = 1, z_strong when lambda = 0) may overlap anything. */
     const span none = {"unused", 0, 0, 0};
     const span in[] = {a->lambda != 0.0f ? zs : none, a->lambda != 1.0f ? zw : none,
                        vector_span("labels", a->labels, a->rows, sizeof(int64_t))};
-    const span out[] = {matrix_span("grad_strong", a->gs, a->rows, a->vocab, a->ld_gs, es),
-                        matrix_span("grad_weak", a->gw, a->rows, a->vocab, a->ld_gw, es),
+    const span out[] = {matrix_span("grad_strong", a->grad_strong, a->rows, a->vocab, a->ld_grad_strong, es),
+                        matrix_span("grad_weak", a->grad_weak, a->rows, a->vocab, a->ld_grad_weak, es),
                         vector_span("loss", a->loss, a->rows, 4), vector_span("lse", a->lse, a->rows, 4),
                         vector_span("entropy", a->entropy, a->rows, 4)};
     const int n_out = sizeof out / sizeof *out, n_in = sizeof in / sizeof *in;
@@ -103,4 +112,22 @@ int wmss_check_ce_args(const wmss_ce_args *a, const char *fn, int labels_on_host
                 return wmss_fail(WMSS_ERR_ALIAS, "%s: outputs %s and %s overlap", fn, out[i].name, out[j].name);
     }
     return WMSS_OK;
+}
+
+wmss_ce_mix_args wmss_entropy_args(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
+                                   const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags) {
+    wmss_ce_mix_args a = wmss_ce_mix_args_default();
+    a.dtype = dtype;
+    a.flags = flags;
+    a.rows = rows;
+    a.vocab = vocab;
+    a.z_strong = a.z_weak = z;
+    a.ld_strong = a.ld_weak = ld;
+    a.labels = labels;
+    a.lambda = 1.0f;
+    a.inv_norm = 0.0f;
+    a.loss = nll;
+    a.lse = lse;
+    a.entropy = entropy;
+    return a;
 }

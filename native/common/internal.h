@@ -1,0 +1,37 @@
+/* What the CPU and CUDA sources share (not part of the ABI): error reporting and argument validation. */
+#ifndef WMSS_INTERNAL_H
+#define WMSS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wmss.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Stores a printf-style message for wmss_last_error() and returns status. */
+int wmss_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void wmss_clear_error(void);
+
+size_t wmss_dtype_size(int dtype);
+
+/** Where the labels are: the host validates label ranges only for host labels (the GPU reports its own). */
+enum { WMSS_LABELS_ON_DEVICE = 0, WMSS_LABELS_ON_HOST = 1 };
+
+/**
+ * Validates a ce_mix descriptor before any output is touched: its size (version), dtype, shapes, NULLs (labels
+ * and loss are required unless allow_no_labels: wmss_entropy without labels), flags, lambda, inv_norm,
+ * alignment, label range (host labels only) and aliasing. fn names the caller in messages.
+ */
+int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels_on_host, int allow_no_labels);
+
+/** The descriptor of the entropy op: ce_mix of one model (lambda = 1, z_weak = z_strong), no gradients. */
+wmss_ce_mix_args wmss_entropy_args(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
+                                   const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
