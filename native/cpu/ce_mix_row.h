@@ -77,6 +77,15 @@ typedef struct row_stats {
 static inline int64_t wmss_row_scratch_floats(int64_t V) { return (V + VL - 1) / VL * VL; }
 static inline int64_t wmss_row_chunks(int64_t V) { return V / WMSS_CHUNK + 1; }
 
+/** e = exp(z - M) of one vector of the staged row (overwriting it when keep_e), accumulated into s and t. */
+WMSS_INLINE void exp_step(float *x, vf m, vf floor_d, int keep_e, vf *s, vf *t) {
+    const vf d = clamp_lo(load_f32(x) - m, floor_d); /* -inf entries give 0 (d is clamped, e = 0) */
+    const vf e = vexp_neg(d);
+    if (keep_e) store_f32(x, e);
+    *s += e;
+    *t += e * d;
+}
+
 /**
  * Sweep 1, chunk by chunk: (a) mix into the scratch and take the chunk max; (b) replace the scratch by
  * e = exp(z - M), M the running max after this chunk, and accumulate sum e and sum e*(z - M). chunk_max[c]
@@ -93,9 +102,10 @@ WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V,
         const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;
         const int64_t vend = c0 + ((end - c0) / VL) * VL;
         vf cm = vsplat(-INFINITY);
+        /* NaN needs no test here: d = z - M keeps it, so it reaches the entropy sum t below (NaN * e is NaN
+         * whatever exp made of it), and an all-NaN chunk is caught on the -inf path. */
         for (int64_t i = c0; i < vend; i += VL) {
             vf x = mix_vec(zs, zw, i, mode, bf16, c);
-            if (!WMSS_EXP_KEEPS_NAN) nan |= x != x;
             cm = vmax(x, cm);
             store_f32(scratch + i, x);
         }
@@ -129,17 +139,18 @@ WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V,
         }
         const vf m = vsplat(st.max);
         vf s = vsplat(0.0f), t = vsplat(0.0f);
-        /* While this chunk is computed from L1, have the next chunk of the inputs stream in (memory would idle). */
+        /* While this chunk is computed from L1, have the next chunk of the inputs stream in (memory would idle):
+         * one prefetch per 64-byte line of each input, i.e. every `line` elements. */
         const char *next_s = (const char *)zs + (end < V ? end : c0) * es, *next_w = (const char *)zw + (end < V ? end : c0) * es;
-        for (int64_t i = c0; i < stop; i += VL) {
+        const int64_t line = 64 / es; /* elements per line: 2 or 4 vectors, unrolled */
+        int64_t i = c0;
+        for (; i + line <= stop; i += line) {
             if (mode != MIX_WEAK_ONLY) __builtin_prefetch(next_s + (i - c0) * es, 0, 2);
             if (mode != MIX_STRONG_ONLY) __builtin_prefetch(next_w + (i - c0) * es, 0, 2);
-            vf d = clamp_lo(load_f32(scratch + i) - m, floor_d); /* -inf entries (and an all -inf chunk) give 0 */
-            vf e = vexp_neg(d);
-            if (keep_e) store_f32(scratch + i, e);
-            s += e;
-            t += e * d;
+#pragma GCC unroll 4
+            for (int64_t j = i; j < i + line; j += VL) exp_step(scratch + j, m, floor_d, keep_e, &s, &t);
         }
+        for (; i < stop; i += VL) exp_step(scratch + i, m, floor_d, keep_e, &s, &t);
         st.sum += hsum(s);
         st.tsum += hsum(t);
     }
@@ -153,31 +164,56 @@ WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V,
  * A gradient written out of place to a vector-aligned row uses non-temporal stores (its old contents are never
  * read); in place, the lines are in cache already and ordinary stores are cheaper.
  */
-#define GRAD_STORE(g, stream, i, v)          \
-    do {                                     \
-        if (stream)                          \
-            stream_any(g, i, v, bf16);       \
-        else                                 \
-            store_any(g, i, v, bf16);        \
-    } while (0)
-WMSS_INLINE void row_grad_sweep(const float *scratch, const float *chunk_max, int64_t V, int bf16, float max,
-                                double ks, double kw, double inv_sum, void *gs, void *gw, int nt_s, int nt_w) {
+WMSS_INLINE void grad_store(void *g, int64_t i, vf v, int bf16, int stream) {
+    if (stream)
+        stream_any(g, i, v, bf16);
+    else
+        store_any(g, i, v, bf16);
+}
+
+/** The sweep for one combination of outputs and store kind; always inlined with constants, so no branch is left. */
+WMSS_INLINE void row_grad_sweep_k(const float *scratch, const float *chunk_max, int64_t V, const int bf16, float max,
+                                  double ks, double kw, double inv_sum, void *gs, void *gw, const int has_s,
+                                  const int has_w, const int nt_s, const int nt_w) {
     for (int64_t c0 = 0, ci = 0; c0 < V; c0 += WMSS_CHUNK, ci++) {
         const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;
         const int64_t vend = c0 + ((end - c0) / VL) * VL;
         const double f = exp((double)chunk_max[ci] - (double)max) * inv_sum;
         const float cs = (float)(ks * f), cw = (float)(kw * f);
         const vf vcs = vsplat(cs), vcw = vsplat(cw);
-        for (int64_t i = c0; i < vend; i += VL) {
+        int64_t i = c0;
+        if (bf16) /* pairs of vectors: one narrowing pack for both (AVX2) */
+            for (; i + 2 * VL <= vend; i += 2 * VL) {
+                const vf e0 = load_f32(scratch + i), e1 = load_f32(scratch + i + VL);
+                if (has_s) store2_bf16((uint16_t *)gs + i, e0 * vcs, e1 * vcs, nt_s);
+                if (has_w) store2_bf16((uint16_t *)gw + i, e0 * vcw, e1 * vcw, nt_w);
+            }
+        for (; i < vend; i += VL) {
             const vf e = load_f32(scratch + i);
-            if (gs) GRAD_STORE(gs, nt_s, i, e * vcs);
-            if (gw) GRAD_STORE(gw, nt_w, i, e * vcw);
+            if (has_s) grad_store(gs, i, e * vcs, bf16, nt_s);
+            if (has_w) grad_store(gw, i, e * vcw, bf16, nt_w);
         }
-        for (int64_t i = vend; i < end; i++) {
-            if (gs) store1(gs, i, scratch[i] * cs, bf16);
-            if (gw) store1(gw, i, scratch[i] * cw, bf16);
+        for (i = vend; i < end; i++) {
+            if (has_s) store1(gs, i, scratch[i] * cs, bf16);
+            if (has_w) store1(gw, i, scratch[i] * cw, bf16);
         }
     }
+}
+
+/**
+ * Sweep 2: g = e * exp(M_chunk - M) / sum * k, from the staged e; the label column is fixed up by the caller.
+ * A gradient written out of place to a vector-aligned row uses non-temporal stores (its old contents are never
+ * read); in place, the lines are in cache already and ordinary stores are cheaper. The usual combinations (both
+ * gradients, streamed or not; the strong one alone) get their own branch-free loop.
+ */
+WMSS_INLINE void row_grad_sweep(const float *scratch, const float *chunk_max, int64_t V, const int bf16, float max,
+                                double ks, double kw, double inv_sum, void *gs, void *gw, int nt_s, int nt_w) {
+#define SWEEP(HS, HW, NS, NW) row_grad_sweep_k(scratch, chunk_max, V, bf16, max, ks, kw, inv_sum, gs, gw, HS, HW, NS, NW)
+    if (gs && gw && nt_s && nt_w) SWEEP(1, 1, 1, 1);
+    else if (gs && gw && !nt_s && !nt_w) SWEEP(1, 1, 0, 0);
+    else if (gs && !gw && !nt_s) SWEEP(1, 0, 0, 0);
+    else SWEEP(gs != NULL, gw != NULL, nt_s, nt_w);
+#undef SWEEP
 }
 
 WMSS_INLINE void row_fill(void *g, int64_t V, float v, int bf16) {
@@ -230,8 +266,8 @@ WMSS_INLINE int ce_mix_row(const wmss_ce_mix_args *a, int64_t r, int mode, int b
     if (gs || gw) {
         const double inv_sum = 1.0 / st.sum;
         const double ks = (double)lam * a->inv_norm, kw = (double)mu * a->inv_norm;
-        const int nt_s = gs && gs != (const void *)zs && nt_aligned(gs, bf16);
-        const int nt_w = gw && gw != (const void *)zw && nt_aligned(gw, bf16);
+        const int nt_s = gs && gs != (const void *)zs && nt_aligned(gs, bf16) && (!bf16 || nt_aligned2(gs));
+        const int nt_w = gw && gw != (const void *)zw && nt_aligned(gw, bf16) && (!bf16 || nt_aligned2(gw));
         row_grad_sweep(scratch, chunk_max, V, bf16, st.max, ks, kw, inv_sum, gs, gw, nt_s, nt_w);
         if (nt_s || nt_w) _mm_sfence(); /* streaming stores are weakly ordered: publish them before the fix-up */
         const double py_minus_1 = exp((double)zy - (double)st.max) * inv_sum - 1.0;

@@ -72,11 +72,15 @@ WMSS_INLINE vf load_f32(const float *p) {
 }
 WMSS_INLINE void store_f32(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
-WMSS_INLINE vf bf16_widen(vh h) { return (vf)(__builtin_convertvector(h, vu) << 16); }
+/** VL bf16 values to fp32: each 16-bit pattern becomes the high half of a 32-bit lane (one unpack or zero-extend). */
 WMSS_INLINE vf load_bf16(const uint16_t *p) {
-    vh h;
-    memcpy(&h, p, sizeof h);
-    return bf16_widen(h);
+#if VL == 16
+    return (vf)_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16);
+#elif VL == 8
+    return (vf)_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16);
+#else
+    return (vf)_mm_unpacklo_epi16(_mm_setzero_si128(), _mm_loadl_epi64((const __m128i *)p));
+#endif
 }
 /** Round to nearest even; callers only pass finite values (bad rows are written by scalar code). */
 WMSS_INLINE vh bf16_narrow(vf v) {
@@ -98,6 +102,8 @@ WMSS_INLINE void store_bf16(uint16_t *p, vf v) {
  * The address must be aligned to the vector's size (VL * element size); callers check with nt_aligned.
  */
 WMSS_INLINE int nt_aligned(const void *p, int bf16) { return ((uintptr_t)p % (VL * (bf16 ? 2 : 4))) == 0; }
+/** Aligned for store2_bf16's streaming store (2 * VL bf16 values). */
+WMSS_INLINE int nt_aligned2(const void *p) { return ((uintptr_t)p % (2 * VL * 2)) == 0; }
 WMSS_INLINE void stream_f32(float *p, vf v) {
 #if VL == 16
     _mm512_stream_ps(p, (__m512)v);
@@ -162,25 +168,55 @@ WMSS_INLINE vf vexp_neg(vf x) {
 }
 #else
 /*
- * exp(x) for x in [WMSS_EXP_FLOOR, 0]: as above, with 2^n built in the exponent bits; inputs below -87 flush to
- * exactly 0 (their terms are < 2e-38 of a sum that is >= 1). NaN is not propagated: callers check for it.
+ * exp(x) for x <= 0 (NaN kept: see WMSS_EXP_KEEPS_NAN): x = (n + r) ln 2 with the product x*log2(e) split over two
+ * constants inside FMAs (no rounding of x*log2e), a degree-5 minimax polynomial for 2^r on [-1/2, 1/2] (relative
+ * error 1.9e-7 in fp32 Horner), and 2^n built in the exponent bits. Inputs below -87.3 (2^n would leave the
+ * normal range) give exactly 0: their terms are < 1.2e-38 of a sum that is >= 1. 13 vector operations.
  */
 #define WMSS_EXP_FLOOR (-104.0f)
 #define WMSS_EXP_KEEPS_NAN 0
 WMSS_INLINE vf vexp_neg(vf x) {
-    const vf lo = vsplat(-87.0f);
-    vi under = x < lo;
-    x = vmax(x, lo);
-    const vf magic = vsplat(12582912.0f);
-    vf t = x * vsplat(1.44269504088896341f) + magic;
-    vf n = t - magic;
-    vi ni = (vi)t - (vi)magic;
-    vf r = x - n * vsplat(0.693359375f);
-    r = r - n * vsplat(-2.12194440e-4f);
-    vf p = WMSS_EXP_POLY(r);
-    vf y = (vf)((vi)p + (ni << 23));
+    const vf lo = vsplat(-87.3f);
+    const vi under = x < lo;
+    x = vmax(lo, x); /* NaN stays NaN */
+    const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+    const vf t = x * vsplat(1.44269504088896341f) + magic;
+    const vf n = t - magic;
+    vf r = x * vsplat(1.44269502162933349609375f) - n; /* log2(e) = hi + lo, hi with 24 bits */
+    r = x * vsplat(1.925963033500011079e-8f) + r;
+    vf p = vsplat(1.326533267274499e-3f);
+    p = p * r + vsplat(9.671513922512531e-3f);
+    p = p * r + vsplat(5.5507317185401917e-2f);
+    p = p * r + vsplat(2.4022242426872253e-1f);
+    p = p * r + vsplat(6.931470036506653e-1f);
+    p = p * r + vsplat(1.0f);
+    const vf y = (vf)((vi)p + (((vi)t - (vi)magic) << 23));
     return (vf)(~under & (vi)y);
 }
 #endif
 
+/*
+ * Two vectors to 2 * VL bf16 values, rounded to nearest even (finite lanes only), stored as one: with AVX2 one
+ * pack instruction narrows both. how: 0 = ordinary store, 1 = streaming store (p aligned to 2 * VL * 2 bytes).
+ */
+WMSS_INLINE void store2_bf16(uint16_t *p, vf a, vf b, int how) {
+#if VL == 8
+    vu ua = (vu)a, ub = (vu)b;
+    ua = (ua + 0x7FFFu + ((ua >> 16) & 1u)) >> 16;
+    ub = (ub + 0x7FFFu + ((ub >> 16) & 1u)) >> 16;
+    const __m256i h = _mm256_permute4x64_epi64(_mm256_packus_epi32((__m256i)ua, (__m256i)ub), 0xD8);
+    if (how == 1)
+        _mm256_stream_si256((__m256i *)p, h);
+    else
+        _mm256_storeu_si256((__m256i *)p, h);
+#else
+    if (how == 1) {
+        stream_bf16(p, a);
+        stream_bf16(p + VL, b);
+    } else {
+        store_bf16(p, a);
+        store_bf16(p + VL, b);
+    }
+#endif
+}
 #endif
