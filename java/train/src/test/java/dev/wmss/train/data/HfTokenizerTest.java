@@ -38,7 +38,7 @@ class HfTokenizerTest {
             assertEquals(0, t.bos());
             assertEquals(1, t.eos());
             assertEquals(1, t.pad(), "no pad token: EOS pads (masked anyway)");
-            Batch b = new Batcher(List.of(new Example("two plus two is", "four")), t, 32).batch(new int[]{0});
+            Batch b = new Collator(List.of(new Example("two plus two is", "four")), t, 32).collate(new int[]{0});
             // <s> two plus two is | four </s>: inputs stop before the last token, targets are the response and EOS
             assertArrayEquals(new long[]{0, 3, 4, 3, 5, 6}, b.ids());
             assertArrayEquals(new long[]{-100, -100, -100, -100, 6, 1}, b.labels());
@@ -49,7 +49,7 @@ class HfTokenizerTest {
     void noBosMeansNoneIsPrepended(@TempDir Path tmp) throws Exception {
         try (HfTokenizer t = HfTokenizer.load(write(tmp, false))) {
             assertEquals(-1, t.bos());
-            Batch b = new Batcher(List.of(new Example("two is", "four")), t, 32).batch(new int[]{0});
+            Batch b = new Collator(List.of(new Example("two is", "four")), t, 32).collate(new int[]{0});
             assertArrayEquals(new long[]{3, 5, 6}, b.ids());
             assertArrayEquals(new long[]{-100, 6, 1}, b.labels());
         }
