@@ -116,14 +116,10 @@ public final class Trainer {
         void done() {
             finished.countDown();
             try {
-                Runtime.getRuntime().removeShutdownHook(i());
+                Runtime.getRuntime().removeShutdownHook(hook);
             } catch (IllegalStateException ignored) {
                 // the JVM is already shutting down (Ctrl-C): the hook is running and now returns
             }
-        }
-
-        private Thread i() {
-            return hook;
         }
     }
 }

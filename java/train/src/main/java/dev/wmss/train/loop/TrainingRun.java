@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -172,15 +171,6 @@ public final class TrainingRun {
                 }
             }
             return new TrainingRun(this, id, from);
-        }
-
-        /** The resolved description of this run for run.json. */
-        public Map<String, Object> describe() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("config", cfg);
-            m.put("examples", data == null ? 0 : data.size());
-            m.put("active", active == null ? 0 : active.length);
-            return m;
         }
     }
 }
