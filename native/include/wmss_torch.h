@@ -33,7 +33,9 @@ typedef struct wmss_torch_model wmss_torch_model;
 /** A randomly initialised model (normal(0, 0.02), norms 1) from the text of a config.json. */
 WMSS_API int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_torch_model **out);
 /** dir/config.json and dir/model.safetensors (or the shards of model.safetensors.index.json); F32/BF16/F16 are
- * converted. A missing, unexpected or mis-shaped tensor is an error naming it. */
+ * converted, integer dtypes refused. A missing, unexpected or mis-shaped tensor is an error naming it. The config's
+ * sizes are checked against the checkpoint's tensor index and the memory available before anything is allocated
+ * (WMSS_ERR_OUT_OF_MEMORY says how much would be needed); wmss_torch_model_init checks the memory too. */
 WMSS_API int wmss_torch_model_load(const char *dir, wmss_torch_model **out);
 /** Writes dir/config.json and dir/model.safetensors (fp32, HF names), each through a temporary file. */
 WMSS_API int wmss_torch_model_save(wmss_torch_model *m, const char *dir);

@@ -1,6 +1,9 @@
 #include "model.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -32,25 +35,44 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
         throw Error{WMSS_ERR_ARGUMENT, where + ": sliding-window attention is not supported yet"};
     if (j.contains("hidden_act") && j.at("hidden_act") != "silu")
         throw Error{WMSS_ERR_ARGUMENT, where + ": hidden_act must be silu (SwiGLU)"};
-    c.vocab_size = need("vocab_size").get<int64_t>();
-    c.hidden_size = need("hidden_size").get<int64_t>();
-    c.intermediate_size = need("intermediate_size").get<int64_t>();
-    c.num_hidden_layers = need("num_hidden_layers").get<int64_t>();
-    c.num_attention_heads = need("num_attention_heads").get<int64_t>();
-    c.num_key_value_heads = j.value("num_key_value_heads", c.num_attention_heads);
-    c.head_dim = j.contains("head_dim") && !j.at("head_dim").is_null() ? j.at("head_dim").get<int64_t>()
-                                                                         : c.hidden_size / c.num_attention_heads;
-    c.max_position_embeddings = j.value("max_position_embeddings", (int64_t)4096);
+    // Sizes one by one, so that a bad value is named (a zero hidden_size, a string, a fraction).
+    auto size = [&](const char *k, int64_t min) -> int64_t {
+        const json &v = need(k);
+        if (!v.is_number_integer())
+            throw Error{WMSS_ERR_ARGUMENT, where + ": " + std::string(k) + " must be an integer, got " + v.dump()};
+        const int64_t x = v.get<int64_t>();
+        if (x < min)
+            throw Error{WMSS_ERR_ARGUMENT, where + ": " + std::string(k) + " must be >= " + std::to_string(min) +
+                                               ", got " + std::to_string(x)};
+        return x;
+    };
+    auto optional_size = [&](const char *k, int64_t min, int64_t fallback) -> int64_t {
+        return j.contains(k) && !j.at(k).is_null() ? size(k, min) : fallback;
+    };
+    c.vocab_size = size("vocab_size", 1);
+    c.hidden_size = size("hidden_size", 1);
+    c.intermediate_size = size("intermediate_size", 1);
+    c.num_hidden_layers = size("num_hidden_layers", 0);
+    c.num_attention_heads = size("num_attention_heads", 1);
+    c.num_key_value_heads = optional_size("num_key_value_heads", 1, c.num_attention_heads);
+    if (c.num_attention_heads % c.num_key_value_heads)
+        throw Error{WMSS_ERR_ARGUMENT, where + ": num_attention_heads " + std::to_string(c.num_attention_heads) +
+                                           " is not a multiple of num_key_value_heads " +
+                                           std::to_string(c.num_key_value_heads)};
+    if (!(j.contains("head_dim") && !j.at("head_dim").is_null()) && c.hidden_size % c.num_attention_heads)
+        throw Error{WMSS_ERR_ARGUMENT, where + ": hidden_size " + std::to_string(c.hidden_size) +
+                                           " is not a multiple of num_attention_heads " +
+                                           std::to_string(c.num_attention_heads) + " and no head_dim is given"};
+    c.head_dim = optional_size("head_dim", 2, c.hidden_size / c.num_attention_heads);
+    if (c.head_dim < 2 || c.head_dim % 2)
+        throw Error{WMSS_ERR_ARGUMENT, where + ": head_dim must be even and >= 2 (RoPE rotates pairs), got " +
+                                           std::to_string(c.head_dim)};
+    c.max_position_embeddings = optional_size("max_position_embeddings", 1, 4096);
     c.rms_norm_eps = j.value("rms_norm_eps", 1e-6);
     c.rope_theta = j.value("rope_theta", 10000.0);
     c.tie_word_embeddings = j.value("tie_word_embeddings", false);
     c.attention_bias = j.value("attention_bias", c.model_type == "qwen2");
     c.qk_norm = c.model_type == "qwen3";
-    if (c.vocab_size < 1 || c.hidden_size < 1 || c.num_hidden_layers < 0 || c.num_attention_heads < 1 ||
-        c.num_key_value_heads < 1 || c.num_attention_heads % c.num_key_value_heads || c.head_dim < 2 || c.head_dim % 2)
-        throw Error{WMSS_ERR_ARGUMENT, where + ": inconsistent sizes (heads " + std::to_string(c.num_attention_heads) +
-                                           ", kv heads " + std::to_string(c.num_key_value_heads) + ", head_dim " +
-                                           std::to_string(c.head_dim) + ")"};
     return c;
 }
 
@@ -72,6 +94,150 @@ std::string ModelConfig::to_json() const {
               {"hidden_act", "silu"},
               {"torch_dtype", "float32"}};
     return j.dump(2);
+}
+
+std::map<std::string, std::vector<int64_t>> ModelConfig::parameter_shapes() const {
+    const int64_t H = hidden_size, hd = head_dim, nq = num_attention_heads * hd, nkv = num_key_value_heads * hd;
+    std::map<std::string, std::vector<int64_t>> s;
+    s["model.embed_tokens.weight"] = {vocab_size, H};
+    for (int64_t i = 0; i < num_hidden_layers; i++) {
+        const std::string p = "model.layers." + std::to_string(i) + ".";
+        s[p + "input_layernorm.weight"] = {H};
+        s[p + "self_attn.q_proj.weight"] = {nq, H};
+        s[p + "self_attn.k_proj.weight"] = {nkv, H};
+        s[p + "self_attn.v_proj.weight"] = {nkv, H};
+        s[p + "self_attn.o_proj.weight"] = {H, nq};
+        if (attention_bias) {
+            s[p + "self_attn.q_proj.bias"] = {nq};
+            s[p + "self_attn.k_proj.bias"] = {nkv};
+            s[p + "self_attn.v_proj.bias"] = {nkv};
+        }
+        if (qk_norm) {
+            s[p + "self_attn.q_norm.weight"] = {hd};
+            s[p + "self_attn.k_norm.weight"] = {hd};
+        }
+        s[p + "post_attention_layernorm.weight"] = {H};
+        s[p + "mlp.gate_proj.weight"] = {intermediate_size, H};
+        s[p + "mlp.up_proj.weight"] = {intermediate_size, H};
+        s[p + "mlp.down_proj.weight"] = {H, intermediate_size};
+    }
+    s["model.norm.weight"] = {H};
+    if (!tie_word_embeddings) s["lm_head.weight"] = {vocab_size, H};
+    return s;
+}
+
+namespace {
+/** a * b + c with overflow detection (sizes come from untrusted config files). */
+bool mul_add(int64_t a, int64_t b, int64_t c, int64_t &out) {
+    int64_t p;
+    return !__builtin_mul_overflow(a, b, &p) && !__builtin_add_overflow(p, c, &out);
+}
+
+std::string gib(double bytes) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+    return buf;
+}
+
+/** A number from a one-value file (cgroup), or -1 if absent or "max". */
+double read_number(const char *path) {
+    std::ifstream in(path);
+    std::string v;
+    if (!(in >> v) || v == "max") return -1;
+    try {
+        return std::stod(v);
+    } catch (const std::exception &) {
+        return -1;
+    }
+}
+
+/** Bytes of memory available to this process now, or -1 if unknown. */
+double available_memory() {
+    double avail = -1;
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    double kb;
+    std::string unit;
+    while (meminfo >> key >> kb) {
+        std::getline(meminfo, unit);
+        if (key == "MemAvailable:") {
+            avail = kb * 1024.0;
+            break;
+        }
+    }
+    for (auto [limit, usage] : {std::pair{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+                                std::pair{"/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                          "/sys/fs/cgroup/memory/memory.usage_in_bytes"}}) {
+        const double l = read_number(limit), u = read_number(usage);
+        if (l > 0 && l < 1e18 && u >= 0) avail = avail < 0 ? l - u : std::min(avail, l - u);
+    }
+    return avail;
+}
+}  // namespace
+
+int64_t ModelConfig::parameter_count(const std::string &where) const {
+    const int64_t H = hidden_size, hd = head_dim, nq = num_attention_heads * hd, nkv = num_key_value_heads * hd;
+    int64_t layer = 0, total = 0;
+    bool ok = mul_add(2 * H, nq, 0, layer) && mul_add(2 * H, nkv, layer, layer) &&
+              mul_add(3 * H, intermediate_size, layer, layer) && mul_add(2, H, layer, layer) &&
+              mul_add(attention_bias ? 1 : 0, nq + 2 * nkv, layer, layer) && mul_add(qk_norm ? 2 : 0, hd, layer, layer) &&
+              mul_add(layer, num_hidden_layers, 0, total) && mul_add(vocab_size, H, total, total) &&
+              mul_add(tie_word_embeddings ? 0 : vocab_size, H, total, total) && mul_add(1, H, total, total);
+    if (!ok)
+        throw Error{WMSS_ERR_ARGUMENT, where + ": the sizes (hidden_size " + std::to_string(hidden_size) +
+                                           ", intermediate_size " + std::to_string(intermediate_size) +
+                                           ", num_hidden_layers " + std::to_string(num_hidden_layers) + ", vocab_size " +
+                                           std::to_string(vocab_size) + ") give more parameters than can be counted"};
+    return total;
+}
+
+void require_memory(double bytes, const std::string &what) {
+    const double avail = available_memory();
+    if (avail >= 0 && bytes > avail)
+        throw Error{WMSS_ERR_OUT_OF_MEMORY, what + " needs " + gib(bytes) + " of memory, but only " + gib(avail) +
+                                                " is available"};
+}
+
+void check_against_index(const ModelConfig &c, const TensorIndex &index, const std::string &where) {
+    // The layer count first: a wrong num_hidden_layers would otherwise make a huge table of expected names.
+    int64_t layers = 0;
+    for (const auto &kv : index) {
+        if (kv.first.rfind("model.layers.", 0) != 0) continue;
+        try {
+            layers = std::max<int64_t>(layers, std::stoll(kv.first.substr(13)) + 1);
+        } catch (const std::exception &) {
+        }
+    }
+    if (layers != c.num_hidden_layers)
+        throw Error{WMSS_ERR_SHAPE, where + ": num_hidden_layers is " + std::to_string(c.num_hidden_layers) +
+                                        " but the checkpoint holds " + std::to_string(layers) + " layer" +
+                                        (layers == 1 ? "" : "s")};
+    const auto embed = index.find("model.embed_tokens.weight");
+    if (embed != index.end() && embed->second.shape.size() == 2 &&
+        (embed->second.shape[0] != c.vocab_size || embed->second.shape[1] != c.hidden_size))
+        throw Error{WMSS_ERR_SHAPE, where + ": vocab_size " + std::to_string(c.vocab_size) + " and hidden_size " +
+                                        std::to_string(c.hidden_size) + " do not match model.embed_tokens.weight [" +
+                                        std::to_string(embed->second.shape[0]) + ", " +
+                                        std::to_string(embed->second.shape[1]) + "] in the checkpoint"};
+    const auto shapes = c.parameter_shapes();
+    auto dims = [](const std::vector<int64_t> &v) {
+        std::string s = "[";
+        for (size_t i = 0; i < v.size(); i++) s += (i ? ", " : "") + std::to_string(v[i]);
+        return s + "]";
+    };
+    for (const auto &p : shapes) {
+        const auto it = index.find(p.first);
+        if (it == index.end()) throw Error{WMSS_ERR_ARGUMENT, "checkpoint lacks tensor " + p.first + " (" + where + ")"};
+        if (it->second.shape != p.second)
+            throw Error{WMSS_ERR_SHAPE, "tensor " + p.first + " has shape " + dims(it->second.shape) + ", " + where +
+                                            " needs " + dims(p.second)};
+    }
+    for (const auto &kv : index) {
+        if (shapes.count(kv.first)) continue;
+        if (kv.first == "lm_head.weight" && c.tie_word_embeddings) continue; // some tied checkpoints store it
+        if (kv.first.find("rotary_emb.inv_freq") != std::string::npos) continue; // older exports
+        throw Error{WMSS_ERR_ARGUMENT, "checkpoint has tensor " + kv.first + " that " + where + " does not use"};
+    }
 }
 
 torch::Tensor Decoder::register_parameter(const std::string &name, torch::Tensor t) {

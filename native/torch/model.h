@@ -18,7 +18,23 @@ struct ModelConfig {
 
     static ModelConfig parse(const std::string &json_text, const std::string &where);
     std::string to_json() const;
+    /** Every parameter's Hugging Face name and shape, as the Decoder builds them (nothing is allocated). */
+    std::map<std::string, std::vector<int64_t>> parameter_shapes() const;
+    /** The number of parameters, computed without allocating; throws naming the sizes if it overflows. */
+    int64_t parameter_count(const std::string &where) const;
 };
+
+/**
+ * Compares a config with a checkpoint's tensor index before anything is allocated: the layer count, vocab and
+ * hidden size, then every name and shape. Throws naming the config field and what the checkpoint holds.
+ */
+void check_against_index(const ModelConfig &c, const TensorIndex &index, const std::string &where);
+
+/**
+ * Throws, saying how much is needed and how much there is, unless `bytes` fit in the memory available now
+ * (MemAvailable, and the cgroup's limit where one is set). Does nothing where neither can be read.
+ */
+void require_memory(double bytes, const std::string &what);
 
 class Decoder {
   public:

@@ -39,8 +39,11 @@ int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_torch_mod
         if (!config_json || !out) throw wmss::Error{WMSS_ERR_NULL_POINTER, "config_json and out are required"};
         *out = nullptr;
         torch::manual_seed(seed);
+        const auto cfg = wmss::ModelConfig::parse(config_json, "config");
+        wmss::require_memory(4.0 * (double)cfg.parameter_count("config"),
+                             "config: a model of " + std::to_string(cfg.parameter_count("config")) + " fp32 parameters");
         auto m = std::make_unique<wmss_torch_model>();
-        m->net = std::make_unique<wmss::Decoder>(wmss::ModelConfig::parse(config_json, "config"));
+        m->net = std::make_unique<wmss::Decoder>(cfg);
         *out = m.release();
     });
 }
@@ -51,8 +54,20 @@ int wmss_torch_model_load(const char *dir, wmss_torch_model **out) {
         *out = nullptr;
         const fs::path d(dir);
         if (!fs::is_directory(d)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(dir) + " is not a directory"};
+        const std::string where = (d / "config.json").string();
+        const auto cfg = wmss::ModelConfig::parse(slurp(d / "config.json"), where);
+        // Everything is checked before anything is allocated: the config against the tensor index, then memory.
+        const auto index = wmss::read_checkpoint_index(dir);
+        wmss::check_against_index(cfg, index, where);
+        double stored = 0, largest_file = 0;
+        std::map<std::string, double> files;
+        for (const auto &kv : index) stored += (double)kv.second.bytes, files[kv.second.file] += (double)kv.second.bytes;
+        for (const auto &f : files) largest_file = std::max(largest_file, f.second);
+        const int64_t n = cfg.parameter_count(where);
+        wmss::require_memory(4.0 * (double)n + stored + largest_file,
+                             "loading " + std::string(dir) + " (" + std::to_string(n) + " parameters)");
         auto m = std::make_unique<wmss_torch_model>();
-        m->net = std::make_unique<wmss::Decoder>(wmss::ModelConfig::parse(slurp(d / "config.json"), (d / "config.json").string()));
+        m->net = std::make_unique<wmss::Decoder>(cfg);
         m->net->load_state(wmss::read_checkpoint(dir));
         *out = m.release();
     });

@@ -42,56 +42,140 @@ std::string read_file(const std::string &path) {
 
 }  // namespace
 
-TensorMap read_safetensors(const std::string &path) {
-    const std::string bytes = read_file(path);
+namespace {
+
+struct Header {
+    json header;
+    size_t data_start = 0;
+};
+
+/** Parses and checks the header of a safetensors file whose first bytes (at least the header) are in `bytes`. */
+Header parse_header(const std::string &bytes, uint64_t file_size, const std::string &path) {
     if (bytes.size() < 8) throw Error{WMSS_ERR_ARGUMENT, path + ": not a safetensors file (shorter than 8 bytes)"};
     uint64_t header_len = 0;
     std::memcpy(&header_len, bytes.data(), 8); // little endian on every platform we build for
-    if (header_len > bytes.size() - 8)
+    if (header_len > file_size - 8 || header_len > bytes.size() - 8)
         throw Error{WMSS_ERR_ARGUMENT, path + ": header length " + std::to_string(header_len) + " exceeds the file"};
-    json header;
+    Header h;
     try {
-        header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + (long)header_len);
+        h.header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + (long)header_len);
     } catch (const json::exception &e) {
         throw Error{WMSS_ERR_ARGUMENT, path + ": malformed header: " + e.what()};
     }
-    const size_t data_start = 8 + header_len;
+    if (!h.header.is_object()) throw Error{WMSS_ERR_ARGUMENT, path + ": malformed header: not a JSON object"};
+    h.data_start = 8 + header_len;
+    return h;
+}
+
+/** One tensor's entry, checked against the file size (offsets, shape and dtype agree). */
+TensorInfo tensor_info(const std::string &name, const json &info, size_t data_start, uint64_t file_size,
+                       const std::string &path) {
+    TensorInfo t;
+    t.file = path;
+    std::vector<uint64_t> off;
+    try {
+        t.dtype = info.at("dtype").get<std::string>();
+        t.shape = info.at("shape").get<std::vector<int64_t>>();
+        off = info.at("data_offsets").get<std::vector<uint64_t>>();
+    } catch (const json::exception &e) {
+        throw Error{WMSS_ERR_ARGUMENT, path + ": tensor " + name + ": malformed entry: " + e.what()};
+    }
+    const DType &dt = by_name(t.dtype, name, path);
+    uint64_t numel = 1;
+    bool overflow = false;
+    for (int64_t d : t.shape) {
+        if (d < 0 || __builtin_mul_overflow(numel, (uint64_t)d, &numel)) overflow = true;
+    }
+    if (overflow || off.size() != 2 || off[1] < off[0] || off[1] - off[0] != numel * dt.size ||
+        data_start + off[1] > file_size)
+        throw Error{WMSS_ERR_SHAPE, path + ": tensor " + name + " has inconsistent offsets/shape"};
+    t.bytes = off[1] - off[0];
+    return t;
+}
+
+void require_floating(const std::string &name, const TensorInfo &t) {
+    if (t.dtype != "F32" && t.dtype != "BF16" && t.dtype != "F16")
+        throw Error{WMSS_ERR_DTYPE, t.file + ": tensor " + name + " is stored as " + t.dtype +
+                                        "; model weights must be F32, BF16 or F16"};
+}
+
+/** The shard files of a checkpoint directory. */
+std::vector<std::string> checkpoint_files(const std::string &dir) {
+    const fs::path d(dir);
+    if (fs::exists(d / "model.safetensors")) return {(d / "model.safetensors").string()};
+    const fs::path index = d / "model.safetensors.index.json";
+    if (!fs::exists(index))
+        throw Error{WMSS_ERR_ARGUMENT, dir + ": neither model.safetensors nor model.safetensors.index.json exists"};
+    std::map<std::string, bool> shards;
+    try {
+        const json j = json::parse(read_file(index.string()));
+        for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it)
+            shards[it.value().get<std::string>()] = true;
+    } catch (const json::exception &e) {
+        throw Error{WMSS_ERR_ARGUMENT, index.string() + ": " + e.what()};
+    }
+    std::vector<std::string> out;
+    for (const auto &s : shards) out.push_back((d / s.first).string());
+    return out;
+}
+
+}  // namespace
+
+TensorMap read_safetensors(const std::string &path) {
+    const std::string bytes = read_file(path);
+    const Header h = parse_header(bytes, bytes.size(), path);
     TensorMap out;
-    for (auto it = header.begin(); it != header.end(); ++it) {
+    for (auto it = h.header.begin(); it != h.header.end(); ++it) {
         if (it.key() == "__metadata__") continue;
-        const auto &info = it.value();
-        const DType &dt = by_name(info.at("dtype").get<std::string>(), it.key(), path);
-        std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
-        const auto off = info.at("data_offsets").get<std::vector<uint64_t>>();
-        int64_t numel = 1;
-        for (int64_t d : shape) numel *= d;
-        if (off.size() != 2 || off[1] < off[0] || off[1] - off[0] != (uint64_t)numel * dt.size ||
-            data_start + off[1] > bytes.size())
-            throw Error{WMSS_ERR_SHAPE, path + ": tensor " + it.key() + " has inconsistent offsets/shape"};
-        auto t = torch::empty(shape, torch::TensorOptions().dtype(dt.type));
-        std::memcpy(t.data_ptr(), bytes.data() + data_start + off[0], off[1] - off[0]);
-        out.emplace(it.key(), t);
+        const TensorInfo t = tensor_info(it.key(), it.value(), h.data_start, bytes.size(), path);
+        const auto off = it.value().at("data_offsets").get<std::vector<uint64_t>>();
+        auto tensor = torch::empty(t.shape, torch::TensorOptions().dtype(by_name(t.dtype, it.key(), path).type));
+        std::memcpy(tensor.data_ptr(), bytes.data() + h.data_start + off[0], t.bytes);
+        out.emplace(it.key(), tensor);
+    }
+    return out;
+}
+
+TensorIndex read_checkpoint_index(const std::string &dir) {
+    TensorIndex out;
+    for (const std::string &path : checkpoint_files(dir)) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw Error{WMSS_ERR_ARGUMENT, "cannot open " + path + ": " + std::strerror(errno)};
+        std::error_code ec;
+        const uint64_t size = fs::file_size(path, ec);
+        if (ec) throw Error{WMSS_ERR_ARGUMENT, "cannot stat " + path + ": " + ec.message()};
+        std::string bytes(8, '\0');
+        in.read(bytes.data(), 8);
+        if (size >= 8) {
+            uint64_t len = 0;
+            std::memcpy(&len, bytes.data(), 8);
+            if (len <= size - 8) { // the header only: the weights may be far larger than memory
+                bytes.resize(8 + len);
+                in.read(bytes.data() + 8, (std::streamsize)len);
+            }
+        }
+        if (!in) bytes.resize(std::min<size_t>(bytes.size(), (size_t)size));
+        const Header h = parse_header(bytes, size, path);
+        for (auto it = h.header.begin(); it != h.header.end(); ++it) {
+            if (it.key() == "__metadata__") continue;
+            TensorInfo t = tensor_info(it.key(), it.value(), h.data_start, size, path);
+            require_floating(it.key(), t);
+            out.emplace(it.key(), std::move(t));
+        }
     }
     return out;
 }
 
 TensorMap read_checkpoint(const std::string &dir) {
-    const fs::path d(dir);
-    if (fs::exists(d / "model.safetensors")) return read_safetensors((d / "model.safetensors").string());
-    const fs::path index = d / "model.safetensors.index.json";
-    if (!fs::exists(index))
-        throw Error{WMSS_ERR_ARGUMENT, dir + ": neither model.safetensors nor model.safetensors.index.json exists"};
-    json j;
-    try {
-        j = json::parse(read_file(index.string()));
-    } catch (const json::exception &e) {
-        throw Error{WMSS_ERR_ARGUMENT, index.string() + ": " + e.what()};
-    }
-    std::map<std::string, bool> shards;
-    for (auto it = j.at("weight_map").begin(); it != j.at("weight_map").end(); ++it) shards[it.value()] = true;
     TensorMap out;
-    for (const auto &s : shards) {
-        TensorMap part = read_safetensors((d / s.first).string());
+    for (const std::string &path : checkpoint_files(dir)) {
+        TensorMap part = read_safetensors(path);
+        for (auto &kv : part) {
+            TensorInfo t;
+            t.file = path;
+            t.dtype = by_type(kv.second.scalar_type(), kv.first).name;
+            require_floating(kv.first, t);
+        }
         out.insert(part.begin(), part.end());
     }
     return out;

@@ -12,7 +12,23 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 /** Reads one .safetensors file (F32, BF16, F16, I64, I32); tensors are owned copies on the CPU. */
 TensorMap read_safetensors(const std::string &path);
 
-/** Reads a checkpoint directory: model.safetensors, or the shards named by model.safetensors.index.json. */
+/** What a checkpoint's headers say about one tensor (no data read). */
+struct TensorInfo {
+    std::string dtype;          // safetensors name: F32, BF16, ...
+    std::vector<int64_t> shape;
+    std::string file;
+    uint64_t bytes = 0;
+};
+using TensorIndex = std::map<std::string, TensorInfo>;
+
+/**
+ * The tensors of a checkpoint directory (model.safetensors, or the shards of model.safetensors.index.json) from
+ * their headers alone. Model weights must be floating point: a tensor stored as an integer dtype is an error naming
+ * the tensor, its dtype and its file (converting integers would silently make garbage weights).
+ */
+TensorIndex read_checkpoint_index(const std::string &dir);
+
+/** Reads a checkpoint directory (as read_checkpoint_index; floating dtypes only) into owned CPU tensors. */
 TensorMap read_checkpoint(const std::string &dir);
 
 /** Writes tensors (contiguous CPU copies) to path via a temporary file and a rename: never half a file. */

@@ -2,54 +2,52 @@ package dev.wmss.train;
 
 import dev.wmss.kernels.Backend;
 import dev.wmss.train.select.Selection;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** The built-in default job: the whole pipeline on the built-in task, SFT-2-epochs vs WMSS side by side. */
-@Command(name = "demo", mixinStandardHelpOptions = true,
+@Command(name = "demo", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
         description = {"Run the whole WMSS pipeline on the built-in arithmetic task with a tiny model (CPU, a few minutes)",
                 "and print plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by side."})
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--out", defaultValue = "wmss-demo", description = "Run directory (default ${DEFAULT-VALUE}).")
-    Path out;
-    @Option(names = "--seed", defaultValue = "1", description = "Seed (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    SharedOptions.Out out;
+    @Mixin
+    SharedOptions.Seed seed;
     @Option(names = "--quick", description = "A much smaller run (seconds), for smoke tests.")
     boolean quick;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
     float lambda;
     @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
     boolean freezeWeak;
     @Option(names = "--selection", defaultValue = "CODE",
             description = "WD-DS variant: CODE (default), PAPER, or NONE (every example once: a control).")
     String selection;
-    @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems (default ${DEFAULT-VALUE}).")
+    @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems, N <= 3 (default ${DEFAULT-VALUE}).")
     int levels;
 
     @Override
     public Integer call() throws Exception {
-        System.out.println("wmss-native demo: " + Backend.current());
+        // every option is checked before the first stage starts
+        Pipeline.Options options = new Pipeline.Options(lambda, freezeWeak, Pipeline.selection(selection));
         Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
-        Selection.Variant variant = switch (selection.toUpperCase(java.util.Locale.ROOT)) {
-            case "NONE" -> null;
-            case "CODE" -> Selection.Variant.CODE;
-            case "PAPER" -> Selection.Variant.PAPER;
-            default -> throw new IllegalArgumentException("--selection must be CODE, PAPER or NONE");
-        };
-        Pipeline.Report r = Pipeline.run(out, sizes, seed, lambda, freezeWeak, variant);
+        LoggerFactory.getLogger("dev.wmss.train").info("wmss-native demo: {}", Backend.current());
+        Pipeline.Report r = Pipeline.run(out.path, sizes, seed.value, options);
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");
-        System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.baseAccuracy(), "");
+        System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.base().accuracy(), "");
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "SFT, 2 epochs", 100 * r.sft().accuracy(),
                 r.sft().tokenLoss());
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "WMSS, 1 SFT + 1 WD-JT epoch", 100 * r.wmss().accuracy(),
                 r.wmss().tokenLoss());
         System.out.printf(Locale.ROOT, "%nWD-JT trained on %d examples (%s); %.0f s in all; runs, metrics and models in %s%n",
-                r.active(), variant == null ? "all, once" : "WD-DS " + variant + " draws", r.seconds(), out.toAbsolutePath());
+                r.active(), options.selection() == null ? "all, once" : "WD-DS " + options.selection() + " draws",
+                r.seconds(), out.path.toAbsolutePath());
         if (!r.wmss().samples().isEmpty()) System.out.println("\na WMSS answer:\n" + r.wmss().samples().get(0));
         return 0;
     }

@@ -12,9 +12,6 @@ import picocli.CommandLine.Command;
                 EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-    /** Held strongly: java.util.logging forgets the level of a logger nobody references. */
-    private static final java.util.logging.Logger KERNEL_LOG = java.util.logging.Logger.getLogger("dev.wmss.kernels");
-
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -24,11 +21,9 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
-            System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %5$s%6$s%n"); // one line per record
-        }
-        // The commands print the backend themselves; the library's INFO line would repeat it (-Dwmss.verbose=true keeps it).
-        if (!Boolean.getBoolean("wmss.verbose")) KERNEL_LOG.setLevel(java.util.logging.Level.WARNING);
+        // Logs go through SLF4J (slf4j-simple, configured by simplelogger.properties; the kernels' System.Logger is
+        // routed there too). The commands print the backend themselves; the library's INFO line would repeat it.
+        if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "info");
         System.exit(commandLine().execute(args));
     }
 

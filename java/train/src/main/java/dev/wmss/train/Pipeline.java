@@ -1,16 +1,21 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.torch.TorchModel;
-import dev.wmss.train.data.Batcher;
 import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.eval.Evaluator;
+import dev.wmss.train.eval.TokenStats;
+import dev.wmss.train.loop.OutputDir;
+import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
-import dev.wmss.train.loop.Trainer;
+import dev.wmss.train.loop.TrainingRun;
+import dev.wmss.train.select.EntropyFile;
 import dev.wmss.train.select.Selection;
 import dev.wmss.train.task.ArithmeticTasks;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -23,8 +28,11 @@ import java.util.Locale;
  *   WMSS  M0 -> 1 epoch SFT = M1; H0, H1 -> WD-DS (code variant) -> D_active;
  *         WD-JT weak = M0, strong = M1, 1 epoch over D_active, lambda 0.5 -> keep the strong model
  * </pre>
+ * It uses the library (training runs, token statistics, selection), never the command classes.
  */
 final class Pipeline {
+    private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
+
     /** lr: pre-training of the base; tuneLr: the SFT, M1 and WD-JT stages (fine-tuning, as in the paper). */
     record Sizes(int train, int test, int base, int baseEpochs, int hidden, int layers, int batch, int maxLen, int maxNew,
                  double lr, double tuneLr, int levels) {
@@ -32,13 +40,32 @@ final class Pipeline {
         static final Sizes QUICK = new Sizes(160, 24, 160, 1, 48, 1, 16, 160, 32, 3e-3, 1e-3, 2);
     }
 
+    /** WD-JT's lambda and freezing, and the WD-DS variant (null: every training example once, a control). */
+    record Options(float lambda, boolean freezeWeak, Selection.Variant selection) {
+        Options {
+            // checked here, before the first stage, with the values of the stages that use them
+            TrainConfig.builder(TrainConfig.Mode.WMSS).lambda(lambda).freezeWeak(freezeWeak).build();
+        }
+    }
+
     static Sizes withLevels(Sizes s, int levels) {
-        if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3");
+        if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3, got " + levels);
         return new Sizes(s.train(), s.test(), s.base(), s.baseEpochs(), s.hidden(), s.layers(), s.batch(), s.maxLen(),
                 s.maxNew(), s.lr(), s.tuneLr(), levels);
     }
 
-    record Report(double baseAccuracy, Evaluator.Result sft, Evaluator.Result wmss, int active, double seconds) {}
+    static Selection.Variant selection(String name) {
+        return switch (name.toUpperCase(Locale.ROOT)) {
+            case "NONE" -> null;
+            case "CODE" -> Selection.Variant.CODE;
+            case "PAPER" -> Selection.Variant.PAPER;
+            default -> throw new IllegalArgumentException("--selection must be CODE, PAPER or NONE, got " + name);
+        };
+    }
+
+    /** init: the random model's held-out token loss; base: M0's; sft and wmss: the two arms'. */
+    record Report(double initTokenLoss, Evaluator.Result base, Evaluator.Result sft, Evaluator.Result wmss, int active,
+                  double seconds) {}
 
     private Pipeline() {}
 
@@ -51,59 +78,64 @@ final class Pipeline {
                 s.hidden() / 4);
     }
 
-    /** selection: the WD-DS variant, or null for every training example once (a control). */
-    static Report run(Path out, Sizes s, long seed, float lambda, boolean freezeWeak, Selection.Variant selection)
-            throws IOException {
+    static Report run(Path out, Sizes s, long seed, Options o) {
         long t0 = System.nanoTime();
+        OutputDir.requireWritable(out, "--out");
         ByteTokenizer tok = new ByteTokenizer();
         // one split, so that neither the base data nor the training data contains a test problem
         ArithmeticTasks.Split all = ArithmeticTasks.splits(s.base() + s.train(), s.test(), s.levels(), seed);
         List<Example> baseData = all.train().subList(0, s.base());
         ArithmeticTasks.Split split = new ArithmeticTasks.Split(all.train().subList(s.base(), s.base() + s.train()), all.test());
-        Batcher train = new Batcher(split.train(), tok, s.maxLen());
-        TrainConfig pretrain = new TrainConfig(TrainConfig.Mode.SFT, s.baseEpochs(), s.batch(), 1, s.lr(), 0.1, 0.0, 1.0, 1f,
-                false, seed, 25, 0);
-        TrainConfig sft = new TrainConfig(TrainConfig.Mode.SFT, 1, s.batch(), 1, s.tuneLr(), 0.1, 0.0, 1.0, 1f, false, seed,
-                25, 0);
+        Collator train = new Collator(split.train(), tok, s.maxLen());
+        TrainConfig sft = TrainConfig.builder(TrainConfig.Mode.SFT).epochs(1).batchSize(s.batch()).lr(s.tuneLr()).seed(seed)
+                .logEvery(25).checkpointEvery(0).build();
+        TrainConfig pretrain = sft.toBuilder().epochs(s.baseEpochs()).lr(s.lr()).build();
 
         step("init + base model M0 (" + s.baseEpochs() + " epochs on separate data)");
         try (TorchModel init = TorchModel.init(tinyConfig(s), seed)) {
             init.save(out.resolve("init"));
         }
-        Path m0 = Trainer.run(pretrain, new Batcher(baseData, tok, s.maxLen()), Trainer.all(baseData.size()),
-                out.resolve("init"), null, out.resolve("base"), false).strong();
-        double baseAcc = evaluate(m0, split.test(), tok, s).accuracy();
+        double initLoss;
+        try (TorchModel init = TorchModel.load(out.resolve("init"))) {
+            initLoss = TokenStats.tokenLoss(init, new Collator(split.test(), tok, s.maxLen() + s.maxNew()), 64);
+        }
+        Path m0 = train(pretrain, new Collator(baseData, tok, s.maxLen()), Sampler.all(baseData.size()), out.resolve("init"),
+                null, out.resolve("base"));
+        Evaluator.Result base = evaluate(m0, split.test(), tok, s);
 
         step("control: SFT for 2 epochs");
-        Path sft2 = Trainer.run(sft.withEpochs(2), train, Trainer.all(train.size()), m0, null, out.resolve("sft-2ep"),
-                false).strong();
+        Path sft2 = train(sft.toBuilder().epochs(2).build(), train, Sampler.all(train.size()), m0, null, out.resolve("sft-2ep"));
 
         step("WMSS 1/3: SFT for 1 epoch (M1)");
-        Path m1 = Trainer.run(sft, train, Trainer.all(train.size()), m0, null, out.resolve("sft-1ep"), false).strong();
+        Path m1 = train(sft, train, Sampler.all(train.size()), m0, null, out.resolve("sft-1ep"));
 
-        step("WMSS 2/3: WD-DS entropies under M0 and M1, " + (selection == null ? "no selection (control)"
-                : selection.name().toLowerCase() + "-variant weights"));
+        step("WMSS 2/3: WD-DS entropies under M0 and M1, " + (o.selection() == null ? "no selection (control)"
+                : o.selection().name().toLowerCase(Locale.ROOT) + "-variant weights"));
         double[] h0, h1;
         try (TorchModel weak = TorchModel.load(m0); TorchModel strong = TorchModel.load(m1)) {
-            h0 = Evaluator.answerEntropy(weak, train, 64);
-            h1 = Evaluator.answerEntropy(strong, train, 64);
+            h0 = TokenStats.answerEntropy(weak, train, 64);
+            h1 = TokenStats.answerEntropy(strong, train, 64);
         }
-        EntropyCommand.write(out.resolve("entropy-m0.jsonl"), h0);
-        EntropyCommand.write(out.resolve("entropy-m1.jsonl"), h1);
-        int[] active = selection == null ? Trainer.all(train.size())
-                : SelectCommand.select(h0, h1, selection, Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
-                        selection == Selection.Variant.PAPER);
+        EntropyFile.write(out.resolve("entropy-m0.jsonl"), h0);
+        EntropyFile.write(out.resolve("entropy-m1.jsonl"), h1);
+        int[] active = o.selection() == null ? Sampler.all(train.size())
+                : Selection.select(h0, h1, o.selection(), Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
+                        o.selection() == Selection.Variant.PAPER);
 
-        step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + lambda
-                + (freezeWeak ? ", weak frozen)" : ")"));
-        TrainConfig jt = sft.withMode(TrainConfig.Mode.WMSS, lambda);
-        jt = new TrainConfig(jt.mode(), jt.epochs(), jt.batchSize(), jt.accum(), jt.lr(), jt.warmupRatio(), jt.weightDecay(),
-                jt.maxGradNorm(), lambda, freezeWeak, jt.seed(), jt.logEvery(), jt.checkpointEvery());
-        Path wmss = Trainer.run(jt, train, active, m1, m0, out.resolve("wmss"), false).strong();
+        step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + o.lambda()
+                + (o.freezeWeak() ? ", weak frozen)" : ")"));
+        TrainConfig jt = sft.toBuilder().mode(TrainConfig.Mode.WMSS).lambda(o.lambda()).freezeWeak(o.freezeWeak()).build();
+        Path wmss = train(jt, train, active, m1, m0, out.resolve("wmss"));
 
         step("evaluation on " + split.test().size() + " held-out problems");
         Evaluator.Result a = evaluate(sft2, split.test(), tok, s), b = evaluate(wmss, split.test(), tok, s);
-        return new Report(baseAcc, a, b, active.length, (System.nanoTime() - t0) / 1e9);
+        return new Report(initLoss, base, a, b, active.length, (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** One stage; a re-run of the demo into the same directory starts each stage afresh. */
+    private static Path train(TrainConfig cfg, Collator data, int[] active, Path strong, Path weak, Path out) {
+        return TrainingRun.builder(cfg).data(data, active).strong(strong).weak(weak).out(out).startOver(true).prepare().run()
+                .strong();
     }
 
     private static Evaluator.Result evaluate(Path model, List<Example> test, ByteTokenizer tok, Sizes s) {
@@ -113,6 +145,6 @@ final class Pipeline {
     }
 
     private static void step(String what) {
-        System.out.println("\n== " + what);
+        LOG.info("== {}", what);
     }
 }

@@ -1,30 +1,44 @@
 package dev.wmss.train;
 
 import com.google.gson.GsonBuilder;
+import dev.wmss.train.loop.OutputDir;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Small helpers of the commands: the resolved configuration of a run, written next to its outputs. */
+/** Small helpers of the commands: the resolved configuration of a run, written once its inputs are known good. */
 final class Runs {
     private Runs() {}
 
     static void writeConfig(Path out, Map<String, Object> resolved) {
-        try {
+        Path file = out.resolve("run.json");
+        OutputDir.write(file, () -> {
             Files.createDirectories(out);
-            Files.writeString(out.resolve("run.json"), new GsonBuilder().setPrettyPrinting().create().toJson(resolved) + "\n");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + out.resolve("run.json"), e);
-        }
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(resolved) + "\n");
+        });
+    }
+
+    /** An ordered map from alternating keys and values, for run.json. */
+    static Map<String, Object> fields(Object... keyValues) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < keyValues.length; i += 2) m.put((String) keyValues[i], keyValues[i + 1]);
+        return m;
     }
 
     static Path requireModel(Path dir, String what) {
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(what + " " + dir + " is not a directory");
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(what + " " + dir + " is not a model directory (no config.json)");
         }
         return dir;
+    }
+
+    /** An output file's directory exists or can be created, and the file itself is not a directory. */
+    static Path requireOutputFile(Path file, String option) {
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + " is a directory, not a file");
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) OutputDir.requireWritable(parent, option);
+        return file;
     }
 }

@@ -1,12 +1,13 @@
 package dev.wmss.train;
 
 import com.google.gson.JsonObject;
-import dev.wmss.train.data.Example;
+import dev.wmss.train.loop.OutputDir;
+import dev.wmss.train.select.EntropyFile;
 import dev.wmss.train.select.Selection;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,44 +21,43 @@ final class SelectCommand implements Callable<Integer> {
     Path h0;
     @Option(names = "--strong-entropy", required = true, description = "JSONL from 'entropy' with the strong model (H1).")
     Path h1;
-    @Option(names = "--data", required = true, description = "The same data the entropies were computed on.")
-    String data;
-    @Option(names = "--out", required = true, description = "Output JSONL of the selected examples.")
-    Path out;
+    @Mixin
+    SharedOptions.Data data;
+    @Mixin
+    SharedOptions.Out out;
     @Option(names = "--variant", defaultValue = "CODE", description = "CODE (authors' code, default) or PAPER (arXiv v2).")
     Selection.Variant variant;
     @Option(names = "--alpha", defaultValue = "0.1") double alpha;
     @Option(names = "--beta", defaultValue = "0.8") double beta;
     @Option(names = "--gamma", defaultValue = "0.1") double gamma;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Mixin
+    SharedOptions.Seed seed;
     @Option(names = "--dedup", negatable = true, description = "Deduplicate the draws (default: only for PAPER).")
     Boolean dedup;
 
     @Override
-    public Integer call() throws IOException {
-        List<Example> examples = DataOption.load(data, seed);
-        double[] a = EntropyCommand.read(h0), b = EntropyCommand.read(h1);
+    public Integer call() {
+        for (double w : new double[]{alpha, beta, gamma}) {
+            if (!(w >= 0) || Double.isInfinite(w)) throw new IllegalArgumentException("--alpha, --beta and --gamma must be >= 0");
+        }
+        double[] a = EntropyFile.read(h0, "--weak-entropy"), b = EntropyFile.read(h1, "--strong-entropy");
+        // the chosen lines are copied as they are (chat stays chat), each with its source_index
+        List<JsonObject> examples = data.objects(seed.value);
         if (a.length != examples.size() || b.length != examples.size()) {
             throw new IllegalArgumentException("entropy files have " + a.length + " and " + b.length + " lines, the data "
                     + examples.size() + " examples");
         }
-        int[] chosen = select(a, b, variant, alpha, beta, gamma, seed, dedup == null ? variant == Selection.Variant.PAPER : dedup);
+        Runs.requireOutputFile(out.path, "--out");
+        int[] chosen = Selection.select(a, b, variant, alpha, beta, gamma, seed.value,
+                dedup == null ? variant == Selection.Variant.PAPER : dedup);
         List<String> lines = new ArrayList<>();
         for (int i : chosen) {
-            JsonObject o = new JsonObject();
-            o.addProperty("prompt", examples.get(i).prompt());
-            o.addProperty("response", examples.get(i).response());
+            JsonObject o = examples.get(i).deepCopy();
             o.addProperty("source_index", i);
             lines.add(o.toString());
         }
-        if (out.getParent() != null) Files.createDirectories(out.getParent());
-        Files.write(out, lines);
-        System.out.println("selected " + chosen.length + " of " + examples.size() + " examples (" + variant + ") -> " + out);
+        OutputDir.write(out.path, () -> Files.write(out.path, lines));
+        System.out.println("selected " + chosen.length + " of " + examples.size() + " examples (" + variant + ") -> " + out.path);
         return 0;
-    }
-
-    static int[] select(double[] h0, double[] h1, Selection.Variant v, double alpha, double beta, double gamma, long seed,
-                        boolean dedup) {
-        return Selection.sample(Selection.weights(h0, h1, alpha, beta, gamma, v), h0.length, seed, dedup);
     }
 }

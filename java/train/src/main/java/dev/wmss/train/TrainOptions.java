@@ -1,13 +1,14 @@
 package dev.wmss.train;
 
 import dev.wmss.train.loop.TrainConfig;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The options every training command shares. */
+/** The options of the training commands (sft, wmss), with --seed and --max-len from the shared mixins. */
 final class TrainOptions {
     @Option(names = "--epochs", defaultValue = "1", description = "Epochs over the data (default ${DEFAULT-VALUE}).")
     int epochs;
-    @Option(names = "--batch", defaultValue = "32", description = "Examples per step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "32", description = "Examples per micro-batch (default ${DEFAULT-VALUE}).")
     int batch;
     @Option(names = "--accum", defaultValue = "1", description = "Micro-batches per optimizer step (default ${DEFAULT-VALUE}).")
     int accum;
@@ -19,19 +20,23 @@ final class TrainOptions {
     double weightDecay;
     @Option(names = "--clip", defaultValue = "1.0", description = "Gradient-norm clip, 0 = off (default ${DEFAULT-VALUE}).")
     double clip;
-    @Option(names = "--max-len", defaultValue = "256", description = "Tokens per example (default ${DEFAULT-VALUE}).")
-    int maxLen;
-    @Option(names = "--seed", defaultValue = "1", description = "Data order and sampling seed (default ${DEFAULT-VALUE}).")
-    long seed;
     @Option(names = "--log-every", defaultValue = "10", description = "Steps per log line (default ${DEFAULT-VALUE}).")
     int logEvery;
-    @Option(names = "--checkpoint-every", defaultValue = "50", description = "Steps per checkpoint, 0 = end only (default ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "50", description = "Steps per checkpoint, 0 = only on Ctrl-C (default ${DEFAULT-VALUE}).")
     int checkpointEvery;
-    @Option(names = "--resume", description = "Continue from OUT/checkpoint (same data order, same loss curve).")
+    @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
+    @Mixin
+    SharedOptions.Seed seed;
+    @Mixin
+    SharedOptions.MaxLen maxLen;
 
+    /** The validated configuration (an invalid option fails here, before any work). */
     TrainConfig config(TrainConfig.Mode mode, float lambda, boolean freezeWeak) {
-        return new TrainConfig(mode, epochs, batch, accum, lr, warmup, weightDecay, clip, lambda, freezeWeak, seed, logEvery,
-                checkpointEvery);
+        TrainConfig.Builder b = TrainConfig.builder(mode).epochs(epochs).batchSize(batch).accum(accum).lr(lr).warmupRatio(warmup)
+                .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery);
+        if (mode == TrainConfig.Mode.WMSS) b.lambda(lambda).freezeWeak(freezeWeak);
+        maxLen.checked();
+        return b.build();
     }
 }

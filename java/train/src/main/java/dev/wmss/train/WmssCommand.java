@@ -1,15 +1,18 @@
 package dev.wmss.train;
 
-import dev.wmss.train.data.Batcher;
+import dev.wmss.train.data.Collator;
+import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
+import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
-import dev.wmss.train.loop.Trainer;
+import dev.wmss.train.loop.TrainingRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -20,13 +23,13 @@ final class WmssCommand implements Callable<Integer> {
     Path weak;
     @Option(names = "--strong", required = true, description = "Strong model directory (M1).")
     Path strong;
-    @Option(names = "--data", required = true, description = "JSONL file (e.g. from 'select'), or builtin:train.")
-    String data;
-    @Option(names = "--out", required = true, description = "Run directory: metrics.jsonl, checkpoint/, strong/, weak/.")
-    Path out;
-    @Option(names = "--tokenizer", defaultValue = "byte", description = "byte (built-in) or a tokenizer.json (default ${DEFAULT-VALUE}).")
-    String tokenizer;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "Weight of the strong logits (default ${DEFAULT-VALUE}).")
+    @Mixin
+    SharedOptions.Data data;
+    @Mixin
+    SharedOptions.Out out;
+    @Mixin
+    SharedOptions.TokenizerOption tokenizer;
+    @Option(names = "--lambda", defaultValue = "0.5", description = "Weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
     float lambda;
     @Option(names = "--freeze-weak", description = "Train the strong model only.")
     boolean freezeWeak;
@@ -37,25 +40,33 @@ final class WmssCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Tokenizer tok = TokenizerOption.load(tokenizer);
-        TokenizerOption.check(tok, weak, "--weak");
-        TokenizerOption.check(tok, strong, "--strong");
-        if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1");
-        var examples = DataOption.load(data, train.seed);
-        Batcher batcher = new Batcher(examples, tok, train.maxLen);
         TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, lambda, freezeWeak);
-        Map<String, Object> resolved = new LinkedHashMap<>();
-        resolved.put("command", "wmss");
-        resolved.put("weak", weak.toString());
-        resolved.put("strong", strong.toString());
-        resolved.put("data", data);
-        resolved.put("rounds", rounds);
-        resolved.put("config", cfg);
-        Runs.writeConfig(out, resolved);
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
+        if (rounds > 1 && train.resume) throw new IllegalArgumentException("--resume works with --rounds 1 (resume a round's directory)");
+        Tokenizer tok = tokenizer.load();
+        SharedOptions.checkModel(tok, weak, "--weak");
+        SharedOptions.checkModel(tok, strong, "--strong");
+        List<Example> examples = data.load(train.seed.value, tok);
+        Collator collator = new Collator(examples, tok, train.maxLen.value);
         Path w = weak, s = strong;
         for (int k = 1; k <= rounds; k++) {
-            Path dir = rounds == 1 ? out : out.resolve("round-" + k);
-            Trainer.Result r = Trainer.run(cfg, batcher, Trainer.all(examples.size()), s, w, dir, train.resume);
+            Path dir = rounds == 1 ? out.path : out.path.resolve("round-" + k);
+            TrainingRun run = TrainingRun.builder(cfg).data(collator, Sampler.all(examples.size())).strong(s).weak(w).out(dir)
+                    .resume(train.resume).prepare();
+            if (k == 1) {
+                Map<String, Object> resolved = new LinkedHashMap<>();
+                resolved.put("command", "wmss");
+                resolved.put("weak", weak.toString());
+                resolved.put("strong", strong.toString());
+                resolved.put("data", data.spec);
+                resolved.put("tokenizer", tokenizer.spec);
+                resolved.put("max_len", train.maxLen.value);
+                resolved.put("examples", examples.size());
+                resolved.put("rounds", rounds);
+                resolved.put("config", cfg);
+                Runs.writeConfig(out.path, resolved);
+            }
+            TrainingRun.Result r = run.run();
             if (r.interrupted()) return 130;
             w = s; // the previous strong model becomes the weak one
             s = r.strong();

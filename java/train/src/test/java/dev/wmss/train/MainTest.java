@@ -61,7 +61,79 @@ class MainTest {
         Run sel = run("select", "--weak-entropy", tmp.resolve("none.jsonl").toString(), "--strong-entropy", "x",
                 "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
         assertEquals(1, sel.code());
-        assertTrue(sel.err().contains("none.jsonl"), sel.err());
+        assertTrue(sel.err().contains("--weak-entropy: entropy file not found") && sel.err().contains("none.jsonl"), sel.err());
+    }
+
+    @Test
+    void dataIsExactlyABuiltinNameOrAPathAndAnExistingFileWins(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
+        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+            m.save(model);
+        }
+        Run bogus = run("entropy", "--model", model.toString(), "--data", "builtin:bogus", "--out", tmp.resolve("h.jsonl").toString());
+        assertEquals(1, bogus.code());
+        assertTrue(bogus.err().contains("builtin:bogus") && bogus.err().contains("builtin:train and builtin:test"), bogus.err());
+        // a real file whose name starts with "builtin" is read, not replaced by the built-in task
+        java.nio.file.Path own = tmp.resolve("builtin-mydata.jsonl");
+        java.nio.file.Files.writeString(own, "{\"prompt\": \"a\", \"response\": \"b\"}\n".repeat(3));
+        Run mine = run("entropy", "--model", model.toString(), "--data", own.toString(), "--out", tmp.resolve("h.jsonl").toString());
+        assertEquals(0, mine.code(), mine.err());
+        assertEquals(3, java.nio.file.Files.readAllLines(tmp.resolve("h.jsonl")).size());
+        // and a file literally named builtin:train wins over the built-in set
+        java.nio.file.Path named = tmp.resolve("builtin:train");
+        java.nio.file.Files.writeString(named, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
+        String cwdFile = named.toString();
+        Run literal = run("entropy", "--model", model.toString(), "--data", cwdFile, "--out", tmp.resolve("h2.jsonl").toString());
+        assertEquals(0, literal.code(), literal.err());
+        assertEquals(1, java.nio.file.Files.readAllLines(tmp.resolve("h2.jsonl")).size());
+    }
+
+    @Test
+    void everyOptionIsCheckedBeforeAnyWork(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        long t0 = System.nanoTime();
+        Run demo = run("demo", "--lambda", "1.5", "--out", tmp.resolve("demo").toString());
+        assertEquals(1, demo.code());
+        assertTrue(demo.err().contains("--lambda must be in [0, 1], got 1.5"), demo.err());
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "no stage may run before the check");
+        assertFalse(java.nio.file.Files.exists(tmp.resolve("demo")), "nothing is written");
+        Run levels = run("demo", "--levels", "4", "--out", tmp.resolve("demo").toString());
+        assertTrue(levels.code() == 1 && levels.err().contains("--levels"), levels.err());
+
+        java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
+        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+            m.save(model);
+        }
+        java.nio.file.Path out = tmp.resolve("run");
+        Run ck = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
+                "--checkpoint-every", "-1");
+        assertEquals(1, ck.code());
+        assertTrue(ck.err().contains("--checkpoint-every must be >= 0, got -1"), ck.err());
+        assertFalse(java.nio.file.Files.exists(out.resolve("run.json")), "run.json only for good inputs");
+        Run resume = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--resume");
+        assertEquals(1, resume.code());
+        assertTrue(resume.err().contains("--resume: no checkpoint"), resume.err());
+        assertFalse(java.nio.file.Files.exists(out.resolve("run.json")));
+        // an output that is a file: named, before anything is trained
+        java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("f"), "x");
+        Run outFile = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", file.toString());
+        assertEquals(1, outFile.code());
+        assertTrue(outFile.err().contains("is a file, not a directory"), outFile.err());
+        Run sub = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out", file.resolve("h.jsonl").toString());
+        assertEquals(1, sub.code());
+        assertTrue(sub.err().contains("Not a directory") || sub.err().contains("not a directory"), sub.err());
+        // config.json that is not JSON, and max-len too short for the answers
+        java.nio.file.Path broken = java.nio.file.Files.createDirectories(tmp.resolve("broken"));
+        java.nio.file.Files.writeString(broken.resolve("config.json"), "vocab_size = 259");
+        Run notJson = run("eval", "--model", broken.toString());
+        assertEquals(1, notJson.code());
+        assertTrue(notJson.err().contains("config.json is not JSON"), notJson.err());
+        Run shortLen = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
+                "--max-len", "40");
+        assertEquals(1, shortLen.code());
+        assertTrue(shortLen.err().contains("have no answer token within --max-len 40") && shortLen.err().contains("would fit"),
+                shortLen.err());
+        assertFalse(java.nio.file.Files.exists(out.resolve("run.json")));
     }
 
     @Test

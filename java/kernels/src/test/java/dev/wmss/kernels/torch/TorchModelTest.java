@@ -165,6 +165,60 @@ class TorchModelTest {
     }
 
     @Test
+    void integerWeightsAreRefusedNamingTensorAndDtype(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("i32"));
+        try (TorchModel m = TorchModel.init(TINY, 1)) {
+            m.save(dir);
+        }
+        // I32 has F32's width: the offsets stay consistent, only the dtype lies about what the bytes are
+        byte[] file = Files.readAllBytes(dir.resolve("model.safetensors"));
+        String header = new String(file, 8, (int) java.nio.ByteBuffer.wrap(file, 0, 8)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        String name = "model.layers.0.mlp.down_proj.weight";
+        int at = header.indexOf("\"dtype\":\"F32\"", header.indexOf(name));
+        byte[] patched = "\"dtype\":\"I32\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        System.arraycopy(patched, 0, file, 8 + at, patched.length);
+        Files.write(dir.resolve("model.safetensors"), file);
+        WmssException e = assertThrows(WmssException.class, () -> TorchModel.load(dir));
+        assertTrue(e.getMessage().contains(name) && e.getMessage().contains("I32")
+                && e.getMessage().contains("F32, BF16 or F16"), e.getMessage());
+    }
+
+    @Test
+    void configSizesAreCheckedBeforeAnythingIsAllocated(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("m"));
+        try (TorchModel m = TorchModel.init(TINY, 1)) {
+            m.save(dir);
+        }
+        String cfg = Files.readString(dir.resolve("config.json"));
+        // a million layers against a checkpoint of two: refused from the tensor index, at once
+        Files.writeString(dir.resolve("config.json"), cfg.replaceAll("\"num_hidden_layers\": *2", "\"num_hidden_layers\": 1000000"));
+        long t0 = System.nanoTime();
+        WmssException e = assertThrows(WmssException.class, () -> TorchModel.load(dir));
+        assertTrue(e.getMessage().contains("num_hidden_layers is 1000000") && e.getMessage().contains("holds 2 layers"),
+                e.getMessage());
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "the check must not allocate the layers first");
+        // without a checkpoint (init), the memory it would need is named instead
+        String huge = TINY.replace("\"hidden_size\": 32", "\"hidden_size\": 4096")
+                .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1000000");
+        e = assertThrows(WmssException.class, () -> TorchModel.init(huge, 1));
+        assertTrue(e.getMessage().matches("(?s).*needs [0-9.]+ GiB of memory, but only [0-9.]+ GiB is available.*"),
+                e.getMessage());
+        // sizes are named one by one
+        for (String[] c : new String[][]{{"\"hidden_size\": 32", "\"hidden_size\": 0", "hidden_size must be >= 1, got 0"},
+                {"\"vocab_size\": 50", "\"vocab_size\": \"50\"", "vocab_size must be an integer"},
+                {"\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3", "not a multiple of num_key_value_heads 3"},
+                {"\"head_dim\": 8", "\"head_dim\": 7", "head_dim must be even"}}) {
+            e = assertThrows(WmssException.class, () -> TorchModel.init(TINY.replace(c[0], c[1]), 1), c[1]);
+            assertTrue(e.getMessage().contains(c[2]), e.getMessage());
+        }
+        // a mis-sized embedding names the config fields
+        Files.writeString(dir.resolve("config.json"), cfg.replaceAll("\"vocab_size\": *50", "\"vocab_size\": 60"));
+        e = assertThrows(WmssException.class, () -> TorchModel.load(dir));
+        assertTrue(e.getMessage().contains("vocab_size 60") && e.getMessage().contains("embed_tokens"), e.getMessage());
+    }
+
+    @Test
     void unsupportedConfigsAreRefusedNotApproximated() {
         for (String extra : new String[]{"\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}",
                 "\"use_sliding_window\": true", "\"hidden_act\": \"gelu\"", "\"model_type\": \"gpt2\""}) {

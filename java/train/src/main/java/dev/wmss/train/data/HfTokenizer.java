@@ -21,13 +21,15 @@ import java.util.Map;
 public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private final HuggingFaceTokenizer tok;
     private final int vocab, bos, eos, pad;
+    private final ChatFormat chat;
 
-    private HfTokenizer(HuggingFaceTokenizer tok, int vocab, int bos, int eos, int pad) {
+    private HfTokenizer(HuggingFaceTokenizer tok, int vocab, int bos, int eos, int pad, ChatFormat chat) {
         this.tok = tok;
         this.vocab = vocab;
         this.bos = bos;
         this.eos = eos;
         this.pad = pad;
+        this.chat = chat;
     }
 
     /** file: a tokenizer.json, or a directory holding one. */
@@ -58,9 +60,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             int eos = special(cfg, "eos_token", ids);
             if (eos < 0) throw new IllegalArgumentException(json + ": no eos_token in tokenizer_config.json");
             int bos = special(cfg, "bos_token", ids), pad = special(cfg, "pad_token", ids);
+            ChatFormat chat = chatFormat(cfg, json.resolveSibling("chat_template.jinja"), content(cfg, "bos_token"),
+                    content(cfg, "eos_token"), cfgFile);
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false)
                     .build();
-            return new HfTokenizer(t, max + 1, bos, eos, pad < 0 ? eos : pad);
+            return new HfTokenizer(t, max + 1, bos, eos, pad < 0 ? eos : pad, chat);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + json, e);
         } catch (RuntimeException e) {
@@ -69,10 +73,43 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         }
     }
 
-    private static int special(JsonObject cfg, String key, Map<String, Integer> ids) {
+    /**
+     * tokenizer_config.json's chat_template (a string, or a list of named templates of which "default" is used), else
+     * a chat_template.jinja beside it, else {@link ChatFormat#PLAIN}. Parsed now, so a template this renderer cannot
+     * handle is reported when the tokenizer loads.
+     */
+    private static ChatFormat chatFormat(JsonObject cfg, Path jinjaFile, String bos, String eos, Path cfgFile)
+            throws IOException {
+        JsonElement t = cfg.get("chat_template");
+        String source = null, where = cfgFile + ": chat_template";
+        if (t != null && t.isJsonPrimitive()) source = t.getAsString();
+        if (t != null && t.isJsonArray()) {
+            for (JsonElement e : t.getAsJsonArray()) {
+                JsonObject o = e.getAsJsonObject();
+                if (o.has("name") && o.get("name").getAsString().equals("default")) source = o.get("template").getAsString();
+            }
+        }
+        if (source == null && Files.isRegularFile(jinjaFile)) {
+            source = Files.readString(jinjaFile);
+            where = jinjaFile.toString();
+        }
+        if (source == null) return ChatFormat.PLAIN;
+        try {
+            return new ChatTemplate(source, bos, eos);
+        } catch (dev.wmss.train.data.jinja.TemplateException e) {
+            throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String content(JsonObject cfg, String key) {
         JsonElement v = cfg.get(key);
-        if (v == null || v.isJsonNull()) return -1;
-        String content = v.isJsonObject() ? v.getAsJsonObject().get("content").getAsString() : v.getAsString();
+        if (v == null || v.isJsonNull()) return null;
+        return v.isJsonObject() ? v.getAsJsonObject().get("content").getAsString() : v.getAsString();
+    }
+
+    private static int special(JsonObject cfg, String key, Map<String, Integer> ids) {
+        String content = content(cfg, key);
+        if (content == null) return -1;
         Integer id = ids.get(content);
         if (id == null) throw new IllegalArgumentException(key + " \"" + content + "\" is not in the vocabulary");
         return id;
@@ -112,6 +149,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     @Override
     public int pad() {
         return pad;
+    }
+
+    @Override
+    public ChatFormat chatFormat() {
+        return chat;
     }
 
     @Override

@@ -14,4 +14,9 @@ public interface Tokenizer {
     int eos();
 
     int pad();
+
+    /** How chat data is rendered for this tokenizer: its own chat template, or {@link ChatFormat#PLAIN}. */
+    default ChatFormat chatFormat() {
+        return ChatFormat.PLAIN;
+    }
 }

@@ -2,8 +2,10 @@ package dev.wmss.train.loop;
 
 /**
  * How one training run goes. An optimizer step takes batchSize x accum examples in accum micro-batches; the loss
- * is normalised by the supervised tokens of all of them (the accumulated batch), as the method prescribes. mode SFT trains the strong model alone (plain cross-entropy through the fused kernel
- * with lambda = 1); WMSS trains weak and strong jointly on the mixed logits (WD-JT).
+ * is normalised by the supervised tokens of all of them (the accumulated batch), as the method prescribes. Mode SFT
+ * trains the strong model alone; WMSS trains weak and strong jointly on the mixed logits (WD-JT) with weight lambda
+ * on the strong logits. Every field is checked here, with the command-line option it comes from named, so a bad
+ * value stops a run before any work. Build one with {@link #builder}.
  */
 public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, double lr, double warmupRatio,
                           double weightDecay, double maxGradNorm, float lambda, boolean freezeWeak, long seed,
@@ -11,31 +13,79 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
     public enum Mode { SFT, WMSS }
 
     public TrainConfig {
-        if (epochs < 1 || batchSize < 1 || accum < 1) {
-            throw new IllegalArgumentException("epochs, batch size and accumulation must be >= 1");
+        if (mode == null) throw new IllegalArgumentException("mode is required");
+        atLeast("--epochs", epochs, 1);
+        atLeast("--batch", batchSize, 1);
+        atLeast("--accum", accum, 1);
+        if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be > 0 and finite, got " + lr);
+        if (!(warmupRatio >= 0 && warmupRatio <= 1)) {
+            throw new IllegalArgumentException("--warmup must be in [0, 1], got " + warmupRatio);
         }
-        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0");
-        if (!(warmupRatio >= 0 && warmupRatio <= 1)) throw new IllegalArgumentException("warm-up ratio must be in [0, 1]");
-        if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("lambda must be in [0, 1]");
-        if (logEvery < 1) throw new IllegalArgumentException("log interval must be >= 1");
+        if (!(weightDecay >= 0) || Double.isInfinite(weightDecay)) {
+            throw new IllegalArgumentException("--weight-decay must be >= 0 and finite, got " + weightDecay);
+        }
+        if (!(maxGradNorm >= 0) || Double.isInfinite(maxGradNorm)) {
+            throw new IllegalArgumentException("--clip must be >= 0 and finite (0 = off), got " + maxGradNorm);
+        }
+        if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("--lambda must be in [0, 1], got " + lambda);
+        if (mode == Mode.SFT && (lambda != 1f || freezeWeak)) {
+            throw new IllegalArgumentException("SFT trains one model: lambda is 1 and there is no weak model to freeze");
+        }
+        atLeast("--log-every", logEvery, 1);
+        atLeast("--checkpoint-every", checkpointEvery, 0);
     }
 
-    public static TrainConfig sft(int epochs, int batchSize, double lr, long seed) {
-        return new TrainConfig(Mode.SFT, epochs, batchSize, 1, lr, 0.1, 0.0, 1.0, 1f, false, seed, 10, 0);
+    private static void atLeast(String option, long value, long min) {
+        if (value < min) throw new IllegalArgumentException(option + " must be >= " + min + ", got " + value);
     }
 
-    public TrainConfig withMode(Mode m, float lambda) {
-        return new TrainConfig(m, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda, freezeWeak, seed,
-                logEvery, checkpointEvery);
+    /** Defaults: 1 epoch, batch 32, lr 2e-3 with 10% warm-up, clip 1, lambda 0.5 (WMSS), seed 1. */
+    public static Builder builder(Mode mode) {
+        return new Builder(mode);
     }
 
-    public TrainConfig withCheckpointEvery(int n) {
-        return new TrainConfig(mode, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda, freezeWeak, seed,
-                logEvery, n);
+    public Builder toBuilder() {
+        return new Builder(mode).epochs(epochs).batchSize(batchSize).accum(accum).lr(lr).warmupRatio(warmupRatio)
+                .weightDecay(weightDecay).maxGradNorm(maxGradNorm).lambda(lambda).freezeWeak(freezeWeak).seed(seed)
+                .logEvery(logEvery).checkpointEvery(checkpointEvery);
     }
 
-    public TrainConfig withEpochs(int n) {
-        return new TrainConfig(mode, n, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda, freezeWeak, seed,
-                logEvery, checkpointEvery);
+    public static final class Builder {
+        private Mode mode;
+        private int epochs = 1, batchSize = 32, accum = 1, logEvery = 10, checkpointEvery = 50;
+        private double lr = 2e-3, warmupRatio = 0.1, weightDecay = 0, maxGradNorm = 1.0;
+        private float lambda;
+        private boolean freezeWeak;
+        private long seed = 1;
+
+        private Builder(Mode mode) {
+            mode(mode);
+        }
+
+        /** Switching to SFT sets lambda to 1 and unfreezes; to WMSS, lambda to the default 0.5. */
+        public Builder mode(Mode m) {
+            this.mode = m;
+            this.lambda = m == Mode.SFT ? 1f : 0.5f;
+            if (m == Mode.SFT) freezeWeak = false;
+            return this;
+        }
+
+        public Builder epochs(int v) { epochs = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder accum(int v) { accum = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder warmupRatio(double v) { warmupRatio = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder maxGradNorm(double v) { maxGradNorm = v; return this; }
+        public Builder lambda(float v) { lambda = v; return this; }
+        public Builder freezeWeak(boolean v) { freezeWeak = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+
+        public TrainConfig build() {
+            return new TrainConfig(mode, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda,
+                    freezeWeak, seed, logEvery, checkpointEvery);
+        }
     }
 }

@@ -57,6 +57,12 @@ public final class Selection {
         return p;
     }
 
+    /** The active set: weights of the variant, then |D| seeded draws (deduplicated when dedup). */
+    public static int[] select(double[] h0, double[] h1, Variant v, double alpha, double beta, double gamma, long seed,
+                               boolean dedup) {
+        return sample(weights(h0, h1, alpha, beta, gamma, v), h0.length, seed, dedup);
+    }
+
     /** n draws with replacement from p (seeded); deduplicated (first-draw order) when dedup. */
     public static int[] sample(double[] p, int n, long seed, boolean dedup) {
         double[] cdf = new double[p.length];

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 /**
  * The built-in task: arithmetic word problems with worked solutions, so the project has real work without a
  * download. Level 1 is one step (+ or -), level 2 two steps, level 3 three steps with a product. A solution shows
- * one equation per line and ends with "#### answer" (GSM8K style); {@link #answer} extracts it for exact match.
+ * one equation per line and ends with "#### answer" (GSM8K style); {@code eval.Answers} extracts it for exact match.
  * Generation is deterministic in the seed; {@link #splits} keeps test prompts out of the training set.
  */
 public final class ArithmeticTasks {
@@ -47,16 +47,6 @@ public final class ArithmeticTasks {
             if (seen.add(e.prompt())) te.add(e);
         }
         return new Split(tr, te);
-    }
-
-    /** The number after the last "####", or null. */
-    public static String answer(String text) {
-        int i = text.lastIndexOf("####");
-        if (i < 0) return null;
-        String rest = text.substring(i + 4).trim();
-        int end = 0;
-        while (end < rest.length() && (Character.isDigit(rest.charAt(end)) || (end == 0 && rest.charAt(end) == '-'))) end++;
-        return end == 0 ? null : rest.substring(0, end);
     }
 
     private static Example one(SplittableRandom rnd, int level) {

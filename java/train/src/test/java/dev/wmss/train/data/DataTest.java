@@ -41,10 +41,25 @@ class DataTest {
     }
 
     @Test
+    void textThatIsNotUtf8IsNamedWithFileAndLine(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("latin1.jsonl");
+        byte[] good = "{\"prompt\": \"a\", \"response\": \"b\"}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bad = "{\"prompt\": \"caf\u00e9\", \"response\": \"b\"}\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 3; i++) all.write(good);
+        all.write(bad);
+        Files.write(f, all.toByteArray());
+        JsonlReader.DataException e = assertThrows(JsonlReader.DataException.class, () -> JsonlReader.read(f));
+        assertTrue(e.getMessage().contains("latin1.jsonl:4") && e.getMessage().contains("not UTF-8"), e.getMessage());
+        Files.write(f, "{\"prompt\": \"caf\u00e9\", \"response\": \"\u00fc\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(List.of(new Example("caf\u00e9", "\u00fc")), JsonlReader.read(f), "UTF-8 without a final newline");
+    }
+
+    @Test
     void onlyResponseTokensAreTargets() {
         ByteTokenizer tok = new ByteTokenizer();
-        Batcher b = new Batcher(List.of(new Example("ab", "xyz"), new Example("p", "q")), tok, 64);
-        Batch batch = b.batch(new int[]{0, 1});
+        Collator b = new Collator(List.of(new Example("ab", "xyz"), new Example("p", "q")), tok, 64);
+        Batch batch = b.collate(new int[]{0, 1});
         // example 0: BOS a b x y z EOS -> inputs BOS a b x y z, targets from the position before x on
         assertEquals(2, batch.batch());
         assertEquals(6, batch.seq());
@@ -59,10 +74,10 @@ class DataTest {
 
     @Test
     void longExamplesAreCutAndPromptOnlyOnesCounted() {
-        Batcher b = new Batcher(List.of(new Example("0123456789", "abc"), new Example("p", "abcdefghij")),
+        Collator b = new Collator(List.of(new Example("0123456789", "abc"), new Example("p", "abcdefghij")),
                 new ByteTokenizer(), 8);
         assertEquals(1, b.dropped(), "the first prompt fills the 8-token window");
-        Batch batch = b.batch(new int[]{0, 1});
+        Batch batch = b.collate(new int[]{0, 1});
         assertEquals(8, batch.seq());
         assertEquals(0, java.util.Arrays.stream(batch.labels()).limit(8).filter(l -> l != -100).count());
         assertEquals(7, java.util.Arrays.stream(batch.labels()).skip(8).filter(l -> l != -100).count());
@@ -70,7 +85,7 @@ class DataTest {
 
     @Test
     void epochOrdersArePermutationsSeededByEpoch() {
-        int[] a = Batcher.epochOrder(100, 5, 0), b = Batcher.epochOrder(100, 5, 0), c = Batcher.epochOrder(100, 5, 1);
+        int[] a = dev.wmss.train.loop.Sampler.epochOrder(100, 5, 0), b = dev.wmss.train.loop.Sampler.epochOrder(100, 5, 0), c = dev.wmss.train.loop.Sampler.epochOrder(100, 5, 1);
         assertArrayEquals(a, b);
         assertFalse(java.util.Arrays.equals(a, c));
         assertArrayEquals(java.util.stream.IntStream.range(0, 100).toArray(), java.util.Arrays.stream(a).sorted().toArray());

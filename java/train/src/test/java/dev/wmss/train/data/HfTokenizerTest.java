@@ -38,7 +38,7 @@ class HfTokenizerTest {
             assertEquals(0, t.bos());
             assertEquals(1, t.eos());
             assertEquals(1, t.pad(), "no pad token: EOS pads (masked anyway)");
-            Batch b = new Batcher(List.of(new Example("two plus two is", "four")), t, 32).batch(new int[]{0});
+            Batch b = new Collator(List.of(new Example("two plus two is", "four")), t, 32).collate(new int[]{0});
             // <s> two plus two is | four </s>: inputs stop before the last token, targets are the response and EOS
             assertArrayEquals(new long[]{0, 3, 4, 3, 5, 6}, b.ids());
             assertArrayEquals(new long[]{-100, -100, -100, -100, 6, 1}, b.labels());
@@ -49,10 +49,42 @@ class HfTokenizerTest {
     void noBosMeansNoneIsPrepended(@TempDir Path tmp) throws Exception {
         try (HfTokenizer t = HfTokenizer.load(write(tmp, false))) {
             assertEquals(-1, t.bos());
-            Batch b = new Batcher(List.of(new Example("two is", "four")), t, 32).batch(new int[]{0});
+            Batch b = new Collator(List.of(new Example("two is", "four")), t, 32).collate(new int[]{0});
             assertArrayEquals(new long[]{3, 5, 6}, b.ids());
             assertArrayEquals(new long[]{-100, 6, 1}, b.labels());
         }
+    }
+
+    @Test
+    void chatDataIsRenderedWithTheTokenizersOwnTemplate(@TempDir Path tmp) throws Exception {
+        write(tmp, true);
+        String json = Files.readString(tmp.resolve("tokenizer.json")).replace("\"Q\": 7, \":\": 8}", "\"Q\": 7, \":\": 8, \"user\": 9,"
+                + " \"assistant\": 10}");
+        Files.writeString(tmp.resolve("tokenizer.json"), json);
+        // a template in the tokenizer's own format: "role : content </s>" per turn, opened by the BOS it writes itself
+        Files.writeString(tmp.resolve("tokenizer_config.json"), """
+                {"bos_token": "<s>", "eos_token": "</s>",
+                 "chat_template": "{{ bos_token }}{% for m in messages %}{{ m.role }} : {{ m.content }} {{ eos_token }} {% endfor %}{% if add_generation_prompt %}assistant : {% endif %}"}
+                """);
+        Path data = Files.writeString(tmp.resolve("chat.jsonl"),
+                "{\"messages\": [{\"role\": \"user\", \"content\": \"two plus two\"}, {\"role\": \"assistant\", \"content\": \"four\"}]}\n");
+        try (HfTokenizer t = HfTokenizer.load(tmp)) {
+            List<Example> ex = JsonlReader.read(data, t.chatFormat());
+            assertEquals(new Example("user : two plus two </s> assistant : ", "four </s>"), ex.getFirst());
+            Batch b = new Collator(ex, t, 32).collate(new int[]{0});
+            // <s> user : two plus two </s> assistant : | four </s>: one BOS, and the template's own end of turn is EOS
+            assertArrayEquals(new long[]{0, 9, 8, 3, 4, 3, 1, 10, 8, 6}, b.ids());
+            assertArrayEquals(new long[]{-100, -100, -100, -100, -100, -100, -100, -100, 6, 1}, b.labels());
+        }
+        // no template: the documented plain format
+        write(tmp, true);
+        try (HfTokenizer t = HfTokenizer.load(tmp)) {
+            assertSame(ChatFormat.PLAIN, t.chatFormat());
+        }
+        Files.writeString(tmp.resolve("tokenizer_config.json"),
+                "{\"eos_token\": \"</s>\", \"chat_template\": \"{% macro x() %}{% endmacro %}\"}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
+        assertTrue(e.getMessage().contains("chat_template") && e.getMessage().contains("macro"), e.getMessage());
     }
 
     @Test

@@ -3,8 +3,9 @@ package dev.wmss.train.loop;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.wmss.kernels.torch.TorchModel;
-import dev.wmss.train.data.Batcher;
 import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Collator;
+import dev.wmss.train.data.Example;
 import dev.wmss.train.task.ArithmeticTasks;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +24,7 @@ public class TrainerTest {
              "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
              "tie_word_embeddings": true}""";
 
-    static Path init(Path dir, long seed) {
+    public static Path init(Path dir, long seed) {
         try (TorchModel m = TorchModel.init(TINY, seed)) {
             m.save(dir);
         }
@@ -44,21 +45,30 @@ public class TrainerTest {
         }
     }
 
+    static TrainingRun.Result sft(TrainConfig cfg, Collator data, Path init, Path out, boolean resume) {
+        return TrainingRun.builder(cfg).data(data, Sampler.all(data.size())).strong(init).out(out).resume(resume).prepare().run();
+    }
+
+    static TrainConfig.Builder sftConfig() {
+        return TrainConfig.builder(TrainConfig.Mode.SFT).epochs(2).batchSize(8).lr(3e-3).weightDecay(0.01).seed(9)
+                .logEvery(5).checkpointEvery(10);
+    }
+
     @Test
     void resumeReproducesTheLossCurve(@TempDir Path tmp) throws IOException {
-        Batcher data = new Batcher(ArithmeticTasks.generate(80, 1, 3), new ByteTokenizer(), 64);
+        Collator data = new Collator(ArithmeticTasks.generate(80, 1, 3), new ByteTokenizer(), 128);
         Path m0 = init(tmp.resolve("m0"), 1);
-        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.SFT, 2, 8, 1, 3e-3, 0.1, 0.01, 1.0, 1f, false, 9, 5, 10);
-        Trainer.Result full = Trainer.run(cfg, data, Trainer.all(80), m0, null, tmp.resolve("full"), false);
+        TrainConfig cfg = sftConfig().build();
+        TrainingRun.Result full = sft(cfg, data, m0, tmp.resolve("full"), false);
         assertEquals(20, full.steps());
         List<JsonObject> a = metrics(tmp.resolve("full"));
         assertEquals(20, a.size());
         // the checkpoint of step 10 (the last one before the end) is the state of an interrupted run
         Path resumed = tmp.resolve("resumed");
-        copyTree(tmp.resolve("full/checkpoint"), resumed.resolve("checkpoint"));
+        copyTree(tmp.resolve("full/checkpoints"), resumed.resolve("checkpoints"));
         Files.writeString(resumed.resolve("metrics.jsonl"), String.join("\n",
                 Files.readAllLines(tmp.resolve("full/metrics.jsonl"))) + "\n{\"step\": 99}\n");
-        Trainer.Result again = Trainer.run(cfg, data, Trainer.all(80), m0, null, resumed, true);
+        TrainingRun.Result again = sft(cfg, data, m0, resumed, true);
         assertEquals(20, again.steps());
         List<JsonObject> b = metrics(resumed);
         assertEquals(20, b.size(), "lines after the checkpoint are rewritten, stale ones dropped");
@@ -74,14 +84,44 @@ public class TrainerTest {
     }
 
     @Test
+    void resumeRefusesAnotherRunNamingEveryDifference(@TempDir Path tmp) throws IOException {
+        Collator data = new Collator(ArithmeticTasks.generate(80, 1, 3), new ByteTokenizer(), 128);
+        Path m0 = init(tmp.resolve("m0"), 1), run = tmp.resolve("run");
+        TrainConfig cfg = sftConfig().build();
+        // --resume without a checkpoint is an error, and nothing is written
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, true));
+        assertTrue(e.getMessage().contains("no checkpoint"), e.getMessage());
+        assertFalse(Files.exists(run.resolve("metrics.jsonl")));
+        sft(cfg, data, m0, run, false);
+        String metricsBefore = Files.readString(run.resolve("metrics.jsonl"));
+        Collator other = new Collator(ArithmeticTasks.generate(80, 1, 4), new ByteTokenizer(), 128);
+        TrainConfig changed = cfg.toBuilder().batchSize(4).epochs(3).lr(1e-3).build();
+        e = assertThrows(IllegalArgumentException.class, () -> sft(changed, other, m0, run, true));
+        for (String field : new String[]{"--batch: checkpoint 8, now 4", "--epochs: checkpoint 2, now 3", "--lr",
+                "data (fingerprint"}) {
+            assertTrue(e.getMessage().contains(field), "missing " + field + " in: " + e.getMessage());
+        }
+        assertFalse(e.getMessage().contains("--seed"), "only differing fields are named: " + e.getMessage());
+        assertEquals(metricsBefore, Files.readString(run.resolve("metrics.jsonl")), "a refused resume writes nothing");
+        // max-len changes the tokenised data too
+        e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, new Collator(ArithmeticTasks.generate(80, 1, 3),
+                new ByteTokenizer(), 120), m0, run, true));
+        assertTrue(e.getMessage().contains("--max-len: checkpoint 128, now 120"), e.getMessage());
+        // a new run does not silently overwrite one that holds a checkpoint
+        e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, false));
+        assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+    }
+
+    @Test
     void accumulationNormalisesByTheWholeBatch(@TempDir Path tmp) throws IOException {
         // 2 micro-batches of 8 accumulated == one batch of 16: same first-step loss, near-identical updates
-        Batcher data = new Batcher(ArithmeticTasks.generate(32, 1, 4), new ByteTokenizer(), 64);
+        Collator data = new Collator(ArithmeticTasks.generate(32, 1, 4), new ByteTokenizer(), 128);
         Path m0 = init(tmp.resolve("m0"), 3);
-        TrainConfig big = new TrainConfig(TrainConfig.Mode.SFT, 1, 16, 1, 3e-3, 0.0, 0.0, 1.0, 1f, false, 2, 1, 0);
-        TrainConfig acc = new TrainConfig(TrainConfig.Mode.SFT, 1, 8, 2, 3e-3, 0.0, 0.0, 1.0, 1f, false, 2, 1, 0);
-        Trainer.run(big, data, Trainer.all(32), m0, null, tmp.resolve("big"), false);
-        Trainer.run(acc, data, Trainer.all(32), m0, null, tmp.resolve("acc"), false);
+        TrainConfig big = TrainConfig.builder(TrainConfig.Mode.SFT).batchSize(16).lr(3e-3).warmupRatio(0).seed(2)
+                .logEvery(1).checkpointEvery(0).build();
+        TrainConfig acc = big.toBuilder().batchSize(8).accum(2).build();
+        sft(big, data, m0, tmp.resolve("big"), false);
+        sft(acc, data, m0, tmp.resolve("acc"), false);
         List<JsonObject> a = metrics(tmp.resolve("big")), b = metrics(tmp.resolve("acc"));
         assertEquals(2, a.size());
         assertEquals(2, b.size());
@@ -93,22 +133,80 @@ public class TrainerTest {
 
     @Test
     void wmssRunsLogThePapersDiagnosticsAndCanFreezeTheWeakModel(@TempDir Path tmp) throws IOException {
-        Batcher data = new Batcher(ArithmeticTasks.generate(40, 2, 5), new ByteTokenizer(), 160);
+        Collator data = new Collator(ArithmeticTasks.generate(40, 2, 5), new ByteTokenizer(), 160);
         Path weak = init(tmp.resolve("weak"), 1), strong = init(tmp.resolve("strong"), 2);
-        TrainConfig cfg = new TrainConfig(TrainConfig.Mode.WMSS, 1, 8, 1, 3e-3, 0.0, 0.0, 1.0, 0.5f, true, 1, 1, 2);
-        Trainer.Result r = Trainer.run(cfg, data, Trainer.all(40), strong, weak, tmp.resolve("run"), false);
+        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WMSS).batchSize(8).lr(3e-3).warmupRatio(0).lambda(0.5f)
+                .freezeWeak(true).logEvery(1).checkpointEvery(2).build();
+        TrainingRun.Result r = TrainingRun.builder(cfg).data(data, Sampler.all(40)).strong(strong).weak(weak)
+                .out(tmp.resolve("run")).prepare().run();
         JsonObject last = metrics(tmp.resolve("run")).getLast();
         for (String k : new String[]{"entropy_strong", "entropy_weak", "entropy_mixed", "non_target_logit_strong",
                 "grad_norm_strong_logits", "grad_norm", "lr", "tok_s"}) {
             assertTrue(last.has(k), "metrics lack " + k + ": " + last);
         }
-        // entropy of the geometric mixture lies around its parts; all are positive
         assertTrue(last.get("entropy_mixed").getAsDouble() > 0, last.toString());
         try (TorchModel before = TorchModel.load(weak); TorchModel after = TorchModel.load(r.weak())) {
             assertArrayEquals(before.parameter("model.norm.weight")[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT),
                     after.parameter("model.norm.weight")[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), "frozen weak");
         }
-        assertThrows(IllegalStateException.class, () -> Trainer.run(cfg.withMode(TrainConfig.Mode.SFT, 1f), data,
-                Trainer.all(40), strong, null, tmp.resolve("run"), true), "a WMSS checkpoint does not resume an SFT run");
+        TrainConfig sftCfg = cfg.toBuilder().mode(TrainConfig.Mode.SFT).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sft(sftCfg, data, strong,
+                tmp.resolve("run"), true), "a WMSS checkpoint does not resume an SFT run");
+        assertTrue(e.getMessage().contains("mode: checkpoint WMSS, now SFT") && e.getMessage().contains("--lambda")
+                && e.getMessage().contains("--freeze-weak"), e.getMessage());
+    }
+
+    @Test
+    void mostExamplesWithoutAnAnswerTokenIsAnErrorNotZeroLossTraining(@TempDir Path tmp) {
+        // prompts of 40 bytes and a window of 32: no example keeps an answer token
+        List<Example> ex = java.util.stream.IntStream.range(0, 20)
+                .mapToObj(i -> new Example("x".repeat(40) + i, "answer " + i)).toList();
+        Collator data = new Collator(ex, new ByteTokenizer(), 32);
+        Path m0 = init(tmp.resolve("m0"), 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> sft(sftConfig().build(), data, m0, tmp.resolve("run"), false));
+        assertTrue(e.getMessage().contains("20 of 20 examples (100.0%)") && e.getMessage().contains("--max-len 52"),
+                e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("run")), "nothing is written for a run that cannot start");
+        // a few are tolerated, with a warning
+        List<Example> mostlyFine = new java.util.ArrayList<>(ArithmeticTasks.generate(40, 1, 1));
+        mostlyFine.add(new Example("y".repeat(200), "z"));
+        assertNotNull(new Collator(mostlyFine, new ByteTokenizer(), 128).checkAnswersFit());
+    }
+
+    @Test
+    void configurationsAreValidatedWithTheOptionNamed() {
+        for (var c : new Object[][]{{TrainConfig.builder(TrainConfig.Mode.SFT).checkpointEvery(-1), "--checkpoint-every"},
+                {TrainConfig.builder(TrainConfig.Mode.WMSS).lambda(1.5f), "--lambda"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).batchSize(0), "--batch"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).lr(Double.NaN), "--lr"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).warmupRatio(2), "--warmup"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).maxGradNorm(-1), "--clip"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).weightDecay(-0.1), "--weight-decay"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).logEvery(0), "--log-every"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ((TrainConfig.Builder) c[0])::build);
+            assertTrue(e.getMessage().startsWith((String) c[1]), e.getMessage());
+        }
+        assertEquals(0.5f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().lambda());
+        assertEquals(1f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().toBuilder().mode(TrainConfig.Mode.SFT).build().lambda());
+    }
+
+    @Test
+    void outputDirectoriesThatCannotBeWrittenSayWhy(@TempDir Path tmp) throws IOException {
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OutputDir.requireWritable(file, "--out"));
+        assertTrue(e.getMessage().contains("is a file"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> OutputDir.requireWritable(file.resolve("sub"), "--out"));
+        assertTrue(e.getMessage().contains("Not a directory") || e.getMessage().contains("exists and is not a directory"),
+                e.getMessage());
+        Path ro = Files.createDirectories(tmp.resolve("ro"));
+        assertTrue(ro.toFile().setWritable(false));
+        try {
+            if (Files.isWritable(ro)) return; // root ignores permissions: nothing to test
+            e = assertThrows(IllegalArgumentException.class, () -> OutputDir.requireWritable(ro.resolve("run"), "--out"));
+            assertTrue(e.getMessage().contains("ermission denied"), e.getMessage());
+        } finally {
+            ro.toFile().setWritable(true);
+        }
     }
 }

@@ -16,7 +16,7 @@ class ArithmeticTasksTest {
         long last = Long.MIN_VALUE;
         for (String line : lines) {
             if (line.startsWith("####")) {
-                assertEquals(Long.toString(last), ArithmeticTasks.answer(e.response()), e.toString());
+                assertEquals(Long.toString(last), dev.wmss.train.eval.Answers.extract(e.response()), e.toString());
                 continue;
             }
             String[] t = line.split(" ");
@@ -51,11 +51,11 @@ class ArithmeticTasksTest {
 
     @Test
     void answerExtraction() {
-        assertEquals("42", ArithmeticTasks.answer("1 + 41 = 42\n#### 42"));
-        assertEquals("-3", ArithmeticTasks.answer("#### -3 apples"));
-        assertNull(ArithmeticTasks.answer("no marker"));
-        assertNull(ArithmeticTasks.answer("#### x"));
+        assertEquals("42", dev.wmss.train.eval.Answers.extract("1 + 41 = 42\n#### 42"));
+        assertEquals("-3", dev.wmss.train.eval.Answers.extract("#### -3 apples"));
+        assertNull(dev.wmss.train.eval.Answers.extract("no marker"));
+        assertNull(dev.wmss.train.eval.Answers.extract("#### x"));
         List<Example> l = ArithmeticTasks.generate(1, 1, 3);
-        assertNotNull(ArithmeticTasks.answer(l.get(0).response()));
+        assertNotNull(dev.wmss.train.eval.Answers.extract(l.get(0).response()));
     }
 }

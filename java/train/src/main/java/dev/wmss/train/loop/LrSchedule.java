@@ -1,4 +1,4 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.train.loop;
 
 /**
  * Linear warm-up from 0 to {@code peak} over {@code warmupSteps}, then cosine decay to {@code floor} at

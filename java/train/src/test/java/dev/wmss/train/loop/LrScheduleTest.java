@@ -1,4 +1,4 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.train.loop;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,0 +1,155 @@
+package dev.wmss.train;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.Example;
+import dev.wmss.train.data.HfTokenizer;
+import dev.wmss.train.data.JsonlReader;
+import dev.wmss.train.data.Tokenizer;
+import dev.wmss.train.task.ArithmeticTasks;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The options several commands share, each declared once as a picocli mixin: --data, --tokenizer, --out, --seed,
+ * --max-len. A command that gives one of them another default says so with {@link Defaults}.
+ */
+final class SharedOptions {
+    private SharedOptions() {}
+
+    /** --data: exactly "builtin:train" or "builtin:test" (the built-in task), anything else a JSONL path. */
+    static final class Data {
+        static final int TRAIN = 2000, TEST = 200, LEVELS = 2;
+
+        @Option(names = "--data", required = true, paramLabel = "D",
+                description = "JSONL file, or builtin:train / builtin:test (the built-in task; an existing file of that"
+                        + " name wins).")
+        String spec;
+
+        /** The examples; chat lines rendered with the tokenizer's chat template. seed: of the built-in task. */
+        List<Example> load(long seed, Tokenizer tok) {
+            Path file = file();
+            return file == null ? builtin(seed) : JsonlReader.read(file, tok.chatFormat());
+        }
+
+        /** The examples as JSON objects (the lines of the file, or prompt/response objects of the built-in task). */
+        List<JsonObject> objects(long seed) {
+            Path file = file();
+            if (file != null) return JsonlReader.readObjects(file);
+            List<JsonObject> out = new ArrayList<>();
+            for (Example e : builtin(seed)) {
+                JsonObject o = new JsonObject();
+                o.addProperty("prompt", e.prompt());
+                o.addProperty("response", e.response());
+                out.add(o);
+            }
+            return out;
+        }
+
+        /** The file named, or null for a built-in set. */
+        private Path file() {
+            Path file = Path.of(spec);
+            if (Files.exists(file)) {
+                if (Files.isDirectory(file)) throw new IllegalArgumentException("--data " + spec + " is a directory, not a JSONL file");
+                return file;
+            }
+            if (spec.equals("builtin:train") || spec.equals("builtin:test")) return null;
+            if (spec.startsWith("builtin")) {
+                throw new IllegalArgumentException("--data " + spec + ": no such file, and the built-in sets are exactly"
+                        + " builtin:train and builtin:test");
+            }
+            return file; // the reader says it is not found
+        }
+
+        private List<Example> builtin(long seed) {
+            ArithmeticTasks.Split s = ArithmeticTasks.splits(TRAIN, TEST, LEVELS, seed);
+            return spec.equals("builtin:test") ? s.test() : s.train();
+        }
+    }
+
+    /** --tokenizer: "byte" (built in) or a Hugging Face tokenizer.json (or its directory). */
+    static final class TokenizerOption {
+        @Option(names = "--tokenizer", defaultValue = "byte", paramLabel = "T",
+                description = "byte (built in, 259 ids) or a Hugging Face tokenizer.json or its directory (default ${DEFAULT-VALUE}).")
+        String spec;
+
+        Tokenizer load() {
+            return spec.equals("byte") ? new ByteTokenizer() : HfTokenizer.load(Path.of(spec));
+        }
+    }
+
+    /** --out: where a command writes. */
+    static final class Out {
+        @Option(names = "--out", required = true, paramLabel = "PATH",
+                description = "Output: a run directory (sft, wmss, demo), a JSONL file (entropy, select) or a model"
+                        + " directory (export).")
+        Path path;
+    }
+
+    static final class Seed {
+        @Option(names = "--seed", defaultValue = "1", paramLabel = "N",
+                description = "Seed of data order, sampling and the built-in task (default ${DEFAULT-VALUE}).")
+        long value;
+    }
+
+    static final class MaxLen {
+        @Option(names = "--max-len", defaultValue = "256", paramLabel = "N",
+                description = "Tokens per example (default ${DEFAULT-VALUE}).")
+        int value;
+
+        int checked() {
+            if (value < 2) throw new IllegalArgumentException("--max-len must be >= 2, got " + value);
+            return value;
+        }
+    }
+
+    /** Per-command defaults of shared options: eval reads builtin:test, demo writes to wmss-demo. */
+    static final class Defaults implements CommandLine.IDefaultValueProvider {
+        @Override
+        public String defaultValue(CommandLine.Model.ArgSpec arg) {
+            if (!(arg instanceof CommandLine.Model.OptionSpec o)) return null;
+            String command = arg.command().name();
+            if (command.equals("eval") && o.longestName().equals("--data")) return "builtin:test";
+            if (command.equals("demo") && o.longestName().equals("--out")) return "wmss-demo";
+            return null;
+        }
+    }
+
+    /**
+     * The model directory exists and its vocabulary covers every id the tokenizer produces. Reads config.json only,
+     * so a large checkpoint is not loaded twice.
+     */
+    static void checkModel(Tokenizer tok, Path model, String option) {
+        Runs.requireModel(model, option);
+        Path config = model.resolve("config.json");
+        JsonElement root;
+        try {
+            root = JsonParser.parseString(Files.readString(config));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
+        } catch (JsonParseException e) {
+            Throwable c = e.getCause() != null ? e.getCause() : e;
+            throw new IllegalArgumentException(option + ": " + config + " is not JSON: " + c.getMessage());
+        }
+        JsonElement v = root.isJsonObject() ? root.getAsJsonObject().get("vocab_size") : null;
+        if (!root.isJsonObject()) throw new IllegalArgumentException(option + ": " + config + " is not a JSON object");
+        if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) {
+            throw new IllegalArgumentException(option + ": " + config + " has no numeric vocab_size");
+        }
+        long vocab = v.getAsLong();
+        if (vocab < tok.vocabSize()) {
+            throw new IllegalArgumentException(option + " " + model + " has a vocabulary of " + vocab
+                    + " but the tokenizer produces ids up to " + (tok.vocabSize() - 1));
+        }
+    }
+}

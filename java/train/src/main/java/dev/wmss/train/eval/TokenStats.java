@@ -1,0 +1,62 @@
+package dev.wmss.train.eval;
+
+import dev.wmss.kernels.Entropy;
+import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.train.data.Batch;
+import dev.wmss.train.data.Collator;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * Per-token statistics of a model on data, without gradients: the token-level loss on the responses and WD-DS's
+ * per-example mean answer entropy. The one place evaluation calls the kernels.
+ */
+public final class TokenStats {
+    private TokenStats() {}
+
+    /** Mean NLL (nats) per supervised token (response tokens and EOS). */
+    public static double tokenLoss(TorchModel m, Collator data, int batch) {
+        double sum = 0;
+        long tokens = 0;
+        for (int b0 = 0; b0 < data.size(); b0 += batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
+                MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
+                Logits z = forward(m, b, arena);
+                sum += CeMix.of(z, z, labels).lambda(1f).invNorm(1f).run();
+                tokens += b.supervised();
+            }
+        }
+        return tokens == 0 ? 0 : sum / tokens;
+    }
+
+    /** WD-DS's H: per example, the mean entropy (nats) of the next-token distribution over its answer positions. */
+    public static double[] answerEntropy(TorchModel m, Collator data, int batch) {
+        double[] h = new double[data.size()];
+        for (int b0 = 0; b0 < data.size(); b0 += batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
+                Logits z = forward(m, b, arena);
+                MemorySegment ent = arena.allocate(4 * z.rows(), 8);
+                Entropy.compute(z, null, ent, null, null, false); // the batch knows which rows are answers
+                for (int r = 0; r < b.batch(); r++) h[b.examples()[r]] = b.meanOverSupervisedOfRow(ent, r);
+            }
+        }
+        return h;
+    }
+
+    private static Logits forward(TorchModel m, Batch b, Arena arena) {
+        return m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()), arena.allocateFrom(ValueLayout.JAVA_LONG,
+                b.mask()), b.batch(), b.seq(), false);
+    }
+
+    static int[] range(int from, int to) {
+        int[] a = new int[to - from];
+        for (int i = 0; i < a.length; i++) a[i] = from + i;
+        return a;
+    }
+}

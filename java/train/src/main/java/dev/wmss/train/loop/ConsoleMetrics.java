@@ -1,0 +1,60 @@
+package dev.wmss.train.loop;
+
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+
+/**
+ * The console: one log line every logEvery steps (and at the last), llm.c style, through SLF4J; on a terminal, a
+ * progress bar (me.tongfei:progressbar, on stderr) in between. Nothing but the log lines when output is not a
+ * terminal (CI, files, pipes).
+ */
+public final class ConsoleMetrics implements MetricsSink {
+    private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
+    private final int logEvery;
+    private final boolean bar;
+    private String run;
+    private ProgressBar progress;
+
+    public ConsoleMetrics(int logEvery) {
+        this(logEvery, System.console() != null && System.console().isTerminal() && System.getenv("CI") == null);
+    }
+
+    ConsoleMetrics(int logEvery, boolean bar) {
+        this.logEvery = logEvery;
+        this.bar = bar;
+    }
+
+    @Override
+    public void start(String run, long start, long total) {
+        this.run = run;
+        if (start > 0) LOG.info("{}: resuming at step {}/{}", run, start, total);
+        if (bar) {
+            progress = new ProgressBarBuilder().setTaskName(run).setInitialMax(total).startsFrom(start, java.time.Duration.ZERO)
+                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
+        }
+    }
+
+    @Override
+    public void step(Step s) {
+        if (progress != null) {
+            progress.stepTo(s.step());
+            progress.setExtraMessage(String.format(Locale.ROOT, "loss %.4f", s.loss()));
+        }
+        if (s.step() % logEvery == 0 || s.step() == s.total()) {
+            if (progress != null) System.err.print("\r\033[K"); // the line goes above the bar, which redraws below
+            LOG.info(String.format(Locale.ROOT, "%s step %d/%d | loss %.4f | grad norm %.3f | lr %.2e | %.0f ms | %.0f tok/s",
+                    run, s.step(), s.total(), s.loss(), s.gradNorm(), s.lr(), s.ms(), s.tokPerSec()));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (progress != null) progress.close();
+        progress = null;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.wmss.train.loop;
+
+import java.util.Map;
+
+/** Where the trainer reports: metrics.jsonl ({@link JsonlMetrics}) and the console ({@link ConsoleMetrics}). */
+public interface MetricsSink extends AutoCloseable {
+    /** One optimizer step: step (1-based, after it), epoch, loss, grad_norm, lr, ms, tok_s and the diagnostics. */
+    record Step(long step, long total, int epoch, double loss, double gradNorm, double lr, double ms, double tokPerSec,
+                Map<String, Object> diagnostics) {}
+
+    /** Called once before the first step; start is the step resumed from (0 for a new run). */
+    void start(String run, long start, long total);
+
+    void step(Step s);
+
+    @Override
+    void close();
+
+    static MetricsSink of(MetricsSink... sinks) {
+        return new MetricsSink() {
+            @Override
+            public void start(String run, long start, long total) {
+                for (MetricsSink s : sinks) s.start(run, start, total);
+            }
+
+            @Override
+            public void step(Step s) {
+                for (MetricsSink k : sinks) k.step(s);
+            }
+
+            @Override
+            public void close() {
+                for (MetricsSink s : sinks) s.close();
+            }
+        };
+    }
+}

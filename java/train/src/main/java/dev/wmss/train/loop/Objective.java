@@ -1,0 +1,27 @@
+package dev.wmss.train.loop;
+
+import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.train.data.Batch;
+
+import java.lang.foreign.Arena;
+import java.util.Map;
+
+/**
+ * What a training step optimises and which models it updates: {@link SftObjective} (plain cross-entropy of one
+ * model) or {@link WdJtObjective} (WD-JT: cross-entropy of the mixed logits of a weak and a strong model; owns lambda
+ * and freezing). The trainer only feeds it micro-batches and calls {@link #step}.
+ */
+public interface Objective {
+    /**
+     * Forward, loss and backward of one micro-batch. invNorm is 1 / (supervised tokens of the whole accumulated
+     * step), so the gradients of the micro-batches add up to those of the step. Returns the micro-batch's share of
+     * the step's loss. With diagnostics != null, puts the objective's diagnostics there.
+     */
+    double microBatch(Batch batch, float invNorm, Arena arena, Map<String, Object> diagnostics);
+
+    /** One optimizer step of every trained model at learning rate lr; returns the strong model's gradient norm. */
+    double step(double lr, double maxGradNorm);
+
+    /** The models a checkpoint must hold, by role ("strong", "weak"), in a stable order. */
+    Map<String, TorchModel> models();
+}

@@ -1,0 +1,56 @@
+package dev.wmss.train.loop;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Output directories: created if needed and probed for writing, failing with the operating system's reason. */
+public final class OutputDir {
+    private OutputDir() {}
+
+    /** Creates dir (and parents) and checks a file can be written there; the error names option, path and reason. */
+    public static Path requireWritable(Path dir, String option) {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException(option + " " + dir + " is a file, not a directory");
+        }
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-test", "");
+            Files.delete(probe);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(option + " " + dir + " cannot be written: " + reason(e), e);
+        }
+        return dir;
+    }
+
+    /** The operating system's reason for a failed file operation, e.g. "Permission denied" or "Not a directory". */
+    public static String reason(IOException e) {
+        if (e instanceof AccessDeniedException a) {
+            return "permission denied" + (a.getFile() != null ? " (" + a.getFile() + ")" : "");
+        }
+        if (e instanceof FileAlreadyExistsException f) {
+            return f.getFile() + " exists and is not a directory";
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason() + (f.getFile() != null ? " (" + f.getFile() + ")" : "");
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /** Runs an I/O action that writes under a command's output, turning failures into a message with the reason. */
+    public static void write(Path target, IoAction action) {
+        try {
+            action.run();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + reason(e), e);
+        }
+    }
+
+    public interface IoAction {
+        void run() throws IOException;
+    }
+}

@@ -1,0 +1,176 @@
+package dev.wmss.train.loop;
+
+import com.google.gson.GsonBuilder;
+import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.train.data.Collator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One SFT or WD-JT run, wired from its parts. {@link Builder#prepare} checks everything that can be checked
+ * before any work: the data (answers within max-len), the models, the output directory (with the OS's reason when
+ * it cannot be written), and for --resume that a checkpoint exists and was made by this very run (else every
+ * differing field is named). Only then does {@link #run} write train.json, load the models (from the checkpoint
+ * when resuming) and train. Writes out/metrics.jsonl, out/checkpoints/ and the final out/strong (and out/weak).
+ */
+public final class TrainingRun {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
+
+    public record Result(long steps, double lastLoss, Path strong, Path weak, boolean interrupted) {}
+
+    private final TrainConfig cfg;
+    private final Collator data;
+    private final int[] active;
+    private final Path strongInit, weakInit, out;
+    private final RunIdentity identity;
+    private final Checkpointer.Saved from;
+
+    private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from) {
+        this.cfg = b.cfg;
+        this.data = b.data;
+        this.active = b.active;
+        this.strongInit = b.strong;
+        this.weakInit = b.weak;
+        this.out = b.out;
+        this.identity = identity;
+        this.from = from;
+    }
+
+    public static Builder builder(TrainConfig cfg) {
+        return new Builder(cfg);
+    }
+
+    /** The checkpoint this run continues, if it resumes. */
+    public Optional<Checkpointer.Saved> resumesFrom() {
+        return Optional.ofNullable(from);
+    }
+
+    public Result run() {
+        boolean wmss = cfg.mode() == TrainConfig.Mode.WMSS;
+        writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity));
+        try (TorchModel strong = TorchModel.load(from != null ? from.dir().resolve("strong") : strongInit);
+             TorchModel weak = wmss ? TorchModel.load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
+            MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
+            strong.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
+            if (weak != null) weak.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
+            Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak()) : new SftObjective(strong);
+            if (from != null) {
+                for (var e : objective.models().entrySet()) {
+                    e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
+                }
+            }
+            Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), cfg.seed()), data, objective,
+                    new Checkpointer(out), identity,
+                    MetricsSink.of(new JsonlMetrics(out.resolve("metrics.jsonl")), new ConsoleMetrics(cfg.logEvery())));
+            Trainer.Result r = trainer.run(from != null ? from.step() : 0);
+            if (r.interrupted()) {
+                LOG.warn("interrupted: checkpoint saved at step {}; continue with --resume", r.steps());
+            } else {
+                strong.save(out.resolve("strong"));
+                if (weak != null) weak.save(out.resolve("weak"));
+            }
+            return new Result(r.steps(), r.lastLoss(), out.resolve("strong"), wmss ? out.resolve("weak") : null,
+                    r.interrupted());
+        }
+    }
+
+    static void writeJson(Path file, Object value) {
+        try {
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(value) + "\n");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + OutputDir.reason(e), e);
+        }
+    }
+
+    public static final class Builder {
+        private final TrainConfig cfg;
+        private Collator data;
+        private int[] active;
+        private Path strong, weak, out;
+        private boolean resume, startOver;
+
+        private Builder(TrainConfig cfg) {
+            this.cfg = cfg;
+        }
+
+        /** The tokenised examples and the indices to train on (all of them, or a WD-DS draw; repeats allowed). */
+        public Builder data(Collator d, int[] activeIndices) {
+            this.data = d;
+            this.active = activeIndices.clone();
+            return this;
+        }
+
+        /** The model trained and kept (SFT's only model, WD-JT's strong M1). */
+        public Builder strong(Path dir) {
+            this.strong = dir;
+            return this;
+        }
+
+        /** WD-JT's weak model M0. */
+        public Builder weak(Path dir) {
+            this.weak = dir;
+            return this;
+        }
+
+        public Builder out(Path dir) {
+            this.out = dir;
+            return this;
+        }
+
+        /** Continue from the newest checkpoint in out (an error if there is none, or if it is another run's). */
+        public Builder resume(boolean r) {
+            this.resume = r;
+            return this;
+        }
+
+        /** Without resume: delete checkpoints an earlier run left in out instead of refusing to start. */
+        public Builder startOver(boolean s) {
+            this.startOver = s;
+            return this;
+        }
+
+        public TrainingRun prepare() {
+            if (data == null || strong == null || out == null) throw new IllegalStateException("data, strong and out are required");
+            if (cfg.mode() == TrainConfig.Mode.WMSS && weak == null) throw new IllegalArgumentException("WD-JT needs a weak model");
+            for (int i : active) {
+                if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
+            }
+            String warning = data.checkAnswersFit();
+            if (warning != null) LOG.warn("{}; raise --max-len", warning);
+            RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active);
+            Checkpointer checkpoints = new Checkpointer(out);
+            Optional<Checkpointer.Saved> latest = Files.isDirectory(out) ? checkpoints.latest() : Optional.empty();
+            Checkpointer.Saved from = null;
+            if (resume) {
+                from = latest.orElseThrow(() -> new IllegalArgumentException("--resume: no checkpoint in "
+                        + checkpoints.root() + " to resume from (run without --resume to start)"));
+                List<String> diff = id.differencesFrom(from.identity());
+                if (!diff.isEmpty()) {
+                    throw new IllegalArgumentException("--resume: the checkpoint at step " + from.step() + " in " + out
+                            + " is of a different run:\n  " + String.join("\n  ", diff)
+                            + "\nuse the checkpoint's settings, or another --out for a new run");
+                }
+            } else if (latest.isPresent() && !startOver) {
+                throw new IllegalArgumentException(out + " already holds a checkpoint (step " + latest.get().step()
+                        + "): continue it with --resume, or choose another --out");
+            }
+            OutputDir.requireWritable(out, "--out");
+            if (!resume && startOver) {
+                try {
+                    Checkpointer.deleteTree(checkpoints.root());
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot delete " + checkpoints.root() + ": " + OutputDir.reason(e), e);
+                }
+            }
+            return new TrainingRun(this, id, from);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.wmss.train.loop;
+
+import dev.wmss.kernels.Entropy;
+import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.CeMixArgs;
+import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.train.data.Batch;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * WD-JT: both models run on the same tokens; z_mix = lambda·z_strong + (1 − lambda)·z_weak; the loss is the
+ * cross-entropy of z_mix over the supervised tokens of the step. d/dz_strong = lambda·g/n and d/dz_weak =
+ * (1 − lambda)·g/n come out of the fused kernel in place. A frozen weak model gets no gradient and no step.
+ * Diagnostics (the paper's): mean entropy of strong, weak and mixed distributions over supervised positions, the
+ * strong model's mean non-target logit, and the norm of the gradient on its logits.
+ */
+public final class WdJtObjective implements Objective {
+    private final TorchModel strong, weak;
+    private final float lambda;
+    private final boolean freezeWeak;
+
+    public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak) {
+        if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("lambda must be in [0, 1], got " + lambda);
+        this.strong = strong;
+        this.weak = weak;
+        this.lambda = lambda;
+        this.freezeWeak = freezeWeak;
+        if (freezeWeak) weak.setTrainable(false);
+    }
+
+    @Override
+    public double microBatch(Batch b, float invNorm, Arena arena, Map<String, Object> diag) {
+        MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids());
+        MemorySegment mask = arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask());
+        MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
+        Logits.Host zs = strong.forward(ids, mask, b.batch(), b.seq(), true);
+        Logits.Host zw = weak.forward(ids, mask, b.batch(), b.seq(), !freezeWeak);
+        MemorySegment mixedH = diag != null ? arena.allocate(4 * zs.rows(), 8) : null;
+        if (diag != null) {
+            diag.put("entropy_strong", b.meanOverSupervised(entropy(zs, arena)));
+            diag.put("entropy_weak", b.meanOverSupervised(entropy(zw, arena)));
+            diag.put("non_target_logit_strong", meanNonTargetLogit(zs, b, arena));
+        }
+        CeMixArgs.Builder call = CeMix.of(zs, zw, labels).lambda(lambda).invNorm(invNorm).gradStrong(zs);
+        if (!freezeWeak) call.gradWeak(zw);
+        if (mixedH != null) call.entropy(mixedH);
+        double loss = call.run();
+        if (diag != null) {
+            diag.put("entropy_mixed", b.meanOverSupervised(mixedH));
+            diag.put("grad_norm_strong_logits", norm(zs));
+        }
+        strong.backward(zs);
+        if (!freezeWeak) weak.backward(zw);
+        return loss;
+    }
+
+    @Override
+    public double step(double lr, double maxGradNorm) {
+        double norm = strong.step(lr, maxGradNorm);
+        if (!freezeWeak) weak.step(lr, maxGradNorm);
+        return norm;
+    }
+
+    @Override
+    public Map<String, TorchModel> models() {
+        Map<String, TorchModel> m = new LinkedHashMap<>();
+        m.put("strong", strong);
+        m.put("weak", weak);
+        return m;
+    }
+
+    private static MemorySegment entropy(Logits z, Arena arena) {
+        MemorySegment h = arena.allocate(4 * z.rows(), 8);
+        Entropy.compute(z, null, h, null, null, true);
+        return h;
+    }
+
+    /** Mean over supervised rows of the average logit of the non-target tokens (the paper's distractor logit). */
+    private static double meanNonTargetLogit(Logits.Host z, Batch b, Arena arena) {
+        MemorySegment perRow = arena.allocate(4 * z.rows(), 8);
+        for (long r = 0; r < z.rows(); r++) {
+            long y = b.labels()[(int) r];
+            if (y == Batch.IGNORE_INDEX) continue;
+            double row = 0;
+            for (long v = 0; v < z.vocab(); v++) row += z.get(r, v);
+            perRow.setAtIndex(ValueLayout.JAVA_FLOAT, r, (float) ((row - z.get(r, y)) / (z.vocab() - 1)));
+        }
+        return b.meanOverSupervised(perRow);
+    }
+
+    private static double norm(Logits.Host g) {
+        double s = 0;
+        for (long r = 0; r < g.rows(); r++) {
+            for (long v = 0; v < g.vocab(); v++) {
+                double x = g.get(r, v);
+                s += x * x;
+            }
+        }
+        return Math.sqrt(s);
+    }
+}

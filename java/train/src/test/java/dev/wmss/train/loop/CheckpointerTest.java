@@ -1,0 +1,98 @@
+package dev.wmss.train.loop;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Crash safety of checkpoint replacement: a crash (here an exception thrown by the fault hook) at every point of a
+ * save, and two crashes in a row at every pair of points, must leave the newest complete checkpoint readable, and
+ * resume must pick it.
+ */
+class CheckpointerTest {
+    static final List<String> POINTS = List.of("writing contents", "contents written", "state written",
+            "renamed into place", "old set aside", "old deleted");
+    static final RunIdentity ID = RunIdentity.of(TrainConfig.builder(TrainConfig.Mode.SFT).build(), "fp", 10, 64,
+            Sampler.all(10));
+
+    static final class Crash extends IOException {
+        Crash(String point) {
+            super("crash at " + point);
+        }
+    }
+
+    /** A save of step whose model file holds "weights of step N"; crashes at point (null: none). */
+    static void save(Path out, long step, String point) {
+        Checkpointer c = new Checkpointer(out, p -> {
+            if (p.equals(point)) throw new Crash(p);
+        });
+        try {
+            c.save(step, ID, dir -> {
+                Files.createDirectories(dir.resolve("strong"));
+                Files.writeString(dir.resolve("strong/model.safetensors"), "weights of step " + step);
+                if ("writing contents".equals(point)) throw new Crash(point); // half a checkpoint on disk
+            });
+        } catch (java.io.UncheckedIOException e) {
+            if (!(e.getCause() instanceof Crash)) throw e;
+        }
+    }
+
+    static void assertResumesFromACompleteCheckpoint(Path out, long atLeast, String what) throws IOException {
+        Checkpointer.Saved s = new Checkpointer(out).latest().orElseThrow(() -> new AssertionError("no checkpoint after " + what));
+        assertTrue(s.step() >= atLeast, "step " + s.step() + " after " + what);
+        assertEquals("weights of step " + s.step(), Files.readString(s.dir().resolve("strong/model.safetensors")), what);
+        assertEquals(ID, s.identity());
+    }
+
+    @Test
+    void aCrashAtAnyPointLeavesTheNewestCompleteCheckpoint(@TempDir Path tmp) throws IOException {
+        for (String point : POINTS) {
+            Path out = tmp.resolve(point.replace(' ', '-'));
+            save(out, 10, null);
+            save(out, 20, point);
+            // the new one once it was renamed into place, else the old one
+            long expected = POINTS.indexOf(point) >= POINTS.indexOf("renamed into place") ? 20 : 10;
+            Checkpointer.Saved s = new Checkpointer(out).latest().orElseThrow();
+            assertEquals(expected, s.step(), "crash at " + point);
+            assertResumesFromACompleteCheckpoint(out, expected, "a crash at " + point);
+            // the next save cleans up whatever the crash left
+            save(out, 30, null);
+            assertResumesFromACompleteCheckpoint(out, 30, "a save after a crash at " + point);
+            try (Stream<Path> s2 = Files.list(out.resolve("checkpoints"))) {
+                assertEquals(List.of("step-00000030"), s2.map(p -> p.getFileName().toString()).toList(), point);
+            }
+        }
+    }
+
+    @Test
+    void twoCrashesInARowStillLeaveACheckpoint(@TempDir Path tmp) throws IOException {
+        int n = 0;
+        for (String first : POINTS) {
+            for (String second : POINTS) {
+                Path out = tmp.resolve("run-" + n++);
+                save(out, 10, null);
+                save(out, 20, first);
+                save(out, 30, second);
+                assertResumesFromACompleteCheckpoint(out, 10, "crashes at " + first + ", then " + second);
+            }
+        }
+    }
+
+    @Test
+    void noCheckpointAndUnreadableOnesAreSkipped(@TempDir Path tmp) throws IOException {
+        assertTrue(new Checkpointer(tmp).latest().isEmpty());
+        save(tmp, 10, null);
+        Path broken = Files.createDirectories(tmp.resolve("checkpoints/step-00000099"));
+        Files.writeString(broken.resolve("state.json"), "{not json");
+        assertEquals(10, new Checkpointer(tmp).latest().orElseThrow().step(), "a damaged newer directory is skipped");
+        Files.createDirectories(tmp.resolve("checkpoints/step-00000200.partial"));
+        assertEquals(10, new Checkpointer(tmp).latest().orElseThrow().step(), "a partial one is never read");
+    }
+}
