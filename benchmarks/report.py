@@ -2,13 +2,15 @@
 """Turns a JMH JSON result (benchmarks/run.sh) into the Markdown section of benchmarks/RESULTS.md.
 
 GB/s counts the minimal traffic of ce_mix: both logit matrices read once and both gradients written once,
-4 * N * V * sizeof(dtype) bytes; the copy benchmark's traffic is read + write = 2 * bytes.
+4 * N * V * sizeof(dtype) bytes (in place too: the gradients overwrite the logits); the copy benchmark's traffic is
+read + write = 2 * bytes. Ratios ("fused is k x faster") compare rows of the same run.
 """
 import json
 import statistics
 import sys
 
 SIZE = {"F32": 4, "BF16": 2}
+ORDER = ["cpu-fused", "cpu-unfused", "libtorch", "djl", "java"]
 
 
 def median_and_spread(result):
@@ -26,23 +28,28 @@ def main(path, header):
         p = r.get("params", {})
         if name == "CopyBenchmark":
             copy_gbs = 2 * int(p["bytes"]) / (med * 1e6)
-        elif name == "CeMixBenchmark":
-            n, v = (int(x) for x in p["shape"].split("x"))
-            traffic = 4 * n * v * SIZE[p["dtype"]]
-            rows[(p["shape"], p["dtype"], p["variant"])] = (med, lo, hi, traffic / (med * 1e6))
+            continue
+        if name == "CeMixBenchmark":
+            backend, mode = p["backend"], p["mode"]
+        elif name == "DjlCeMixBenchmark":
+            backend, mode = "djl", "out-of-place"
+        else:
+            continue
+        n, v = (int(x) for x in p["shape"].split("x"))
+        traffic = 4 * n * v * SIZE[p["dtype"]]
+        rows[(p["shape"], p["dtype"], backend, mode)] = (med, lo, hi, traffic / (med * 1e6))
     out = [header, ""]
     if copy_gbs:
-        out.append(f"Copy bandwidth (wmss_copy, 512 MiB, read + write): **{copy_gbs:.1f} GB/s**")
-        out.append("")
-    out.append("| N x V | dtype | variant | median ms | min–max ms | GB/s | % of copy | vs unfused |")
-    out.append("|---|---|---|---:|---:|---:|---:|---:|")
-    order = ["FUSED", "UNFUSED", "LIBTORCH", "JAVA"]
-    for key in sorted(rows, key=lambda k: (k[0], k[1], order.index(k[2]) if k[2] in order else 9)):
+        out += [f"Copy bandwidth (wmss_copy, 512 MiB, read + write): **{copy_gbs:.1f} GB/s**", ""]
+    out.append("| N x V | dtype | backend | mode | median ms | min–max ms | GB/s | % of copy | fused is |")
+    out.append("|---|---|---|---|---:|---:|---:|---:|---:|")
+    key_order = lambda k: (k[0], k[1], k[3] != "out-of-place", ORDER.index(k[2]) if k[2] in ORDER else 9)
+    for key in sorted(rows, key=key_order):
         med, lo, hi, gbs = rows[key]
-        unf = rows.get((key[0], key[1], "UNFUSED"))
-        ratio = f"{unf[0] / med:.2f}x" if unf else "–"
+        fused = rows.get((key[0], key[1], "cpu-fused", key[3]))
+        ratio = "–" if key[2] == "cpu-fused" or not fused else f"{med / fused[0]:.2f}x faster"
         pct = f"{100 * gbs / copy_gbs:.0f}%" if copy_gbs else "–"
-        out.append(f"| {key[0]} | {key[1]} | {key[2].lower()} | {med:.2f} | {lo:.2f}–{hi:.2f} | {gbs:.2f} | {pct} | {ratio} |")
+        out.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {med:.2f} | {lo:.2f}–{hi:.2f} | {gbs:.2f} | {pct} | {ratio} |")
     print("\n".join(out))
 
 
