@@ -50,6 +50,8 @@ WMSS = [
                                                        ("long", "workspace_floats")], False),
     ("wmss_cuda_host_ce_mix", "JAVA_INT", CE_MIX + [("int", "sm_count"), ("int", "max_cluster"), ("int", "split")],
      False),
+    ("wmss_cuda_cluster_limit", "JAVA_INT", [("int", "cc_major"), ("int", "cluster_launch"), ("int", "ptx_version"),
+                                             (SEG, "max_cluster")], False),
     ("wmss_cuda_plan", "JAVA_INT", [("long", "rows"), ("long", "vocab"), ("int", "sm_count"), ("int", "max_cluster"),
                                     ("long", "smem_budget"), (SEG, "out4")], False),
 ]

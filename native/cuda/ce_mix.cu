@@ -312,7 +312,7 @@ int launch(const char *what, void (*kernel)(Params...), dim3 grid, dim3 block, c
 }
 
 struct Device {
-    int sm_count = 0, cc_major = 0, cluster = 0;
+    int sm_count = 0, cc_major = 0, max_cluster = 1;
     int64_t smem_optin = 0;
 };
 
@@ -328,7 +328,7 @@ int query_device(Device &d) {
     cudaFuncAttributes fa;
     WMSS_CUDA_TRY(cudaFuncGetAttributes(&fa, ce_mix_fused_kernel<float, kMixBoth, true>), "cudaFuncGetAttributes");
     d.smem_optin = smem;
-    d.cluster = cluster && d.cc_major >= 9 && fa.ptxVersion >= 90;
+    d.max_cluster = cluster_limit(d.cc_major, cluster, fa.ptxVersion);
     return WMSS_OK;
 }
 
@@ -403,7 +403,7 @@ int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     int st;
     if ((st = query_device(d))) return st;
     const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
-    const Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.cluster ? 8 : 1, budget);
+    const Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.max_cluster, budget);
     const Args a{c, status};
     auto s = static_cast<cudaStream_t>(stream);
     return c.dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);

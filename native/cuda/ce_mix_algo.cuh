@@ -140,6 +140,16 @@ WMSS_HD float grad_elem(float e, const RowResult &r, float k, bool is_label) {
     return is_label ? k * fmaf(e, r.inv_sum, -1.0f) : k * (e * r.inv_sum);
 }
 
+/**
+ * The largest cluster a launch may use: clusters (and the fused kernel's cross-block merge, compiled only for
+ * __CUDA_ARCH__ >= 900) need a device of compute capability 9+ that supports cluster launch AND code built from
+ * PTX of version 90+ — a library built for sm_80 only runs JIT-compiled pre-sm_90 code on an H100, whose split
+ * rows would trap. Otherwise a row is one block.
+ */
+WMSS_HD int cluster_limit(int cc_major, int cluster_launch, int ptx_version) {
+    return cc_major >= 9 && cluster_launch && ptx_version >= 90 ? 8 : 1;
+}
+
 /** How one launch covers [rows, vocab]: `split` blocks per row (a thread-block cluster when > 1). */
 struct Plan {
     int split;       // blocks per row, 1..max_cluster

@@ -128,6 +128,12 @@ extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count,
     return WMSS_OK;
 }
 
+extern "C" int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, int *max_cluster) {
+    if (!max_cluster) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_cluster_limit: max_cluster is NULL");
+    *max_cluster = cluster_limit(cc_major, cluster_launch, ptx_version);
+    return WMSS_OK;
+}
+
 extern "C" int wmss_cuda_plan(int64_t rows, int64_t vocab, int sm_count, int max_cluster, int64_t smem_budget,
                               int64_t *out4) {
     if (!out4) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_plan: out is NULL");

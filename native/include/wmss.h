@@ -203,6 +203,11 @@ WMSS_API int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const voi
  * Always built; flags as wmss_ce_mix.
  */
 WMSS_API int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split);
+/**
+ * The cluster size the launcher allows for a device (compute capability major, cudaDevAttrClusterLaunch) running
+ * code of a given PTX version (cudaFuncAttributes.ptxVersion): 8 only when both sides have sm_90 clusters, else 1.
+ */
+WMSS_API int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, int *max_cluster);
 /** The launch plan: out4 = {split, chunk, resident, shared-memory bytes}. */
 WMSS_API int wmss_cuda_plan(int64_t rows, int64_t vocab, int sm_count, int max_cluster, int64_t smem_budget,
                             int64_t *out4);

@@ -53,6 +53,23 @@ class CudaAlgorithmHostTest {
         }
     }
 
+    private static int clusterLimit(int ccMajor, int clusterLaunch, int ptxVersion) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(4, 4);
+            Status.check(WmssH.wmss_cuda_cluster_limit(ccMajor, clusterLaunch, ptxVersion, out), Backend::lastError);
+            return out.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    @Test
+    void splitRowsOnlyWhereTheLoadedCodeHasTheClusterMerge() {
+        assertEquals(8, clusterLimit(9, 1, 90), "H100 running sm_90 code");
+        assertEquals(1, clusterLimit(9, 1, 80), "H100 running JIT-compiled sm_80 PTX: the merge is compiled out");
+        assertEquals(1, clusterLimit(8, 0, 80), "A100");
+        assertEquals(1, clusterLimit(9, 0, 90), "cluster launch unsupported");
+        assertEquals(1, plan(4, 128256, 132, clusterLimit(9, 1, 80), 112 * 1024)[0], "so the plan never splits");
+    }
+
     @Test
     void launchPlanKeepsRowsInSharedMemoryAndFillsTheGpu() {
         // H100 (132 SMs, clusters of 8, 112 KiB budget), Llama-3 vocabulary, many rows: 5 blocks per row, resident.

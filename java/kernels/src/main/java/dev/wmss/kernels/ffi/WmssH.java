@@ -404,6 +404,22 @@ public final class WmssH {
         }
     }
 
+    private static final class wmss_cuda_cluster_limit {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_cluster_limit", DESC);
+    }
+
+    public static int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, MemorySegment max_cluster) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_cluster_limit", cc_major, cluster_launch, ptx_version, max_cluster);
+        try {
+            return (int) wmss_cuda_cluster_limit.HANDLE.invokeExact(cc_major, cluster_launch, ptx_version, max_cluster);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_cluster_limit", t);
+        }
+    }
+
     private static final class wmss_cuda_plan {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_plan", DESC);
