@@ -22,7 +22,7 @@ if [ -d "$root/.m2/repository" ] && command -v mvn >/dev/null; then
   (
     source "$root/scripts/env.sh"
     echo "gpu-check: JUnit CUDA tests (offline Maven)"
-    wmss_mvn -o -q -pl java/kernels test -Dtest='CeMixCudaTest,CudaAlgorithmHostTest,BackendTest' \
+    wmss_mvn -o -q -pl java/kernels test -Dtest='CeMixCudaTest,CeMixTest,CeMixMaskedRowsTest,CudaAlgorithmHostTest,BackendTest' \
       -Dsurefire.failIfNoSpecifiedTests=false 2>&1 | tail -30
     python3 "$root/scripts/test-summary.py" "$root"
   ) | tee -a "$report" || status=1

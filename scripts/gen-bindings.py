@@ -28,6 +28,7 @@ WMSS = [
     ("wmss_set_num_threads", "JAVA_INT", [("int", "n")], False),
     ("wmss_num_threads", "JAVA_INT", [], False),
     ("wmss_copy", "JAVA_INT", [(SEG, "dst"), (SEG, "src"), ("long", "bytes")], False),
+    ("wmss_ce_mix_check", "JAVA_INT", CE_MIX, False),
     ("wmss_ce_mix", "JAVA_INT", CE_MIX, False),
     ("wmss_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"), ("long", "ld"),
                                   (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"), ("int", "flags")],

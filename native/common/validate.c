@@ -54,11 +54,16 @@ int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels
     if (a->rows < 0 || a->vocab < 1)
         return wmss_fail(WMSS_ERR_SHAPE, "%s: rows = %lld, vocab = %lld (need rows >= 0, vocab >= 1)", fn,
                          (long long)a->rows, (long long)a->vocab);
-    if (a->vocab > (INT64_C(1) << 40) || a->rows > (INT64_C(1) << 40) ||
-        (a->rows > 0 && (a->ld_strong > (INT64_C(1) << 40) || a->ld_weak > (INT64_C(1) << 40) ||
-                         a->ld_grad_strong > (INT64_C(1) << 40) || a->ld_grad_weak > (INT64_C(1) << 40))))
-        return wmss_fail(WMSS_ERR_SHAPE, "%s: sizes overflow (rows %lld, vocab %lld)", fn, (long long)a->rows,
-                         (long long)a->vocab);
+    /* Every matrix's extent (rows - 1) * ld + vocab, in bytes, must fit in 2^62: no size computation can wrap. */
+    const int64_t lds[] = {a->ld_strong, a->ld_weak, a->grad_strong ? a->ld_grad_strong : 0,
+                           a->grad_weak ? a->ld_grad_weak : 0};
+    for (int i = 0; i < 4 && a->rows > 0; i++) {
+        int64_t extent;
+        if (lds[i] < 0 || __builtin_mul_overflow(a->rows - 1, lds[i], &extent) ||
+            __builtin_add_overflow(extent, a->vocab, &extent) || extent > (INT64_C(1) << 62) / (int64_t)es)
+            return wmss_fail(WMSS_ERR_SHAPE, "%s: sizes overflow (rows %lld, vocab %lld, row stride %lld)", fn,
+                             (long long)a->rows, (long long)a->vocab, (long long)lds[i]);
+    }
     if (!a->z_strong) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_strong is NULL", fn);
     if (!a->z_weak) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: z_weak is NULL", fn);
     if (!a->labels && (a->grad_strong || a->grad_weak))
@@ -130,4 +135,8 @@ wmss_ce_mix_args wmss_entropy_args(int dtype, int64_t rows, int64_t vocab, const
     a.lse = lse;
     a.entropy = entropy;
     return a;
+}
+
+int wmss_ce_mix_check(const wmss_ce_mix_args *args) {
+    return wmss_check_ce_mix_args(args, "wmss_ce_mix_check", WMSS_LABELS_ON_HOST, 0);
 }

@@ -103,7 +103,10 @@ int wmss_ce_mix_unfused(const wmss_ce_mix_args *a, float *workspace, int64_t wor
     const int st = wmss_check_ce_mix_args(a, fn, WMSS_LABELS_ON_HOST, 0);
     if (st) return st;
     if (!workspace) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: workspace is NULL", fn);
-    if (workspace_floats < 2 * a->rows * a->vocab)
+    int64_t need;
+    if (__builtin_mul_overflow(a->rows, a->vocab, &need) || __builtin_mul_overflow(need, 2, &need))
+        return wmss_fail(WMSS_ERR_SHAPE, "%s: 2 * rows * vocab overflows", fn);
+    if (workspace_floats < need)
         return wmss_fail(WMSS_ERR_SHAPE, "%s: workspace has %lld floats, needs 2 * rows * vocab = %lld", fn,
                          (long long)workspace_floats, (long long)(2 * a->rows * a->vocab));
     if ((uintptr_t)workspace % 4) return wmss_fail(WMSS_ERR_ALIGNMENT, "%s: workspace is not 4-byte aligned", fn);

@@ -24,7 +24,8 @@ static const wmss_cpu_kernels *best(void) {
     return &wmss_cpu_kernels_sse2;
 }
 
-static const wmss_cpu_kernels *active;
+/* Read on every call from any thread; written by the first call and by wmss_cpu_set_isa. */
+static const wmss_cpu_kernels *_Atomic active;
 
 static int select_isa(const char *name) {
     if (!name || !*name || strcmp(name, "auto") == 0) {
@@ -42,7 +43,12 @@ static int select_isa(const char *name) {
 }
 
 const wmss_cpu_kernels *wmss_cpu_active(void) {
-    if (!active && select_isa(getenv("WMSS_CPU_ISA")) != WMSS_OK) active = best();
+    const wmss_cpu_kernels *k = active;
+    if (k) return k;
+    if (select_isa(getenv("WMSS_CPU_ISA")) != WMSS_OK) { /* unusable WMSS_CPU_ISA: the best variant, and no stale error */
+        active = best();
+        wmss_clear_error();
+    }
     return active;
 }
 

@@ -8,6 +8,7 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <climits>
 #include <utility>
 
@@ -266,7 +267,8 @@ __global__ void softmax_grad_kernel(Args k, float *logp_to_g) {
     const int64_t n = a.rows * a.vocab;
     for (int64_t e = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; e < n; e += (int64_t)gridDim.x * blockDim.x) {
         const int64_t r = e / a.vocab, i = e % a.vocab, y = a.labels[r];
-        logp_to_g[e] = (y == kIgnore || y < 0 || y >= a.vocab) ? 0.0f : expf(logp_to_g[e]) - (i == y ? 1.0f : 0.0f);
+        const bool bad_label = y != kIgnore && (y < 0 || y >= a.vocab); // its outputs are NaN, as in the fused kernel
+        logp_to_g[e] = y == kIgnore ? 0.0f : bad_label ? NAN : expf(logp_to_g[e]) - (i == y ? 1.0f : 0.0f);
     }
 }
 
@@ -317,9 +319,7 @@ struct Device {
 };
 
 /** The device's limits, and whether the loaded fused kernel has the sm_90 cluster merge (its PTX version). */
-int query_device(Device &d) {
-    int dev = 0;
-    WMSS_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
+int query_device_uncached(int dev, Device &d) {
     int smem = 0, cluster = 0;
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.sm_count, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.cc_major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
@@ -329,6 +329,25 @@ int query_device(Device &d) {
     WMSS_CUDA_TRY(cudaFuncGetAttributes(&fa, ce_mix_fused_kernel<float, kMixBoth, true>), "cudaFuncGetAttributes");
     d.smem_optin = smem;
     d.max_cluster = cluster_limit(d.cc_major, cluster, fa.ptxVersion);
+    return WMSS_OK;
+}
+
+/** query_device_uncached once per device (the attributes never change): a launch costs one cudaGetDevice. */
+int query_device(Device &d) {
+    constexpr int kMaxDevices = 64;
+    static Device cache[kMaxDevices];
+    static std::atomic<int> ready[kMaxDevices];
+    int dev = 0;
+    WMSS_CUDA_TRY(cudaGetDevice(&dev), "cudaGetDevice");
+    if (dev < 0 || dev >= kMaxDevices) return query_device_uncached(dev, d);
+    if (ready[dev].load(std::memory_order_acquire)) {
+        d = cache[dev];
+        return WMSS_OK;
+    }
+    const int st = query_device_uncached(dev, d);
+    if (st) return st;
+    cache[dev] = d; // racing threads write the same values
+    ready[dev].store(1, std::memory_order_release);
     return WMSS_OK;
 }
 

@@ -99,7 +99,8 @@ WMSS_API int wmss_copy(void *dst, const void *src, int64_t bytes);
  * Required: z_strong, z_weak (ignored when lambda makes them unused, but never NULL), labels, loss. Optional
  * (NULL = not wanted): grad_strong, grad_weak (same dtype as the inputs; may be exactly their input: in place),
  * lse, entropy (fp32, [rows]). Statistics (lse, entropy) are computed for ignored rows too; loss and gradients
- * of ignored rows are 0. With no gradient wanted a row is read once.
+ * of ignored rows are 0. With no gradient wanted a row is read once. When lse or entropy is wanted, an ignored
+ * row without a distribution (NaN, +inf, or every entry -inf) counts as non-finite like a labelled one.
  */
 typedef struct wmss_ce_mix_args {
     uint64_t size;            /* sizeof(wmss_ce_mix_args) */
@@ -132,6 +133,12 @@ static inline wmss_ce_mix_args wmss_ce_mix_args_default(void) {
     a.inv_norm = 1.0f;
     return a;
 }
+
+/**
+ * Validates a descriptor as every host entry point does (version, dtype, shapes, NULLs, flags, lambda, inv_norm,
+ * alignment, label range, aliasing) without running anything: WMSS_OK or the status the call would fail with.
+ */
+WMSS_API int wmss_ce_mix_check(const wmss_ce_mix_args *args);
 
 /* ---------------------------------------------------------------- ce_mix on the CPU */
 

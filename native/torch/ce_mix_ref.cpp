@@ -29,36 +29,14 @@ void store_grad(const torch::Tensor &leaf, void *out, int64_t ld, torch::ScalarT
         dst.zero_();
 }
 
-/** What libtorch would not report as a wmss status (or would read out of bounds for): checked first. */
-void check(const wmss_ce_mix_args &a) {
-    if (a.rows < 0 || a.vocab < 1 || a.ld_strong < a.vocab || a.ld_weak < a.vocab ||
-        (a.grad_strong && a.ld_grad_strong < a.vocab) || (a.grad_weak && a.ld_grad_weak < a.vocab))
-        throw wmss::Error{WMSS_ERR_SHAPE, "rows = " + std::to_string(a.rows) + ", vocab = " + std::to_string(a.vocab) +
-                                              ": need rows >= 0, vocab >= 1 and every row stride >= vocab"};
-    if (!(a.lambda >= 0.0f && a.lambda <= 1.0f))
-        throw wmss::Error{WMSS_ERR_ARGUMENT, "lambda = " + std::to_string(a.lambda) + " is outside [0, 1]"};
-    if (!(a.inv_norm >= 0.0f) || std::isinf(a.inv_norm))
-        throw wmss::Error{WMSS_ERR_ARGUMENT, "inv_norm must be finite and >= 0"};
-    for (int64_t r = 0; r < a.rows; r++) {
-        const int64_t y = a.labels[r];
-        if (y != WMSS_IGNORE_INDEX && (y < 0 || y >= a.vocab))
-            throw wmss::Error{WMSS_ERR_LABEL, "labels[" + std::to_string(r) + "] = " + std::to_string(y) +
-                                                  " is outside [0, " + std::to_string(a.vocab) + ") and not the ignore index -100"};
-    }
-}
-
 }  // namespace
 
 extern "C" int wmss_torch_ce_mix_ref(const wmss_ce_mix_args *args) {
     return wmss::torch_guard("wmss_torch_ce_mix_ref", [&] {
         if (!args) throw wmss::Error{WMSS_ERR_NULL_POINTER, "the argument descriptor is NULL"};
-        if (args->size != sizeof(wmss_ce_mix_args))
-            throw wmss::Error{WMSS_ERR_VERSION, "wmss_ce_mix_args.size is " + std::to_string(args->size) +
-                                                    ", this library expects " + std::to_string(sizeof(wmss_ce_mix_args))};
+        // The same validation as every other backend (libwmss's), before anything is read or written.
+        if (const int st = wmss_ce_mix_check(args)) throw wmss::Error{st, wmss_last_error()};
         const wmss_ce_mix_args &a = *args;
-        if (!a.z_strong || !a.z_weak || !a.labels || !a.loss)
-            throw wmss::Error{WMSS_ERR_NULL_POINTER, "a required pointer is NULL"};
-        check(a);
         const auto t = scalar_type(a.dtype);
         wmss::use_all_cores();
         torch::AutoGradMode grad_mode(true);
@@ -85,5 +63,16 @@ extern "C" int wmss_torch_ce_mix_ref(const wmss_ce_mix_args *args) {
         }
         store_grad(zs, a.grad_strong, a.ld_grad_strong, t);
         store_grad(zw, a.grad_weak, a.ld_grad_weak, t);
+        // The contract's NaN policy: a labelled row with a non-finite loss, or any row whose wanted statistics are
+        // not finite, fails the call (outputs written) unless WMSS_FLAG_ALLOW_NONFINITE.
+        if (!(a.flags & WMSS_FLAG_ALLOW_NONFINITE)) {
+            auto bad = ~torch::isfinite(row_loss) & (y != WMSS_IGNORE_INDEX);
+            if (a.lse || a.entropy) bad = bad | ~torch::isfinite(torch::logsumexp(zmix, -1));
+            const auto rows_bad = bad.nonzero();
+            if (rows_bad.numel() > 0)
+                throw wmss::Error{WMSS_ERR_NONFINITE, "row " + std::to_string(rows_bad[0][0].item<int64_t>()) +
+                                                          " is not finite (NaN or +inf logits, all logits -inf, or the "
+                                                          "label's logit is -inf)"};
+        }
     });
 }

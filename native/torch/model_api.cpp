@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 
+#include "durable.h"
 #include "error.h"
 #include "model.h"
 #include "wmss_torch.h"
@@ -90,13 +91,7 @@ int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int dtype, in
         }
         wmss::write_checkpoint(dir, m->net->named(), dtype == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32,
                                max_shard_bytes);
-        const fs::path tmp = d / "config.json.tmp";
-        {
-            std::ofstream out(tmp);
-            out << m->net->config().to_json() << "\n";
-            if (!out) throw wmss::Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp.string()};
-        }
-        fs::rename(tmp, d / "config.json");
+        wmss::write_text_durably((d / "config.json").string(), m->net->config().to_json() + "\n");
     });
 }
 
@@ -200,7 +195,7 @@ int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
         m->opt->save(archive);
         const std::string tmp = std::string(path) + ".tmp";
         archive.save_to(tmp);
-        fs::rename(tmp, path);
+        wmss::commit_file(tmp, path);
     });
 }
 

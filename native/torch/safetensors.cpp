@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "durable.h"
 #include "error.h"
 
 namespace fs = std::filesystem;
@@ -205,11 +206,15 @@ void write_safetensors(const std::string &path, const TensorMap &tensors,
         out.write(reinterpret_cast<const char *>(&len), 8);
         out.write(h.data(), (std::streamsize)h.size());
         for (const auto &t : data) out.write(static_cast<const char *>(t.data_ptr()), (std::streamsize)t.nbytes());
-        if (!out) throw Error{WMSS_ERR_ARGUMENT, "write to " + tmp + " failed"};
+        out.close(); // the final flush happens here (a full disk shows now): check after it
+        if (out.fail()) {
+            const int err = errno;
+            std::error_code ignored;
+            fs::remove(tmp, ignored);
+            throw Error{WMSS_ERR_ARGUMENT, "write to " + tmp + " failed: " + std::strerror(err)};
+        }
     }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw Error{WMSS_ERR_ARGUMENT, "cannot rename " + tmp + " to " + path + ": " + ec.message()};
+    commit_file(tmp, path);
 }
 
 void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::ScalarType dtype, int64_t max_shard_bytes) {
@@ -241,13 +246,7 @@ void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::S
         for (const auto &kv : shards[i]) weight_map[kv.first] = name;
     }
     const json index = {{"metadata", {{"total_size", total}}}, {"weight_map", weight_map}};
-    const fs::path tmp = d / "model.safetensors.index.json.tmp";
-    {
-        std::ofstream out(tmp);
-        out << index.dump(2) << "\n";
-        if (!out) throw Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp.string()};
-    }
-    fs::rename(tmp, d / "model.safetensors.index.json");
+    write_text_durably((d / "model.safetensors.index.json").string(), index.dump(2) + "\n");
 }
 
 }  // namespace wmss

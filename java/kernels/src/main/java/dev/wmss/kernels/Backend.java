@@ -51,6 +51,11 @@ public final class Backend {
             throw new NativeLibraryException("libwmss has ABI version " + abi + ", these bindings need " + ABI_VERSION);
         }
         String isa = NativeLoader.cString(WmssH.wmss_cpu_isa());
+        String forced = System.getenv("WMSS_CPU_ISA");
+        if (forced != null && !forced.isBlank() && !forced.equals("auto") && !forced.equals(isa)) {
+            LOG.log(System.Logger.Level.WARNING, "wmss: WMSS_CPU_ISA=" + forced + " is unknown or not supported by"
+                    + " this CPU; using " + isa + " (avx512bf16, avx512, avx2, sse2 or auto)");
+        }
         int devices = 0;
         String cuda;
         try (Arena arena = Arena.ofConfined()) {

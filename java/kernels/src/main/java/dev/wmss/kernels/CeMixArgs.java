@@ -28,20 +28,13 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
                         MemorySegment entropy, boolean allowNonFinite) {
 
     public CeMixArgs {
-        if (strong == null || weak == null || labels == null) {
-            throw new InvalidArgumentException(Status.NULL_POINTER, "strong, weak and labels are required");
-        }
-        if (!strong.sameShape(weak) || strong.onDevice() != weak.onDevice()) {
-            throw new ShapeMismatchException(Status.SHAPE, "strong logits " + strong.describe()
-                    + " and weak logits " + weak.describe() + " differ");
-        }
+        checkInputs(strong, weak, labels);
         checkGrad("gradStrong", gradStrong, strong);
         checkGrad("gradWeak", gradWeak, strong);
         long rows = strong.rows();
-        requireLength("labels", labels, rows * 8);
-        if (rowLoss != null) requireLength("rowLoss", rowLoss, rows * 4);
-        if (lse != null) requireLength("lse", lse, rows * 4);
-        if (entropy != null) requireLength("entropy", entropy, rows * 4);
+        if (rowLoss != null) requireWritable("rowLoss", requireLength("rowLoss", rowLoss, rows * 4));
+        if (lse != null) requireWritable("lse", requireLength("lse", lse, rows * 4));
+        if (entropy != null) requireWritable("entropy", requireLength("entropy", entropy, rows * 4));
         if (Float.isNaN(invNorm) && strong.onDevice()) {
             throw new InvalidArgumentException(Status.ARGUMENT, "invNorm is required for device logits (the labels"
                     + " are on the device: pass 1 / supervised tokens of the batch)");
@@ -117,10 +110,10 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
         private boolean allowNonFinite;
 
         Builder(Logits strong, Logits weak, MemorySegment labels) {
+            checkInputs(strong, weak, labels); // fail at once on what the later calls cannot fix
             this.strong = strong;
             this.weak = weak;
             this.labels = labels;
-            build(); // fail at once on shape mismatches
         }
 
         /** Weight of the strong model's logits, in [0, 1]; default 0.5. */
@@ -187,6 +180,26 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
         }
     }
 
+    /** Both logit matrices present, of one shape, dtype and memory side; labels long enough. */
+    private static void checkInputs(Logits strong, Logits weak, MemorySegment labels) {
+        if (strong == null || weak == null || labels == null) {
+            throw new InvalidArgumentException(Status.NULL_POINTER, "strong, weak and labels are required");
+        }
+        if (!strong.sameShape(weak) || strong.onDevice() != weak.onDevice()) {
+            throw new ShapeMismatchException(Status.SHAPE, "strong logits " + strong.describe()
+                    + " and weak logits " + weak.describe() + " differ");
+        }
+        requireLength("labels", labels, strong.rows() * 8);
+    }
+
+    /** Outputs are written through raw addresses, which would bypass a read-only segment's protection. */
+    static MemorySegment requireWritable(String name, MemorySegment s) {
+        if (s.isReadOnly()) {
+            throw new InvalidArgumentException(Status.ARGUMENT, name + " is a read-only segment; outputs need writable memory");
+        }
+        return s;
+    }
+
     static long supervisedRows(MemorySegment labels, long rows) {
         long n = 0;
         for (long r = 0; r < rows; r++) if (labels.getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, r) != CeMix.IGNORE_INDEX) n++;
@@ -206,6 +219,7 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
             throw new ShapeMismatchException(Status.SHAPE, name + " " + g.describe() + " does not match the logits "
                     + like.describe());
         }
+        if (g != null) requireWritable(name, g.data());
         return g;
     }
 }

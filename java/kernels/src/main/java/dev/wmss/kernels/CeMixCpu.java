@@ -63,8 +63,12 @@ final class CeMixCpu implements CeMixBackend {
      * (the CPU would fault on it): checked through CUDA itself, only where CUDA is in use.
      */
     static void requireNativeHost(CeMixArgs a) {
+        requireNativeHost(a.buffers());
+    }
+
+    static void requireNativeHost(MemorySegment... buffers) {
         boolean cuda = Backend.current().cudaUsable();
-        for (MemorySegment s : a.buffers()) {
+        for (MemorySegment s : buffers) {
             if (s == null) continue;
             if (!s.isNative()) {
                 throw new InvalidArgumentException(Status.ARGUMENT, "native backends need native (off-heap)"

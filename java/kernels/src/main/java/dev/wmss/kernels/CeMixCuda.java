@@ -47,18 +47,23 @@ final class CeMixCuda implements CeMixBackend {
             Status.check(WmssH.wmss_cuda_synchronize(none), Backend::lastError);
             MemorySegment words = arena.allocate(16, 8);
             status.copyTo(words);
-            long nonFinite = words.get(ValueLayout.JAVA_LONG, 0), badLabel = words.get(ValueLayout.JAVA_LONG, 8);
-            if (badLabel != Long.MAX_VALUE) {
-                throw new LabelOutOfRangeException(Status.LABEL, "labels[" + badLabel + "] is outside [0, " + vocab
-                        + ") and not the ignore index -100 (detected on the GPU; that row's outputs are NaN)");
-            }
-            if (nonFinite != Long.MAX_VALUE && !a.allowNonFinite()) {
-                throw new NonFiniteException(Status.NONFINITE, "row " + nonFinite + " is not finite (NaN or +inf"
-                        + " logits, all logits -inf, or the label's logit is -inf; detected on the GPU)");
-            }
+            throwOnStatus(words, vocab, a.allowNonFinite());
             MemorySegment host = arena.allocate(Math.max(4, rows * 4), 8);
             Status.check(WmssH.wmss_cuda_memcpy(host, loss, rows * 4), Backend::lastError);
             return CeMixCpu.sum(host, rows) * a.invNorm();
+        }
+    }
+
+    /** The device status words (first non-finite row, first row with a bad label) as the typed exceptions. */
+    static void throwOnStatus(MemorySegment words, long vocab, boolean allowNonFinite) {
+        long nonFinite = words.get(ValueLayout.JAVA_LONG, 0), badLabel = words.get(ValueLayout.JAVA_LONG, 8);
+        if (badLabel != Long.MAX_VALUE) {
+            throw new LabelOutOfRangeException(Status.LABEL, "labels[" + badLabel + "] is outside [0, " + vocab
+                    + ") and not the ignore index -100 (detected on the GPU; that row's outputs are NaN)");
+        }
+        if (nonFinite != Long.MAX_VALUE && !allowNonFinite) {
+            throw new NonFiniteException(Status.NONFINITE, "row " + nonFinite + " is not finite (NaN or +inf"
+                    + " logits, all logits -inf, or the label's logit is -inf; detected on the GPU)");
         }
     }
 }

@@ -29,6 +29,12 @@ public sealed interface Logits permits Logits.Host, Logits.Device {
 
         public Host {
             checkShape(data, dtype, rows, vocab, rowStride);
+            // get/set/fill would fault on CUDA memory: checked through CUDA itself, only where CUDA is in use
+            if (rows > 0 && data.isNative() && Backend.current().cudaUsable()
+                    && DeviceMemory.kindOf(data) == DeviceMemory.Kind.DEVICE) {
+                throw new InvalidArgumentException(Status.ARGUMENT, "host logits over CUDA device memory at 0x"
+                        + Long.toHexString(data.address()) + ": use Logits.onDevice");
+            }
         }
 
         public long offset(long row, long col) {

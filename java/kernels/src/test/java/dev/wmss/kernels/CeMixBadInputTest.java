@@ -147,6 +147,22 @@ class CeMixBadInputTest {
     }
 
     @Test
+    void readOnlyOutputsAreRejectedBeforeAnythingIsWritten() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 4, 50, 0, 0.5f, 1, 1);
+            Logits.Host ro = Logits.of(p.gradStrong.data().asReadOnly(), DType.F32, 4, 50);
+            assertStatus(Status.ARGUMENT, () -> CeMix.of(p.strong, p.weak, p.labels).gradStrong(ro).run());
+            assertStatus(Status.ARGUMENT, () -> CeMix.of(ro, p.weak, p.labels).inPlace().run());
+            assertStatus(Status.ARGUMENT, () -> CeMix.of(p.strong, p.weak, p.labels).rowLoss(p.rowLoss.asReadOnly()).run());
+            assertStatus(Status.ARGUMENT, () -> Entropy.compute(p.strong, null, p.entropy.asReadOnly(), null, null, false));
+            assertUntouched(p);
+            // heap memory is for the Java reference only: the native entropy refuses it (no crash)
+            Logits.Host heap = Logits.of(MemorySegment.ofArray(new float[200]), DType.F32, 4, 50);
+            assertStatus(Status.ARGUMENT, () -> Entropy.compute(heap, null, p.entropy, null, null, false));
+        }
+    }
+
+    @Test
     void hostMemoryIsNotAcceptedAsDeviceLogits() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment host = arena.allocate(4 * 10 * 4);

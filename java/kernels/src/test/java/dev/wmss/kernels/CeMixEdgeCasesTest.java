@@ -61,7 +61,8 @@ class CeMixEdgeCasesTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 4, 100, 0, 0.5f, 1.0, 3);
             p.weak.set(2, 17, Float.NaN);
-            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA}) {
+            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA,
+                    CeMixBackend.LIBTORCH}) {
                 p.poison();
                 NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.call().run(v), v.name());
                 assertTrue(e.getMessage().contains("row 2"), e.getMessage());

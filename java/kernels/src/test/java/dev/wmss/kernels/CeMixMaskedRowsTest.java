@@ -24,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CeMixMaskedRowsTest {
     static final int VOCAB = 3 * 2048 + 517;
     static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
-            "cpu-fused:in-place", "cpu-unfused", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
+            "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
             "cuda-emulation:split-3", "cuda-emulation:split-8", "cuda-fused", "cuda-fused:in-place"};
 
     static List<Arguments> cases() {
@@ -92,6 +92,7 @@ class CeMixMaskedRowsTest {
             mask(p, 8, 0, v, lowest);                     // everything masked but the label
             // row 9: unmasked
             Problem.Outputs ref = p.run(CeMixBackend.JAVA);
+            if (backend == CeMixBackend.LIBTORCH) p.statSlack = 1 + VOCAB / 5000.0; // its fp32 entropy sum
             Problem.Outputs got = p.run(backend);
             p.assertClose(name, ref, got);
             for (int r = 0; r < p.rows; r++) {

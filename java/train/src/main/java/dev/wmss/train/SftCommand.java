@@ -35,7 +35,7 @@ final class SftCommand implements Callable<Integer> {
         List<Example> examples = data.load(train.seed.value, tok);
         TrainingRun run = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value), Sampler.all(examples.size()))
                 .strong(model).out(out.path).resume(train.resume).prepare();
-        Runs.writeConfig(out.path, Runs.fields("command", "sft", "model", model.toString(), "data", data.spec,
+        if (run.resumesFrom().isEmpty()) Runs.writeConfig(out.path, Runs.fields("command", "sft", "model", model.toString(), "data", data.spec,
                 "tokenizer", tokenizer.spec, "max_len", train.maxLen.value, "examples", examples.size(), "config", cfg));
         TrainingRun.Result r = run.run();
         System.out.println(r.interrupted() ? "stopped at step " + r.steps() : "SFT done: " + r.strong());

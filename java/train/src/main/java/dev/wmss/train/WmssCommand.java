@@ -53,7 +53,7 @@ final class WmssCommand implements Callable<Integer> {
             Path dir = rounds == 1 ? out.path : out.path.resolve("round-" + k);
             TrainingRun run = TrainingRun.builder(cfg).data(collator, Sampler.all(examples.size())).strong(s).weak(w).out(dir)
                     .resume(train.resume).prepare();
-            if (k == 1) {
+            if (k == 1 && run.resumesFrom().isEmpty()) { // a resumed run keeps the run.json that describes it
                 Map<String, Object> resolved = new LinkedHashMap<>();
                 resolved.put("command", "wmss");
                 resolved.put("weak", weak.toString());

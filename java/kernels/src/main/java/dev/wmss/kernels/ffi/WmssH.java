@@ -148,6 +148,22 @@ public final class WmssH {
         }
     }
 
+    private static final class wmss_ce_mix_check {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_ce_mix_check", DESC);
+    }
+
+    public static int wmss_ce_mix_check(MemorySegment args) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix_check", args);
+        try {
+            return (int) wmss_ce_mix_check.HANDLE.invokeExact(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_ce_mix_check", t);
+        }
+    }
+
     private static final class wmss_ce_mix {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_ce_mix", DESC);

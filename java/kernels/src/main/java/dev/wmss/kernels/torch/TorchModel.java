@@ -22,6 +22,8 @@ import java.nio.file.Path;
 public final class TorchModel implements AutoCloseable {
     private MemorySegment handle;
     private final long vocab, parameters;
+    /** Rows of the last forward that kept its graph (-1: none), which the next backward must match. */
+    private long lastRows = -1;
 
     private TorchModel(MemorySegment handle) {
         this.handle = handle;
@@ -91,12 +93,18 @@ public final class TorchModel implements AutoCloseable {
             check(WmssTorchH.wmss_torch_model_forward(handle(), ids, mask == null ? MemorySegment.NULL : mask, batch,
                     seq, withGrad ? 1 : 0, out));
             MemorySegment logits = out.get(ValueLayout.ADDRESS, 0).reinterpret(n * vocab * 4);
+            lastRows = withGrad ? n : -1;
             return Logits.of(logits, DType.F32, n, vocab);
         }
     }
 
     /** Accumulates parameter gradients from d loss / d logits (may be the logits view itself, overwritten). */
     public void backward(Logits gradLogits) {
+        if (lastRows < 0) throw new IllegalStateException("backward without a forward (with grad) before it");
+        if (gradLogits.rows() != lastRows) {
+            throw new ShapeMismatchException(Status.SHAPE, "the logits gradient has " + gradLogits.rows()
+                    + " rows; the last forward produced " + lastRows);
+        }
         if (gradLogits.dtype() != DType.F32 || gradLogits.vocab() != vocab || gradLogits.rowStride() != vocab) {
             throw new ShapeMismatchException(Status.SHAPE, "the logits gradient must be contiguous fp32 [rows, " + vocab + "]");
         }

@@ -56,6 +56,21 @@ class TorchModelTest {
         return s;
     }
 
+    @Test
+    void backwardNeedsAForwardWithGradOfTheSameRows() {
+        try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 1)) {
+            MemorySegment ids = arena.allocate(8L * 6);
+            Logits.Host g = Logits.allocate(arena, DType.F32, 6, m.vocab());
+            assertThrows(IllegalStateException.class, () -> m.backward(g), "no forward yet");
+            m.forward(ids, null, 2, 3, true);
+            Logits.Host small = Logits.allocate(arena, DType.F32, 4, m.vocab());
+            ShapeMismatchException e = assertThrows(ShapeMismatchException.class, () -> m.backward(small));
+            assertTrue(e.getMessage().contains("last forward produced 6"), e.getMessage());
+            m.forward(ids, null, 2, 3, false);
+            assertThrows(IllegalStateException.class, () -> m.backward(g), "that forward kept no graph");
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"tiny-qwen3", "tiny-llama"})
     void forwardMatchesPythonTorch(String name) throws Exception {

@@ -1,8 +1,11 @@
 package dev.wmss.train.loop;
 
 import com.google.gson.Gson;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,12 +36,32 @@ public final class JsonlMetrics implements MetricsSink {
                 Files.write(file, List.of(), StandardCharsets.UTF_8);
                 return;
             }
-            List<String> keep = Files.readAllLines(file).stream()
-                    .filter(l -> !l.isBlank() && JsonParser.parseString(l).getAsJsonObject().get("step").getAsLong() <= start)
-                    .toList();
+            List<String> lines = Files.readAllLines(file), keep = new java.util.ArrayList<>();
+            int damaged = 0;
+            for (String l : lines) {
+                Long step = stepOf(l);
+                if (step == null) damaged += l.isBlank() ? 0 : 1;
+                else if (step <= start) keep.add(l);
+            }
+            if (damaged > 0) {
+                LoggerFactory.getLogger(JsonlMetrics.class).warn("{}: dropped {} damaged line(s) (a crash mid-write?)",
+                        file, damaged);
+            }
             Files.write(file, keep, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The step of one metrics line, or null when the line is not a JSON object with a numeric "step". */
+    private static Long stepOf(String line) {
+        try {
+            JsonElement e = JsonParser.parseString(line);
+            if (!e.isJsonObject()) return null;
+            JsonElement step = e.getAsJsonObject().get("step");
+            return step != null && step.isJsonPrimitive() && step.getAsJsonPrimitive().isNumber() ? step.getAsLong() : null;
+        } catch (RuntimeException malformed) {
+            return null;
         }
     }
 

@@ -14,12 +14,15 @@ import java.util.Objects;
  */
 public record RunIdentity(String mode, String dataFingerprint, int examples, int maxLen, String activeFingerprint,
                           int active, int epochs, int batchSize, int accum, double lr, double warmupRatio,
-                          double weightDecay, double maxGradNorm, long seed, float lambda, boolean freezeWeak) {
+                          double weightDecay, double maxGradNorm, long seed, float lambda, boolean freezeWeak,
+                          String strongModel, String weakModel) {
 
-    public static RunIdentity of(TrainConfig cfg, String dataFingerprint, int examples, int maxLen, int[] active) {
+    /** initial strong / weak models: {@link ModelFingerprint}s of the directories the run starts from. */
+    public static RunIdentity of(TrainConfig cfg, String dataFingerprint, int examples, int maxLen, int[] active,
+                                 String strongModel, String weakModel) {
         return new RunIdentity(cfg.mode().name(), dataFingerprint, examples, maxLen, sha256(active), active.length,
                 cfg.epochs(), cfg.batchSize(), cfg.accum(), cfg.lr(), cfg.warmupRatio(), cfg.weightDecay(),
-                cfg.maxGradNorm(), cfg.seed(), cfg.lambda(), cfg.freezeWeak());
+                cfg.maxGradNorm(), cfg.seed(), cfg.lambda(), cfg.freezeWeak(), strongModel, weakModel);
     }
 
     static String sha256(int[] values) {
@@ -51,6 +54,8 @@ public record RunIdentity(String mode, String dataFingerprint, int examples, int
         m.put("--seed", seed);
         m.put("--lambda", lambda);
         m.put("--freeze-weak", freezeWeak);
+        m.put("initial strong model (fingerprint)", strongModel);
+        m.put("initial weak model (fingerprint)", weakModel);
         return m;
     }
 

@@ -145,7 +145,8 @@ public final class TrainingRun {
             }
             String warning = data.checkAnswersFit();
             if (warning != null) LOG.warn("{}; raise --max-len", warning);
-            RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active);
+            RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
+                    ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WMSS ? weak : null));
             Checkpointer checkpoints = new Checkpointer(out);
             Optional<Checkpointer.Saved> latest = Files.isDirectory(out) ? checkpoints.latest() : Optional.empty();
             Checkpointer.Saved from = null;

@@ -20,7 +20,7 @@ class CheckpointerTest {
     static final List<String> POINTS = List.of("writing contents", "contents written", "state written",
             "renamed into place", "old set aside", "old deleted");
     static final RunIdentity ID = RunIdentity.of(TrainConfig.builder(TrainConfig.Mode.SFT).build(), "fp", 10, 64,
-            Sampler.all(10));
+            Sampler.all(10), "m0", "none");
 
     static final class Crash extends IOException {
         Crash(String point) {

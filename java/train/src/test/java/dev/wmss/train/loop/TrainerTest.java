@@ -107,9 +107,21 @@ public class TrainerTest {
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, new Collator(ArithmeticTasks.generate(80, 1, 3),
                 new ByteTokenizer(), 120), m0, run, true));
         assertTrue(e.getMessage().contains("--max-len: checkpoint 128, now 120"), e.getMessage());
+        // another initial model of the same architecture (other weights) is another run
+        Path m1 = init(tmp.resolve("m1"), 2);
+        e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m1, run, true));
+        assertTrue(e.getMessage().contains("initial strong model"), e.getMessage());
         // a new run does not silently overwrite one that holds a checkpoint
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, false));
         assertTrue(e.getMessage().contains("--resume"), e.getMessage());
+    }
+
+    @Test
+    void aDamagedMetricsLineDoesNotBlockResume(@TempDir Path tmp) throws IOException {
+        Path file = tmp.resolve("metrics.jsonl");
+        Files.writeString(file, "{\"step\": 1, \"loss\": 2}\n{\"step\": 2, \"lo\n{\"loss\": 3}\n{\"step\": 3}\n");
+        new JsonlMetrics(file).start("sft", 2, 10);
+        assertEquals(List.of("{\"step\": 1, \"loss\": 2}"), Files.readAllLines(file), "kept up to step 2, damaged dropped");
     }
 
     @Test
