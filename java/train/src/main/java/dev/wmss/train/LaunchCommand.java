@@ -62,8 +62,8 @@ final class LaunchCommand implements Callable<Integer> {
             description = "JVM option for every rank (repeatable; default: this JVM's own options).")
     List<String> jvmArgs;
 
-    @Option(names = "--grace", defaultValue = "10", paramLabel = "SECONDS",
-            description = "Time the other ranks get to stop after one fails, before they are killed (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--grace", defaultValue = "30", paramLabel = "SECONDS",
+            description = "Time ranks get to stop (e.g. to checkpoint on Ctrl-C) before they are killed (default: ${DEFAULT-VALUE}).")
     double grace;
 
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "After --: the subcommand and its options (or, with --exec, a program).")

@@ -241,22 +241,42 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Every rank's array (lengths may differ, zero included), indexed by rank. Two collectives. */
     public float[][] allGather(float[] local) {
-        long[] counts = allGather((long) local.length);
+        MemorySegment[] parts = allGatherV(MemorySegment.ofArray(local), ValueLayout.JAVA_FLOAT, F32);
+        float[][] out = new float[parts.length][];
+        for (int r = 0; r < parts.length; r++) out[r] = parts[r].toArray(ValueLayout.JAVA_FLOAT);
+        return out;
+    }
+
+    /** Every rank's array (lengths may differ, zero included), indexed by rank. Two collectives. */
+    public double[][] allGather(double[] local) {
+        MemorySegment[] parts = allGatherV(MemorySegment.ofArray(local), ValueLayout.JAVA_DOUBLE, F64);
+        double[][] out = new double[parts.length][];
+        for (int r = 0; r < parts.length; r++) out[r] = parts[r].toArray(ValueLayout.JAVA_DOUBLE);
+        return out;
+    }
+
+    /** Gathers the lengths, then the values; returns heap copies of each rank's part. */
+    private MemorySegment[] allGatherV(MemorySegment local, ValueLayout element, int type) {
+        long size = element.byteSize();
+        long[] counts = allGather(local.byteSize() / size);
         long total = 0;
         for (long c : counts) total += c;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment in = arena.allocateFrom(ValueLayout.JAVA_FLOAT, local);
-            MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, Math.max(total, 1));
-            check(WmssTorchH.wmss_torch_dist_allgatherv(handle(), F32, in,
-                    arena.allocateFrom(ValueLayout.JAVA_LONG, counts), out));
-            float[][] result = new float[worldSize][];
+            MemorySegment in = arena.allocate(Math.max(local.byteSize(), 1), size);
+            in.copyFrom(local);
+            MemorySegment out = arena.allocate(Math.max(total * size, 1), size);
+            check(WmssTorchH.wmss_torch_dist_allgatherv(handle(), type, in, arena.allocateFrom(ValueLayout.JAVA_LONG, counts), out));
+            MemorySegment[] parts = new MemorySegment[worldSize];
             long at = 0;
             for (int r = 0; r < worldSize; r++) {
-                result[r] = new float[Math.toIntExact(counts[r])];
-                MemorySegment.copy(out, ValueLayout.JAVA_FLOAT, at * 4, result[r], 0, result[r].length);
+                MemorySegment heap = element == ValueLayout.JAVA_FLOAT
+                        ? MemorySegment.ofArray(new float[Math.toIntExact(counts[r])])
+                        : MemorySegment.ofArray(new double[Math.toIntExact(counts[r])]);
+                heap.copyFrom(out.asSlice(at * size, counts[r] * size));
+                parts[r] = heap;
                 at += counts[r];
             }
-            return result;
+            return parts;
         }
     }
 

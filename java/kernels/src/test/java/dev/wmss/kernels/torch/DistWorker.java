@@ -78,6 +78,9 @@ public final class DistWorker {
         check(Arrays.equals(g[0], new float[]{9}) && Arrays.equals(g[1], new float[]{4, 5, 6, 7, 8}), "allGather 1 + 5");
         g = pg.allGather(new float[0]);
         check(g[0].length == 0 && g[1].length == 0, "allGather 0 + 0");
+        double[][] h = pg.allGather(r == 0 ? new double[]{Math.PI, 1e300} : new double[]{-Math.E});
+        check(Arrays.equals(h[0], new double[]{Math.PI, 1e300}) && Arrays.equals(h[1], new double[]{-Math.E}),
+                "allGather doubles, exact");
         pg.barrier();
         System.out.println("vectors ok");
     }
