@@ -215,10 +215,8 @@ int wmss_torch_dist_grads_new(wmss_torch_dist *pg, wmss_torch_model *m, int64_t 
     return wmss::torch_guard("wmss_torch_dist_grads_new", [&] {
         if (!out) throw Error{WMSS_ERR_NULL_POINTER, "out is NULL"};
         *out = nullptr;
-        auto &g = need(pg);
-        const int64_t cap = bucket_cap(bucket_bytes);
-        auto s = std::make_unique<wmss_torch_dist_grads>(pg->group, m, cap);
-        (void)g;
+        need(pg);
+        auto s = std::make_unique<wmss_torch_dist_grads>(pg->group, m, bucket_cap(bucket_bytes));
         if (overlap) s->add_hooks();
         *out = s.release();
     });
