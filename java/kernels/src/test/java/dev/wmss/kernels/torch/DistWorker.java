@@ -31,6 +31,7 @@ public final class DistWorker {
                 case "collectives" -> {
                     vectors(pg);
                     gradients(pg, Path.of(args[1]));
+                    wdjt(pg, Path.of(args[1]));
                 }
                 case "dies" -> dies(pg);
                 case "hangs" -> hangs(pg);
@@ -196,6 +197,63 @@ public final class DistWorker {
             }
         }
         System.out.println("gradients ok");
+    }
+
+    /**
+     * One WD-JT step the way the trainer will take it: each rank its shard of the global batch, the supervised-token
+     * count all-reduced before the fused loss (inv_norm = 1/n of the global batch), both models' gradient buckets
+     * all-reduced (SUM) during backward. Loss and both models' gradients equal one process on the whole batch.
+     */
+    static void wdjt(ProcessGroup pg, Path dir) throws IOException {
+        int seq = 6, vocab, r = pg.rank();
+        List<String> names = names(dir);
+        String weakConfig = Files.readString(dir.resolve("config.json"));
+        try (Arena arena = Arena.ofConfined(); TorchModel probe = TorchModel.load(dir)) {
+            vocab = (int) probe.vocab();
+            SplittableRandom rnd = new SplittableRandom(42); // the same global batch on every rank
+            long[] ids = new long[3 * seq], labels = new long[3 * seq];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = rnd.nextInt(vocab);
+                labels[i] = rnd.nextInt(4) == 0 ? dev.wmss.kernels.MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab);
+            }
+            long n = Arrays.stream(labels).filter(y -> y >= 0).count();
+            // single process: the global batch of 3 sequences
+            double wantLoss;
+            try (TorchModel s1 = TorchModel.load(dir); TorchModel w1 = TorchModel.init(weakConfig, 9);
+                 TorchModel s2 = TorchModel.load(dir); TorchModel w2 = TorchModel.init(weakConfig, 9)) {
+                wantLoss = wdjtMicro(arena, s1, w1, ids, labels, 0, 3, seq, 1f / n);
+                // this rank's shard: rank 0 sequences [0, 1), rank 1 [1, 3) (contiguous, unequal)
+                int lo = r == 0 ? 0 : 1, hi = r == 0 ? 1 : 3;
+                long local = Arrays.stream(labels, lo * seq, hi * seq).filter(y -> y >= 0).count();
+                long global = pg.sum(local);
+                check(global == n, "global supervised tokens " + global + " vs " + n);
+                try (GradientSync gs = pg.gradientSync(s2, 2048, true); GradientSync gw = pg.gradientSync(w2, 2048, true)) {
+                    gs.prepare();
+                    gw.prepare();
+                    double part = wdjtMicro(arena, s2, w2, ids, labels, lo, hi, seq, 1f / global);
+                    gs.sync(ProcessGroup.Op.SUM); // strong then weak: the same order on every rank
+                    gw.sync(ProcessGroup.Op.SUM);
+                    double loss = pg.sum(part);
+                    check(Math.abs(loss - wantLoss) <= 1e-5 * Math.abs(wantLoss), "WD-JT loss " + loss + " vs " + wantLoss);
+                }
+                sameGradients(s2, s1, names, 1, "WD-JT strong");
+                sameGradients(w2, w1, names, 1, "WD-JT weak");
+            }
+        }
+        System.out.println("wdjt ok");
+    }
+
+    /** Sequences [lo, hi) of the batch through both models, the fused mixed loss in place, both backwards. */
+    static double wdjtMicro(Arena arena, TorchModel strong, TorchModel weak, long[] ids, long[] labels, int lo, int hi,
+                            int seq, float invNorm) {
+        MemorySegment i = arena.allocateFrom(ValueLayout.JAVA_LONG, Arrays.copyOfRange(ids, lo * seq, hi * seq));
+        MemorySegment y = arena.allocateFrom(ValueLayout.JAVA_LONG, Arrays.copyOfRange(labels, lo * seq, hi * seq));
+        var zs = strong.forward(i, null, hi - lo, seq, true);
+        var zw = weak.forward(i, null, hi - lo, seq, true);
+        double loss = dev.wmss.kernels.MixCrossEntropy.of(zs, zw, y).lambda(0.5f).invNorm(invNorm).inPlace().run();
+        strong.backward(zs);
+        weak.backward(zw);
+        return loss;
     }
 
     static void dies(ProcessGroup pg) throws InterruptedException {

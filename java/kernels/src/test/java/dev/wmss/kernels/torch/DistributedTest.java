@@ -97,7 +97,7 @@ class DistributedTest {
             assertEquals(0, c1, out);
             for (Rank r : ranks) {
                 String o = r.output();
-                assertTrue(o.contains("vectors ok") && o.contains("gradients ok") && o.contains("done"), out);
+                assertTrue(o.contains("vectors ok") && o.contains("gradients ok") && o.contains("wdjt ok") && o.contains("done"), out);
             }
         } finally {
             killAll(ranks);
