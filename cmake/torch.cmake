@@ -34,13 +34,13 @@ if(WMSS_WITH_TORCH)
     set(WMSS_HAVE_TORCH ON)
     find_package(nlohmann_json 3 REQUIRED)
     add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/safetensors.cpp
-                native/torch/model.cpp native/torch/model_api.cpp
-                native/torch/dist.cpp native/torch/dist_grads.cpp)
+                native/torch/model.cpp native/torch/model_api.cpp)
     target_include_directories(wmss_torch PUBLIC native/include)
     target_link_libraries(wmss_torch PRIVATE ${TORCH_LIBRARIES} nlohmann_json::nlohmann_json)
     target_compile_options(wmss_torch PRIVATE -O2 -Wall)
     target_link_options(wmss_torch PRIVATE -Wl,--no-undefined) # a missing symbol fails the build, not the JVM
     set_target_properties(wmss_torch PROPERTIES BUILD_RPATH "$ORIGIN" INSTALL_RPATH "$ORIGIN")
+    target_sources(wmss_torch PRIVATE native/torch/dist.cpp native/torch/dist_grads.cpp) # data parallel (c10d)
     wmss_check_nccl(wmss_torch)
     list(APPEND WMSS_TORCH_TARGETS wmss_torch)
     list(APPEND WMSS_NATIVE_FILES libwmss_torch.so)

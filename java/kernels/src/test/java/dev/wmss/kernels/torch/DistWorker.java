@@ -214,7 +214,7 @@ public final class DistWorker {
             long[] ids = new long[3 * seq], labels = new long[3 * seq];
             for (int i = 0; i < ids.length; i++) {
                 ids[i] = rnd.nextInt(vocab);
-                labels[i] = rnd.nextInt(4) == 0 ? dev.wmss.kernels.MixCrossEntropy.IGNORE_INDEX : rnd.nextInt(vocab);
+                labels[i] = rnd.nextInt(4) == 0 ? IGNORE : rnd.nextInt(vocab);
             }
             long n = Arrays.stream(labels).filter(y -> y >= 0).count();
             // single process: the global batch of 3 sequences
@@ -243,14 +243,47 @@ public final class DistWorker {
         System.out.println("wdjt ok");
     }
 
-    /** Sequences [lo, hi) of the batch through both models, the fused mixed loss in place, both backwards. */
+    static final long IGNORE = -100;
+
+    /**
+     * The WD-JT loss in plain Java (double), independent of the kernels: z_mix = λ·z_s + (1−λ)·z_w; per supervised
+     * row lse − z_mix[y]; in place z_s ← λ·g·invNorm, z_w ← (1−λ)·g·invNorm with g = softmax(z_mix) − onehot(y).
+     * Returns invNorm · Σ loss.
+     */
+    static double mixedCrossEntropy(MemorySegment zs, MemorySegment zw, long[] labels, int vocab, double lambda,
+                                    double invNorm) {
+        double total = 0;
+        double[] mix = new double[vocab];
+        for (int r = 0; r < labels.length; r++) {
+            long base = (long) r * vocab;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < vocab; v++) {
+                mix[v] = lambda * zs.getAtIndex(ValueLayout.JAVA_FLOAT, base + v)
+                        + (1 - lambda) * zw.getAtIndex(ValueLayout.JAVA_FLOAT, base + v);
+                max = Math.max(max, mix[v]);
+            }
+            double sum = 0;
+            for (int v = 0; v < vocab; v++) sum += Math.exp(mix[v] - max);
+            double lse = max + Math.log(sum);
+            long y = labels[r];
+            if (y != IGNORE) total += lse - mix[(int) y];
+            for (int v = 0; v < vocab; v++) {
+                double g = y == IGNORE ? 0 : Math.exp(mix[v] - lse) - (v == y ? 1 : 0);
+                zs.setAtIndex(ValueLayout.JAVA_FLOAT, base + v, (float) (lambda * g * invNorm));
+                zw.setAtIndex(ValueLayout.JAVA_FLOAT, base + v, (float) ((1 - lambda) * g * invNorm));
+            }
+        }
+        return total * invNorm;
+    }
+
+    /** Sequences [lo, hi) of the batch through both models, the mixed loss's gradients in place, both backwards. */
     static double wdjtMicro(Arena arena, TorchModel strong, TorchModel weak, long[] ids, long[] labels, int lo, int hi,
                             int seq, float invNorm) {
         MemorySegment i = arena.allocateFrom(ValueLayout.JAVA_LONG, Arrays.copyOfRange(ids, lo * seq, hi * seq));
-        MemorySegment y = arena.allocateFrom(ValueLayout.JAVA_LONG, Arrays.copyOfRange(labels, lo * seq, hi * seq));
         var zs = strong.forward(i, null, hi - lo, seq, true);
         var zw = weak.forward(i, null, hi - lo, seq, true);
-        double loss = dev.wmss.kernels.MixCrossEntropy.of(zs, zw, y).lambda(0.5f).invNorm(invNorm).inPlace().run();
+        double loss = mixedCrossEntropy(zs.data(), zw.data(), Arrays.copyOfRange(labels, lo * seq, hi * seq),
+                (int) zs.vocab(), 0.5, invNorm);
         strong.backward(zs);
         weak.backward(zw);
         return loss;
