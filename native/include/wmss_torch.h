@@ -68,6 +68,96 @@ WMSS_API int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *pa
 /** trainable = 0 freezes every parameter (e.g. the weak model): pending gradients are dropped and steps skip it. */
 WMSS_API int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable);
 
+/* ---------------------------------------------------------------- data parallel (libtorch c10d)
+ * One process per rank, as torchrun: a process group over a TCPStore at MASTER_ADDR:MASTER_PORT (rank 0 serves
+ * it), backend "gloo" (CPU tensors, any machine) or "nccl" (CUDA; only in a libwmss_torch built against a libtorch
+ * with NCCL, see wmss_torch_dist_available). Every collective must be called by every rank, in the same order,
+ * from one thread per process. A collective that fails (a peer exited, hung past the timeout, or the network
+ * failed) returns WMSS_TORCH_ERR_DIST within the timeout, never hangs or aborts; the group is then unusable
+ * (every later call fails at once): free it and exit non-zero.
+ */
+/** Status of a failed collective (not in wmss_status: it is specific to this layer). */
+#define WMSS_TORCH_ERR_DIST 64
+/** Timeout used when 0 is passed: 10 minutes per collective (and for the ranks to meet at init). */
+#define WMSS_TORCH_DIST_DEFAULT_TIMEOUT_MS 600000
+/** Bucket size used when 0 is passed: 25 MiB, as torch's DistributedDataParallel. */
+#define WMSS_TORCH_DIST_DEFAULT_BUCKET_BYTES (25LL << 20)
+
+typedef enum wmss_torch_dist_type {
+    WMSS_TORCH_DIST_U8 = 0,
+    WMSS_TORCH_DIST_I64 = 1,
+    WMSS_TORCH_DIST_F32 = 2,
+    WMSS_TORCH_DIST_F64 = 3
+} wmss_torch_dist_type;
+
+typedef enum wmss_torch_dist_op {
+    WMSS_TORCH_DIST_SUM = 0,
+    WMSS_TORCH_DIST_AVG = 1, /* sum / world size; floating types only */
+    WMSS_TORCH_DIST_MIN = 2,
+    WMSS_TORCH_DIST_MAX = 3
+} wmss_torch_dist_op;
+
+typedef struct wmss_torch_dist wmss_torch_dist;
+
+/** *available = 1 when this library can create a group with backend ("gloo" always; "nccl" if built with it). */
+WMSS_API int wmss_torch_dist_available(const char *backend, int *available);
+/**
+ * Joins the group (blocks until every rank has joined, or fails after timeout_ms). Arguments left unset are read
+ * from torchrun's environment: master_addr NULL -> MASTER_ADDR, master_port <= 0 -> MASTER_PORT, rank < 0 -> RANK,
+ * world_size <= 0 -> WORLD_SIZE, local_rank < 0 -> LOCAL_RANK (default 0; the CUDA device for nccl). A world of
+ * one needs no address or port. backend NULL means "gloo". The gloo transport binds to 127.0.0.1 when the master
+ * is a loopback address, to GLOO_SOCKET_IFNAME's interfaces when set, else to this host's name.
+ */
+WMSS_API int wmss_torch_dist_init(const char *backend, const char *master_addr, int master_port, int rank,
+                                  int world_size, int local_rank, int64_t timeout_ms, wmss_torch_dist **out);
+/** Leaves the group (no collective: safe after a failure). */
+WMSS_API int wmss_torch_dist_free(wmss_torch_dist *pg);
+/** Any output may be NULL. */
+WMSS_API int wmss_torch_dist_info(wmss_torch_dist *pg, int *rank, int *world_size, int *local_rank);
+WMSS_API int wmss_torch_dist_barrier(wmss_torch_dist *pg);
+/** In place over count host values of type (wmss_torch_dist_type) with op (wmss_torch_dist_op). */
+WMSS_API int wmss_torch_dist_allreduce(wmss_torch_dist *pg, int type, void *data, int64_t count, int op);
+/** In place: every rank receives root's count values (count must agree on every rank). */
+WMSS_API int wmss_torch_dist_broadcast(wmss_torch_dist *pg, int type, void *data, int64_t count, int root);
+/** out[r * count ..] = rank r's in (count must agree on every rank; out holds world_size * count values). */
+WMSS_API int wmss_torch_dist_allgather(wmss_torch_dist *pg, int type, const void *in, int64_t count, void *out);
+/**
+ * Unequal lengths: rank r contributes counts[r] values (counts: world_size entries, the same on every rank, e.g.
+ * from wmss_torch_dist_allgather of each rank's count); out receives them concatenated in rank order.
+ */
+WMSS_API int wmss_torch_dist_allgatherv(wmss_torch_dist *pg, int type, const void *in, const int64_t *counts,
+                                        void *out);
+/** Copies root's parameters into every rank's model (same architecture everywhere), bucket by bucket. */
+WMSS_API int wmss_torch_dist_broadcast_params(wmss_torch_dist *pg, wmss_torch_model *m, int root);
+/**
+ * All-reduces the gradients of the model's trainable parameters (op SUM or AVG) in buckets of bucket_bytes
+ * (0: the default), after backward. A parameter without a gradient counts as zero and receives the result.
+ */
+WMSS_API int wmss_torch_dist_allreduce_grads(wmss_torch_dist *pg, wmss_torch_model *m, int op, int64_t bucket_bytes);
+
+/**
+ * The same reduction with a fixed bucket plan and, when overlap != 0, overlapped with backward: after
+ * wmss_torch_dist_grads_prepare, the next backward of the model launches each bucket's all-reduce as soon as its
+ * gradients are final (buckets hold parameters in approximate backward order: head, last layer ... first layer,
+ * embeddings), and wmss_torch_dist_grads_sync waits for them. Without prepare, sync reduces everything itself.
+ * With gradient accumulation, prepare only before the last micro-batch's backward; every gradient contribution
+ * must be accumulated by the end of that backward. Free it before its model.
+ */
+typedef struct wmss_torch_dist_grads wmss_torch_dist_grads;
+
+WMSS_API int wmss_torch_dist_grads_new(wmss_torch_dist *pg, wmss_torch_model *m, int64_t bucket_bytes, int overlap,
+                                       wmss_torch_dist_grads **out);
+/** Arms the overlap for the model's next backward (a no-op when created with overlap = 0). */
+WMSS_API int wmss_torch_dist_grads_prepare(wmss_torch_dist_grads *g);
+/** Finishes the reduction (op SUM or AVG) and writes it into the gradients. *wait_seconds (may be NULL): time spent
+ * in this call, i.e. the communication not hidden behind backward. */
+WMSS_API int wmss_torch_dist_grads_sync(wmss_torch_dist_grads *g, int op, double *wait_seconds);
+/** Buckets and gradient elements in the plan, and how many buckets the last sync found already launched from
+ * inside backward (the overlap achieved); any output may be NULL. */
+WMSS_API int wmss_torch_dist_grads_info(wmss_torch_dist_grads *g, int64_t *buckets, int64_t *elements,
+                                        int64_t *overlapped);
+WMSS_API int wmss_torch_dist_grads_free(wmss_torch_dist_grads *g);
+
 #ifdef __cplusplus
 }
 #endif

@@ -63,3 +63,10 @@ class Decoder {
 };
 
 }  // namespace wmss
+
+struct wmss_torch_model;
+
+namespace wmss {
+/** The parameters of a model handle under their Hugging Face names (for the data-parallel layer, dist.cpp). */
+const TensorMap &model_parameters(wmss_torch_model *m);
+}  // namespace wmss

@@ -222,3 +222,5 @@ int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
 }
 
 }  // extern "C"
+
+const wmss::TensorMap &wmss::model_parameters(wmss_torch_model *m) { return need(m)->net->named(); }

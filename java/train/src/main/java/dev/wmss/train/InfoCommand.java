@@ -26,6 +26,12 @@ final class InfoCommand implements Callable<Integer> {
             torch = "unavailable: " + e.getMessage();
         }
         System.out.println("libtorch : " + torch);
+        if (!torch.startsWith("unavailable")) {
+            var dist = java.util.Arrays.stream(dev.wmss.kernels.torch.ProcessGroup.Backend.values())
+                    .filter(dev.wmss.kernels.torch.ProcessGroup.Backend::available)
+                    .map(x -> x.name().toLowerCase(java.util.Locale.ROOT)).toList();
+            System.out.println("parallel : " + String.join(", ", dist) + " (c10d; wmss-native launch)");
+        }
         return 0;
     }
 }

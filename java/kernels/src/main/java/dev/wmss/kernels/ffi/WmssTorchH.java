@@ -291,4 +291,260 @@ public final class WmssTorchH {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_set_trainable", t);
         }
     }
+
+    private static final class wmss_torch_dist_available {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_available", DESC);
+    }
+
+    public static int wmss_torch_dist_available(MemorySegment backend, MemorySegment available) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_available", backend, available);
+        try {
+            return (int) wmss_torch_dist_available.HANDLE.invokeExact(backend, available);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_available", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_init {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_init", DESC);
+    }
+
+    public static int wmss_torch_dist_init(MemorySegment backend, MemorySegment master_addr, int master_port, int rank, int world_size, int local_rank, long timeout_ms, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_init", backend, master_addr, master_port, rank, world_size, local_rank, timeout_ms, out);
+        try {
+            return (int) wmss_torch_dist_init.HANDLE.invokeExact(backend, master_addr, master_port, rank, world_size, local_rank, timeout_ms, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_init", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_free {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_free", DESC);
+    }
+
+    public static int wmss_torch_dist_free(MemorySegment pg) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_free", pg);
+        try {
+            return (int) wmss_torch_dist_free.HANDLE.invokeExact(pg);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_free", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_info {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_info", DESC);
+    }
+
+    public static int wmss_torch_dist_info(MemorySegment pg, MemorySegment rank, MemorySegment world_size, MemorySegment local_rank) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_info", pg, rank, world_size, local_rank);
+        try {
+            return (int) wmss_torch_dist_info.HANDLE.invokeExact(pg, rank, world_size, local_rank);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_info", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_barrier {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_barrier", DESC);
+    }
+
+    public static int wmss_torch_dist_barrier(MemorySegment pg) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_barrier", pg);
+        try {
+            return (int) wmss_torch_dist_barrier.HANDLE.invokeExact(pg);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_barrier", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_allreduce {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_allreduce", DESC);
+    }
+
+    public static int wmss_torch_dist_allreduce(MemorySegment pg, int type, MemorySegment data, long count, int op) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allreduce", pg, type, data, count, op);
+        try {
+            return (int) wmss_torch_dist_allreduce.HANDLE.invokeExact(pg, type, data, count, op);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allreduce", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_broadcast {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_broadcast", DESC);
+    }
+
+    public static int wmss_torch_dist_broadcast(MemorySegment pg, int type, MemorySegment data, long count, int root) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_broadcast", pg, type, data, count, root);
+        try {
+            return (int) wmss_torch_dist_broadcast.HANDLE.invokeExact(pg, type, data, count, root);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_broadcast", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_allgather {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_allgather", DESC);
+    }
+
+    public static int wmss_torch_dist_allgather(MemorySegment pg, int type, MemorySegment in, long count, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allgather", pg, type, in, count, out);
+        try {
+            return (int) wmss_torch_dist_allgather.HANDLE.invokeExact(pg, type, in, count, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allgather", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_allgatherv {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_allgatherv", DESC);
+    }
+
+    public static int wmss_torch_dist_allgatherv(MemorySegment pg, int type, MemorySegment in, MemorySegment counts, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allgatherv", pg, type, in, counts, out);
+        try {
+            return (int) wmss_torch_dist_allgatherv.HANDLE.invokeExact(pg, type, in, counts, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allgatherv", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_broadcast_params {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_broadcast_params", DESC);
+    }
+
+    public static int wmss_torch_dist_broadcast_params(MemorySegment pg, MemorySegment m, int root) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_broadcast_params", pg, m, root);
+        try {
+            return (int) wmss_torch_dist_broadcast_params.HANDLE.invokeExact(pg, m, root);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_broadcast_params", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_allreduce_grads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_allreduce_grads", DESC);
+    }
+
+    public static int wmss_torch_dist_allreduce_grads(MemorySegment pg, MemorySegment m, int op, long bucket_bytes) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allreduce_grads", pg, m, op, bucket_bytes);
+        try {
+            return (int) wmss_torch_dist_allreduce_grads.HANDLE.invokeExact(pg, m, op, bucket_bytes);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allreduce_grads", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_grads_new {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_grads_new", DESC);
+    }
+
+    public static int wmss_torch_dist_grads_new(MemorySegment pg, MemorySegment m, long bucket_bytes, int overlap, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_new", pg, m, bucket_bytes, overlap, out);
+        try {
+            return (int) wmss_torch_dist_grads_new.HANDLE.invokeExact(pg, m, bucket_bytes, overlap, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_new", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_grads_prepare {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_grads_prepare", DESC);
+    }
+
+    public static int wmss_torch_dist_grads_prepare(MemorySegment g) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_prepare", g);
+        try {
+            return (int) wmss_torch_dist_grads_prepare.HANDLE.invokeExact(g);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_prepare", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_grads_sync {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_grads_sync", DESC);
+    }
+
+    public static int wmss_torch_dist_grads_sync(MemorySegment g, int op, MemorySegment wait_seconds) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_sync", g, op, wait_seconds);
+        try {
+            return (int) wmss_torch_dist_grads_sync.HANDLE.invokeExact(g, op, wait_seconds);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_sync", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_grads_info {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_grads_info", DESC);
+    }
+
+    public static int wmss_torch_dist_grads_info(MemorySegment g, MemorySegment buckets, MemorySegment elements, MemorySegment overlapped) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_info", g, buckets, elements, overlapped);
+        try {
+            return (int) wmss_torch_dist_grads_info.HANDLE.invokeExact(g, buckets, elements, overlapped);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_info", t);
+        }
+    }
+
+    private static final class wmss_torch_dist_grads_free {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_grads_free", DESC);
+    }
+
+    public static int wmss_torch_dist_grads_free(MemorySegment g) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_free", g);
+        try {
+            return (int) wmss_torch_dist_grads_free.HANDLE.invokeExact(g);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_free", t);
+        }
+    }
 }

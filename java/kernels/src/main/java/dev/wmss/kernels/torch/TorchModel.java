@@ -154,7 +154,7 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
-    private MemorySegment handle() {
+    MemorySegment handle() {
         if (handle == null) throw new InvalidArgumentException(Status.ARGUMENT, "model already closed");
         return handle;
     }
