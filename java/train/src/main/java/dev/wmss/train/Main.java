@@ -28,9 +28,11 @@ public final class Main implements Runnable {
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Main());
+        CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            cmd.getErr().println(cmd.getColorScheme().errorText("error: " + e.getMessage()));
+            String why = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage()
+                    : e.getClass().getSimpleName() + " (no message; -Dwmss.stacktrace=true shows where)";
+            cmd.getErr().println(cmd.getColorScheme().errorText("error: " + why));
             if (Boolean.getBoolean("wmss.stacktrace")) e.printStackTrace(cmd.getErr());
             return 1;
         });

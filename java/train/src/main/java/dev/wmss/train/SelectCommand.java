@@ -25,11 +25,17 @@ final class SelectCommand implements Callable<Integer> {
     SharedOptions.Data data;
     @Mixin
     SharedOptions.Out out;
-    @Option(names = "--variant", defaultValue = "CODE", description = "CODE (authors' code, default) or PAPER (arXiv v2).")
+    @Option(names = "--variant", defaultValue = "CODE", description = "code (authors' code, default) or paper (arXiv v2); any case.")
     Selection.Variant variant;
-    @Option(names = "--alpha", defaultValue = "0.1") double alpha;
-    @Option(names = "--beta", defaultValue = "0.8") double beta;
-    @Option(names = "--gamma", defaultValue = "0.1") double gamma;
+    @Option(names = "--alpha", defaultValue = "0.1",
+            description = "Weight of the weak model's entropy H0 (code) or of [-dH]+ (paper); default ${DEFAULT-VALUE}.")
+    double alpha;
+    @Option(names = "--beta", defaultValue = "0.8",
+            description = "Weight of [-dH]+ = where the strong model is surer (code) or of H1 (paper); default ${DEFAULT-VALUE}.")
+    double beta;
+    @Option(names = "--gamma", defaultValue = "0.1",
+            description = "Weight of [dH]+ = where the strong model is less sure; default ${DEFAULT-VALUE}.")
+    double gamma;
     @Mixin
     SharedOptions.Seed seed;
     @Option(names = "--dedup", negatable = true, description = "Deduplicate the draws (default: only for PAPER).")

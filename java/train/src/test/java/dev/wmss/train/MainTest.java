@@ -62,6 +62,13 @@ class MainTest {
                 "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
         assertEquals(1, sel.code());
         assertTrue(sel.err().contains("--weak-entropy: entropy file not found") && sel.err().contains("none.jsonl"), sel.err());
+        // enum options take any case; an entropy file's bad line is named as an editor counts lines (blank ones too)
+        java.nio.file.Path h = tmp.resolve("h.jsonl");
+        java.nio.file.Files.writeString(h, "{\"index\": 0, \"entropy\": 1}\n\n{\"index\": 1}\n");
+        Run badLine = run("select", "--weak-entropy", h.toString(), "--strong-entropy", h.toString(), "--variant", "paper",
+                "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
+        assertEquals(1, badLine.code(), badLine.err());
+        assertTrue(badLine.err().contains("h.jsonl:3"), badLine.err());
     }
 
     @Test

@@ -88,6 +88,7 @@ public final class JsonlReader {
                             + " file to UTF-8");
                 }
                 line.reset();
+                if (n == 1 && text.startsWith("\uFEFF")) text = text.substring(1); // a UTF-8 byte-order mark
                 if (!text.isBlank()) out.add(new Line(text, file + ":" + n));
                 if (c == -1) break;
             }

@@ -33,20 +33,22 @@ public final class EntropyFile {
 
     /** The entropies by index; every index 0..n-1 exactly once, else an error naming file and line. */
     public static double[] read(Path file, String option) {
-        List<String> lines;
+        List<String> all;
         try {
-            lines = Files.readAllLines(file).stream().filter(l -> !l.isBlank()).toList();
+            all = Files.readAllLines(file);
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException(option + ": entropy file not found: " + file);
         } catch (IOException e) {
             throw new UncheckedIOException(option + ": cannot read " + file + ": " + dev.wmss.train.loop.OutputDir.reason(e), e);
         }
-        double[] h = new double[lines.size()];
-        boolean[] seen = new boolean[lines.size()];
-        for (int n = 0; n < lines.size(); n++) {
+        int count = (int) all.stream().filter(l -> !l.isBlank()).count();
+        double[] h = new double[count];
+        boolean[] seen = new boolean[count];
+        for (int n = 0; n < all.size(); n++) {
+            if (all.get(n).isBlank()) continue; // line numbers count blank lines, as editors do
             int index;
             try {
-                JsonObject o = JsonParser.parseString(lines.get(n)).getAsJsonObject();
+                JsonObject o = JsonParser.parseString(all.get(n)).getAsJsonObject();
                 index = o.get("index").getAsInt();
                 if (index < 0 || index >= h.length || seen[index]) throw new IllegalArgumentException("index " + index
                         + " is out of range or repeated");

@@ -56,6 +56,13 @@ class DataTest {
     }
 
     @Test
+    void aByteOrderMarkIsNotPartOfTheFirstLine(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("bom.jsonl");
+        Files.write(f, ("\uFEFF{\"prompt\": \"a\", \"response\": \"b\"}\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(List.of(new Example("a", "b")), JsonlReader.read(f));
+    }
+
+    @Test
     void onlyResponseTokensAreTargets() {
         ByteTokenizer tok = new ByteTokenizer();
         Collator b = new Collator(List.of(new Example("ab", "xyz"), new Example("p", "q")), tok, 64);
