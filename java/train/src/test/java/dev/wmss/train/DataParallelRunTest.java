@@ -198,7 +198,7 @@ class DataParallelRunTest {
         sameCurve(sft1, sft2, 1, 1e-5, "SFT");
         assertTrue(sft2.getFirst().has("comm_ms") && !sft1.getFirst().has("comm_ms"), sft2.getFirst().toString());
         double dSft = maxWeightDifference(one.resolve("sft/strong"), two.resolve("sft/strong"));
-        assertTrue(dSft < 2e-6, "SFT final weights differ by " + dSft);
+        assertTrue(dSft < 2e-5, "SFT final weights differ by " + dSft);
 
         List<JsonObject> jt1 = metrics(one.resolve("wmss")), jt2 = metrics(two.resolve("wmss"));
         assertEquals(7, jt2.size());
@@ -214,9 +214,11 @@ class DataParallelRunTest {
                 assertEquals(a, jt2.get(i).get(k).getAsDouble(), 1e-4 * Math.abs(a) + 1e-6, k + " at step " + (i + 1));
             }
         }
-        for (String model : new String[]{"strong", "weak"}) {
-            double d = maxWeightDifference(one.resolve("wmss").resolve(model), two.resolve("wmss").resolve(model));
-            assertTrue(d < 2e-6, "WD-JT final " + model + " weights differ by " + d);
+        double[] dJt = new double[2];
+        for (int k = 0; k < 2; k++) {
+            String model = k == 0 ? "strong" : "weak";
+            dJt[k] = maxWeightDifference(one.resolve("wmss").resolve(model), two.resolve("wmss").resolve(model));
+            assertTrue(dJt[k] < 2e-5, "WD-JT final " + model + " weights differ by " + dJt[k]);
         }
 
         List<String> h1 = Files.readAllLines(one.resolve("h1.jsonl")), h2 = Files.readAllLines(two.resolve("h1.jsonl"));
@@ -243,10 +245,10 @@ class DataParallelRunTest {
         sameCurve(sft2, metrics(again.resolve("sft1")), 10, 1e-5, "2-rank checkpoint resumed on 1 rank");
         double d2 = maxWeightDifference(two.resolve("sft/strong"), again.resolve("sft2/strong"));
         double d1 = maxWeightDifference(two.resolve("sft/strong"), again.resolve("sft1/strong"));
-        System.out.printf("largest weight differences: SFT 2 ranks vs 1 %.2e; resumed on 2 ranks %.2e, on 1 rank %.2e%n",
-                dSft, d2, d1);
+        System.out.printf("largest weight differences, 2 ranks vs 1: SFT %.2e, WD-JT strong %.2e weak %.2e; SFT resumed"
+                + " on 2 ranks %.2e, on 1 rank %.2e%n", dSft, dJt[0], dJt[1], d2, d1);
         assertTrue(d2 < 1e-6, "resumed on 2 ranks: final weights differ by " + d2);
-        assertTrue(d1 < 2e-6, "resumed on 1 rank: final weights differ by " + d1);
+        assertTrue(d1 < 2e-5, "resumed on 1 rank: final weights differ by " + d1);
     }
 
     static void copyTree(Path from, Path to) throws IOException {
