@@ -139,9 +139,13 @@ WMSS_API int wmss_torch_dist_allreduce_grads(wmss_torch_dist *pg, wmss_torch_mod
  * The same reduction with a fixed bucket plan and, when overlap != 0, overlapped with backward: after
  * wmss_torch_dist_grads_prepare, the next backward of the model launches each bucket's all-reduce as soon as its
  * gradients are final (buckets hold parameters in approximate backward order: head, last layer ... first layer,
- * embeddings), and wmss_torch_dist_grads_sync waits for them. Without prepare, sync reduces everything itself.
- * With gradient accumulation, prepare only before the last micro-batch's backward; every gradient contribution
- * must be accumulated by the end of that backward. Free it before its model.
+ * embeddings; an untied lm_head last), and wmss_torch_dist_grads_sync waits for them. Without prepare, sync
+ * reduces everything itself. With gradient accumulation, prepare only before the last micro-batch's backward, on
+ * every rank (also on a rank without data this step). Gradient added outside that backward (before it, or after a
+ * bucket left, e.g. a head gradient written by hand, or a second backward) is reduced too: a bucket launched from
+ * inside backward takes its gradients out (zeroes them in place), and after an armed backward sync sweeps for
+ * anything added since and all-reduces that part (one read of the gradients and one small collective per step;
+ * a late contribution costs that bucket's all-reduce again). Free it before its model.
  */
 typedef struct wmss_torch_dist_grads wmss_torch_dist_grads;
 

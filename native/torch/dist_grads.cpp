@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <limits>
 #include <regex>
 
 #include "dist.h"
@@ -57,7 +58,10 @@ std::vector<std::pair<std::string, torch::Tensor>> wmss::backward_order(const Te
         std::smatch m;
         if (std::regex_search(name, m, layer)) return std::stol(m[2]);
         if (name.find("embed") != std::string::npos) return -1; // the input end: its gradient is final last
-        return LONG_MAX;                                         // head and final norm: final first
+        // An untied head last: the fused head (wmss_torch_fused_head) writes its gradient outside autograd, so its
+        // accumulator never fires and a first bucket holding it would keep every bucket from launching early.
+        if (name.rfind("lm_head.", 0) == 0) return -2;
+        return LONG_MAX;                                         // final norm: final first
     };
     std::vector<std::pair<std::string, torch::Tensor>> out(named.begin(), named.end());
     std::stable_sort(out.begin(), out.end(), [&](const auto &a, const auto &b) { return depth(a.first) > depth(b.first); });
@@ -87,6 +91,7 @@ struct wmss_torch_dist_grads {
         std::vector<int64_t> offsets;
         torch::Tensor flat;
         size_t pending = 0; // members whose gradient is not final yet in the armed backward
+        bool in_backward = false; // launched from a hook: the members' gradients were moved out (zeroed)
         c10::intrusive_ptr<c10d::Work> work;
     };
 
@@ -149,6 +154,7 @@ struct wmss_torch_dist_grads {
         ready.assign(params.size(), 0);
         for (auto &b : buckets) {
             b.pending = b.members.size();
+            b.in_backward = false;
             b.work.reset();
         }
     }
@@ -159,7 +165,7 @@ struct wmss_torch_dist_grads {
         ready[i] = 1;
         if (--buckets[bucket_of[i]].pending > 0) return;
         try {
-            while (next < buckets.size() && buckets[next].pending == 0) launch(next++);
+            while (next < buckets.size() && buckets[next].pending == 0) launch(next++, true);
         } catch (const Error &e) {
             hook_error = e.message;
         } catch (const std::exception &e) {
@@ -167,19 +173,82 @@ struct wmss_torch_dist_grads {
         }
     }
 
-    void launch(size_t bi) {
+    /**
+     * Copies the bucket's gradients into its flat buffer and starts its all-reduce. From a hook (inside backward)
+     * the gradients are moved out: zeroed in place (raw pointers to them stay valid), so whatever is added to them
+     * later (a contribution outside autograd, a second backward) is found by sync's sweep and reduced too.
+     */
+    void launch(size_t bi, bool from_hook) {
         Bucket &b = buckets[bi];
         torch::NoGradGuard no_grad;
         for (size_t k = 0; k < b.members.size(); k++) {
             const auto &p = params[b.members[k]];
             auto slot = b.flat.narrow(0, b.offsets[k], p.numel());
-            if (p.grad().defined()) slot.copy_(p.grad().reshape({-1}));
-            else slot.zero_();
+            if (p.grad().defined()) {
+                slot.copy_(p.grad().reshape({-1}));
+                if (from_hook) p.mutable_grad().zero_();
+            } else {
+                slot.zero_();
+            }
         }
+        b.in_backward = from_hook;
         group->run("gradient all-reduce", [&] {
             std::vector<torch::Tensor> v{b.flat};
             b.work = group->pg->allreduce(v);
         });
+    }
+
+    /**
+     * The final sweep of an armed sync: which buckets, on any rank, received gradient after they were launched
+     * from inside backward (flags all-reduced with MAX, so every rank agrees on the collectives that follow). For
+     * those, each rank's late part (its zeroed-then-added gradients, or zeros where it launched the bucket only now)
+     * is all-reduced and added. Costs one read of the launched gradients and one tiny collective per step.
+     */
+    void add_late_gradients(int op) {
+        torch::NoGradGuard no_grad;
+        std::vector<torch::Tensor> peaks;   // max |late gradient| per member of a bucket launched in backward
+        std::vector<size_t> peak_bucket;
+        for (size_t bi = 0; bi < buckets.size(); bi++) {
+            if (!buckets[bi].in_backward) continue;
+            for (size_t i : buckets[bi].members) {
+                if (!params[i].grad().defined()) continue;
+                peaks.push_back(torch::linalg_vector_norm(params[i].grad(), std::numeric_limits<double>::infinity())
+                                    .to(torch::kFloat64));
+                peak_bucket.push_back(bi);
+            }
+        }
+        auto late = torch::zeros({static_cast<int64_t>(buckets.size())}, torch::kInt64);
+        if (!peaks.empty()) {
+            const auto host = torch::stack(peaks).cpu(); // one device read-back for all of them
+            const double *v = host.data_ptr<double>();
+            for (size_t k = 0; k < peak_bucket.size(); k++)
+                if (!(v[k] == 0)) late[static_cast<int64_t>(peak_bucket[k])] = 1; // NaN counts as late too
+        }
+        group->run("gradient all-reduce (late contributions)", [&] {
+            std::vector<torch::Tensor> t{group->stage(late)};
+            c10d::AllreduceOptions o;
+            o.reduceOp = c10d::ReduceOp::MAX;
+            group->wait(group->pg->allreduce(t, o));
+            wmss::DistGroup::unstage(late, t[0]);
+        });
+        const int64_t *flag = late.data_ptr<int64_t>();
+        for (size_t bi = 0; bi < buckets.size(); bi++) {
+            if (!flag[bi]) continue;
+            Bucket &b = buckets[bi];
+            auto extra = torch::zeros_like(b.flat);
+            if (b.in_backward) {
+                for (size_t k = 0; k < b.members.size(); k++) {
+                    const auto &p = params[b.members[k]];
+                    if (p.grad().defined()) extra.narrow(0, b.offsets[k], p.numel()).copy_(p.grad().reshape({-1}));
+                }
+            }
+            group->run("gradient all-reduce (late contributions)", [&] {
+                std::vector<torch::Tensor> v{extra};
+                group->wait(group->pg->allreduce(v));
+            });
+            if (op == WMSS_TORCH_DIST_AVG) extra.div_(group->world);
+            b.flat.add_(extra);
+        }
     }
 
     void sync(int op) {
@@ -190,12 +259,16 @@ struct wmss_torch_dist_grads {
             throw Error{WMSS_TORCH_ERR_DIST, "gradient all-reduce during backward: " + e};
         }
         group->usable("gradient all-reduce");
+        const bool swept = armed; // every rank armed this step (prepare is called on all of them or on none)
         overlapped = next;
-        while (next < buckets.size()) launch(next++);
+        while (next < buckets.size()) launch(next++, false);
         torch::NoGradGuard no_grad;
         for (auto &b : buckets) {
             group->run("gradient all-reduce", [&] { group->wait(b.work); });
             if (op == WMSS_TORCH_DIST_AVG) b.flat.div_(group->world);
+        }
+        if (swept) add_late_gradients(op);
+        for (auto &b : buckets) {
             for (size_t k = 0; k < b.members.size(); k++) {
                 auto &p = params[b.members[k]];
                 if (!p.requires_grad()) continue; // frozen since: took part (same plan on every rank), keeps no grad

@@ -2,10 +2,13 @@ package dev.wmss.kernels;
 
 import java.util.function.Supplier;
 
-/** The status codes of {@code wmss.h}, each mapped to the exception type it raises in Java. */
+/**
+ * The status codes of {@code wmss.h}, each mapped to the exception type it raises in Java; plus
+ * {@link #DISTRIBUTED}, {@code WMSS_TORCH_ERR_DIST} of {@code wmss_torch.h} (a failed collective).
+ */
 public enum Status {
     OK(0), NULL_POINTER(1), SHAPE(2), LABEL(3), ALIGNMENT(4), ALIAS(5), DTYPE(6), NONFINITE(7), ARGUMENT(8),
-    NO_DEVICE(9), CUDA(10), OUT_OF_MEMORY(11), UNSUPPORTED(12), INTERNAL(13), VERSION(14);
+    NO_DEVICE(9), CUDA(10), OUT_OF_MEMORY(11), UNSUPPORTED(12), INTERNAL(13), VERSION(14), DISTRIBUTED(64);
 
     private final int code;
 
@@ -39,6 +42,7 @@ public enum Status {
             case CUDA -> new CudaException(s, m);
             case OUT_OF_MEMORY -> new NativeOutOfMemoryException(s, m);
             case VERSION -> new NativeLibraryException(s, m);
+            case DISTRIBUTED -> new dev.wmss.kernels.torch.DistributedException(m);
             default -> new WmssException(s, m);
         };
     }

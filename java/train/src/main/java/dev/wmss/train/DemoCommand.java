@@ -38,6 +38,7 @@ final class DemoCommand implements Callable<Integer> {
         Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native demo: {}", Backend.current());
         Pipeline.Report r = Pipeline.run(out.path, sizes, seed.value, options);
+        if (r.sft() == null) return 0; // a data-parallel rank other than 0: rank 0 reports
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12s%n", "base model M0", 100 * r.base().accuracy(), "");

@@ -3,7 +3,8 @@ package dev.wmss.train;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Tokenizer;
-import dev.wmss.train.eval.TokenStats;
+import dev.wmss.train.eval.ShardedStats;
+import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.select.EntropyFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,15 +31,18 @@ final class EntropyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        DataParallel parallel = DataParallel.process(); // under a launcher: each rank computes a part
         Tokenizer tok = tokenizer.load();
         SharedOptions.checkModel(tok, model, "--model");
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
         collator.checkAnswersFit();
         Runs.requireOutputFile(out.path, "--out");
         try (TorchModel m = TorchModel.load(model)) {
-            double[] h = TokenStats.answerEntropy(m, collator, 32);
-            EntropyFile.write(out.path, h);
-            System.out.println("wrote " + h.length + " entropies to " + out.path);
+            double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32);
+            if (parallel.isRoot()) {
+                EntropyFile.write(out.path, h);
+                System.out.println("wrote " + h.length + " entropies to " + out.path);
+            }
         }
         return 0;
     }

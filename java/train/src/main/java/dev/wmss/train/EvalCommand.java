@@ -31,6 +31,7 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (maxNew < 1) throw new IllegalArgumentException("--max-new must be >= 1, got " + maxNew);
         int len = maxLen.checked();
         Tokenizer tok = tokenizer.load();

@@ -25,6 +25,7 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16");
         if (shardBytes < 0) throw new IllegalArgumentException("--shard-bytes must be >= 0, got " + shardBytes);
         Runs.requireModel(model, "--model");

@@ -24,7 +24,9 @@ public final class Main implements Runnable {
         // Logs go through SLF4J (slf4j-simple, configured by simplelogger.properties; the kernels' System.Logger is
         // routed there too). The commands print the backend themselves; the library's INFO line would repeat it.
         if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "info");
-        System.exit(commandLine().execute(args));
+        int code = commandLine().execute(args);
+        dev.wmss.train.loop.DataParallel.leave(); // a data-parallel rank leaves its group (no collective)
+        System.exit(code);
     }
 
     static CommandLine commandLine() {

@@ -5,7 +5,9 @@ import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.eval.Evaluator;
+import dev.wmss.train.eval.ShardedStats;
 import dev.wmss.train.eval.TokenStats;
+import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
@@ -28,7 +30,9 @@ import java.util.Locale;
  *   WMSS  M0 -> 1 epoch SFT = M1; H0, H1 -> WD-DS (code variant) -> D_active;
  *         WD-JT weak = M0, strong = M1, 1 epoch over D_active, lambda 0.5 -> keep the strong model
  * </pre>
- * It uses the library (training runs, token statistics, selection), never the command classes.
+ * It uses the library (training runs, token statistics, selection), never the command classes. Under a launcher
+ * every rank runs it: training stages and entropies are shared, rank 0 writes files, selects and evaluates (the
+ * report of other ranks has no evaluations).
  */
 final class Pipeline {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
@@ -80,6 +84,7 @@ final class Pipeline {
 
     static Report run(Path out, Sizes s, long seed, Options o) {
         long t0 = System.nanoTime();
+        DataParallel parallel = DataParallel.process();
         OutputDir.requireWritable(out, "--out");
         ByteTokenizer tok = new ByteTokenizer();
         // one split, so that neither the base data nor the training data contains a test problem
@@ -92,9 +97,12 @@ final class Pipeline {
         TrainConfig pretrain = sft.toBuilder().epochs(s.baseEpochs()).lr(s.lr()).build();
 
         step("init + base model M0 (" + s.baseEpochs() + " epochs on separate data)");
-        try (TorchModel init = TorchModel.init(tinyConfig(s), seed)) {
-            init.save(out.resolve("init"));
+        if (parallel.isRoot()) {
+            try (TorchModel init = TorchModel.init(tinyConfig(s), seed)) {
+                init.save(out.resolve("init"));
+            }
         }
+        parallel.barrier(); // every rank reads it next
         double initLoss;
         try (TorchModel init = TorchModel.load(out.resolve("init"))) {
             initLoss = TokenStats.tokenLoss(init, new Collator(split.test(), tok, s.maxLen() + s.maxNew()), 64);
@@ -113,14 +121,19 @@ final class Pipeline {
                 : o.selection().name().toLowerCase(Locale.ROOT) + "-variant weights"));
         double[] h0, h1;
         try (TorchModel weak = TorchModel.load(m0); TorchModel strong = TorchModel.load(m1)) {
-            h0 = TokenStats.answerEntropy(weak, train, 64);
-            h1 = TokenStats.answerEntropy(strong, train, 64);
+            h0 = ShardedStats.answerEntropy(parallel, weak, train, 64);
+            h1 = ShardedStats.answerEntropy(parallel, strong, train, 64);
         }
-        EntropyFile.write(out.resolve("entropy-m0.jsonl"), h0);
-        EntropyFile.write(out.resolve("entropy-m1.jsonl"), h1);
-        int[] active = o.selection() == null ? Sampler.all(train.size())
-                : Selection.select(h0, h1, o.selection(), Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
+        int[] active = Sampler.all(train.size());
+        if (parallel.isRoot()) {
+            EntropyFile.write(out.resolve("entropy-m0.jsonl"), h0);
+            EntropyFile.write(out.resolve("entropy-m1.jsonl"), h1);
+            if (o.selection() != null) {
+                active = Selection.select(h0, h1, o.selection(), Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
                         o.selection() == Selection.Variant.PAPER);
+            }
+        }
+        active = parallel.fromRoot(active); // selected once, the same on every rank
 
         step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + o.lambda()
                 + (o.freezeWeak() ? ", weak frozen)" : ")"));
@@ -138,7 +151,9 @@ final class Pipeline {
                 .strong();
     }
 
+    /** On rank 0 (null on the others, which go on to the next stage and wait for it there). */
     private static Evaluator.Result evaluate(Path model, List<Example> test, ByteTokenizer tok, Sizes s) {
+        if (!DataParallel.process().isRoot()) return null;
         try (TorchModel m = TorchModel.load(model)) {
             return Evaluator.evaluate(m, test, tok, s.maxLen() + s.maxNew(), s.maxNew(), 64);
         }

@@ -11,7 +11,9 @@ import java.util.Map;
 final class Runs {
     private Runs() {}
 
+    /** run.json (by rank 0 only when data parallel). */
     static void writeConfig(Path out, Map<String, Object> resolved) {
+        if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return;
         Path file = out.resolve("run.json");
         OutputDir.write(file, () -> {
             Files.createDirectories(out);

@@ -43,6 +43,7 @@ final class SelectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         for (double w : new double[]{alpha, beta, gamma}) {
             if (!(w >= 0) || Double.isInfinite(w)) throw new IllegalArgumentException("--alpha, --beta and --gamma must be >= 0");
         }

@@ -3,6 +3,7 @@ package dev.wmss.train;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
+import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.TrainingRun;
@@ -29,6 +30,7 @@ final class SftCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        DataParallel.process(); // under a launcher: join the other ranks before any work
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);
         Tokenizer tok = tokenizer.load();
         SharedOptions.checkModel(tok, model, "--model");

@@ -3,6 +3,7 @@ package dev.wmss.train;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
+import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.TrainingRun;
@@ -40,6 +41,7 @@ final class WmssCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        DataParallel.process(); // under a launcher: join the other ranks before any work
         TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, lambda, freezeWeak);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
         if (rounds > 1 && train.resume) throw new IllegalArgumentException("--resume works with --rounds 1 (resume a round's directory)");

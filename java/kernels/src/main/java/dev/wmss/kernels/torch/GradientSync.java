@@ -14,8 +14,13 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Per optimizer step: {@link #prepare()} before the backward of the last micro-batch (with overlap, each bucket
  * is then all-reduced from inside backward as soon as its gradients are final), then {@link #sync} after it, then
- * clip and step. Every gradient contribution must be accumulated by the end of that backward. Without
- * {@code prepare}, {@code sync} reduces everything after backward. Close it before its model.
+ * clip and step. Call {@code prepare} on every rank or on none (a rank without data this step calls it too): the
+ * ranks' collectives must match. Without {@code prepare}, {@code sync} reduces everything after backward.
+ *
+ * <p>Overlap is best when every gradient contribution is in place by the end of that backward; gradient added
+ * later (written by hand, e.g. a head's, or by a second backward) is still reduced: a bucket that leaves during
+ * backward takes its gradients out (zeroes them), and an armed {@code sync} sweeps for anything added since and
+ * all-reduces it too (at the cost of one more all-reduce of the buckets concerned). Close it before its model.
  */
 public final class GradientSync implements AutoCloseable {
     private MemorySegment handle;

@@ -255,6 +255,14 @@ public final class ProcessGroup implements AutoCloseable {
         return out;
     }
 
+    /** Every rank's bytes (lengths may differ, zero included), indexed by rank. Two collectives. */
+    public byte[][] allGather(byte[] local) {
+        MemorySegment[] parts = allGatherV(MemorySegment.ofArray(local), ValueLayout.JAVA_BYTE, U8);
+        byte[][] out = new byte[parts.length][];
+        for (int r = 0; r < parts.length; r++) out[r] = parts[r].toArray(ValueLayout.JAVA_BYTE);
+        return out;
+    }
+
     /** Gathers the lengths, then the values; returns heap copies of each rank's part. */
     private MemorySegment[] allGatherV(MemorySegment local, ValueLayout element, int type) {
         long size = element.byteSize();
@@ -269,9 +277,10 @@ public final class ProcessGroup implements AutoCloseable {
             MemorySegment[] parts = new MemorySegment[worldSize];
             long at = 0;
             for (int r = 0; r < worldSize; r++) {
-                MemorySegment heap = element == ValueLayout.JAVA_FLOAT
-                        ? MemorySegment.ofArray(new float[Math.toIntExact(counts[r])])
-                        : MemorySegment.ofArray(new double[Math.toIntExact(counts[r])]);
+                int n = Math.toIntExact(counts[r]);
+                MemorySegment heap = element == ValueLayout.JAVA_FLOAT ? MemorySegment.ofArray(new float[n])
+                        : element == ValueLayout.JAVA_BYTE ? MemorySegment.ofArray(new byte[n])
+                        : MemorySegment.ofArray(new double[n]);
                 heap.copyFrom(out.asSlice(at * size, counts[r] * size));
                 parts[r] = heap;
                 at += counts[r];
@@ -311,9 +320,8 @@ public final class ProcessGroup implements AutoCloseable {
         return handle;
     }
 
-    /** Native status to exception: {@link DistributedException} for a failed collective, else by {@link Status}. */
+    /** Native status to exception by {@link Status}: {@link DistributedException} for a failed collective. */
     static void check(int status) {
-        if (status == DistributedException.NATIVE_CODE) throw new DistributedException(WmssTorch.lastError());
         Status.check(status, WmssTorch::lastError);
     }
 

@@ -82,6 +82,8 @@ public final class DistWorker {
         double[][] h = pg.allGather(r == 0 ? new double[]{Math.PI, 1e300} : new double[]{-Math.E});
         check(Arrays.equals(h[0], new double[]{Math.PI, 1e300}) && Arrays.equals(h[1], new double[]{-Math.E}),
                 "allGather doubles, exact");
+        byte[][] bytes = pg.allGather(r == 0 ? "rank zero".getBytes(StandardCharsets.UTF_8) : new byte[0]);
+        check(new String(bytes[0], StandardCharsets.UTF_8).equals("rank zero") && bytes[1].length == 0, "allGather bytes");
         pg.barrier();
         System.out.println("vectors ok");
     }
@@ -108,6 +110,16 @@ public final class DistWorker {
             MemorySegment data = z.data();
             for (long i = 0; i < z.rows() * z.vocab(); i++) data.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) rnd.nextGaussian());
             m.backward(z);
+        }
+    }
+
+    /** A gradient contribution outside autograd: adds 0.01·(i + 1) to the gradients of the final norm and the head. */
+    static void addLate(TorchModel m) {
+        for (String n : List.of("model.norm.weight", "lm_head.weight")) {
+            MemorySegment g = m.parameter(n)[1];
+            for (long i = 0; i < g.byteSize() / 4; i++) {
+                g.setAtIndex(ValueLayout.JAVA_FLOAT, i, g.getAtIndex(ValueLayout.JAVA_FLOAT, i) + 0.01f * (i + 1));
+            }
         }
     }
 
@@ -159,6 +171,23 @@ public final class DistWorker {
                             sync.overlappedBuckets(), sync.buckets(), 1e3 * s);
                 }
             }
+        }
+        // Gradient added after backward (as a head gradient written by hand may be), on rank 1 only: to the final
+        // norm, whose bucket left from inside backward, and to the head, whose bucket leaves in sync. Sync's sweep
+        // reduces the late part too; rank 0 has none and joins with zeros.
+        try (TorchModel ref = TorchModel.load(dir); TorchModel m = TorchModel.load(dir);
+             GradientSync sync = pg.gradientSync(m, 4096, true)) {
+            for (int src = 0; src < 2; src++) microBatch(ref, src, 0);
+            addLate(ref);
+            for (int step = 0; step < 2; step++) {
+                for (String n : names) m.parameter(n)[1].fill((byte) 0);
+                sync.prepare();
+                microBatch(m, r, 0);
+                if (r == 1 && step == 0) addLate(m);
+                sync.sync(ProcessGroup.Op.SUM);
+                if (step == 0) sameGradients(m, ref, names, 1, "late contributions");
+            }
+            check(sync.overlappedBuckets() > 0, "still overlapped");
         }
         try (TorchModel ref = TorchModel.load(dir)) { // gradient accumulation: 2 ranks x 2 micro-batches
             for (int src = 0; src < 2; src++) for (int micro = 0; micro < 2; micro++) microBatch(ref, src, micro);

@@ -149,6 +149,9 @@ class DistributedTest {
         assertTrue(seconds < 20, "took " + seconds + " s");
         assertTrue(e.getMessage().contains("could not form the gloo group") && e.getMessage().contains("MASTER_PORT"),
                 e.getMessage());
+        assertEquals(dev.wmss.kernels.Status.DISTRIBUTED, e.status(), "its own status, not INTERNAL");
+        assertEquals(DistributedException.NATIVE_CODE, dev.wmss.kernels.Status.DISTRIBUTED.code());
+        assertInstanceOf(DistributedException.class, dev.wmss.kernels.Status.exception(DistributedException.NATIVE_CODE, "x"));
     }
 
     @Test
@@ -163,6 +166,7 @@ class DistributedTest {
             assertEquals(7, pg.sum(7L));
             float[][] g = pg.allGather(new float[]{1, 2});
             assertArrayEquals(new float[]{1, 2}, g[0]);
+            assertArrayEquals(new byte[]{7}, pg.allGather(new byte[]{7})[0]);
             assertArrayEquals(new byte[]{4, 2}, pg.broadcastBytes(new byte[]{4, 2}, 0));
             pg.barrier();
             try (TorchModel m = TorchModel.load(TorchModelTest.model("tiny-qwen3"));
@@ -172,6 +176,27 @@ class DistributedTest {
                 sync.prepare();
                 sync.sync(ProcessGroup.Op.SUM);
                 pg.allReduceGradients(m, ProcessGroup.Op.AVG);
+            }
+        }
+    }
+
+    /** The sweep of an armed sync keeps gradient added after backward (lost without it: the hooks moved it out). */
+    @Test
+    void gradientAddedAfterAnOverlappedBackwardIsReduced() throws Exception {
+        Path dir = TorchModelTest.model("tiny-qwen3");
+        List<String> names = DistWorker.names(dir);
+        try (ProcessGroup pg = ProcessGroup.single(); TorchModel ref = TorchModel.load(dir); TorchModel m = TorchModel.load(dir);
+             GradientSync sync = pg.gradientSync(m, 4096, true)) {
+            DistWorker.microBatch(ref, 0, 0);
+            DistWorker.addLate(ref);
+            sync.prepare();
+            DistWorker.microBatch(m, 0, 0);
+            DistWorker.addLate(m);
+            sync.sync(ProcessGroup.Op.SUM);
+            assertTrue(sync.overlappedBuckets() > 0, "buckets left during backward");
+            for (String n : names) {
+                assertArrayEquals(ref.parameter(n)[1].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT),
+                        m.parameter(n)[1].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), 1e-6f, n);
             }
         }
     }

@@ -48,6 +48,21 @@ public final class Collator {
         }
     }
 
+    private Collator(Collator all, int from, int to) {
+        this.tok = all.tok;
+        this.maxLen = all.maxLen;
+        this.tokens.addAll(all.tokens.subList(from, to));
+        this.responseStart = Arrays.copyOfRange(all.responseStart, from, to);
+        this.fullLength = Arrays.copyOfRange(all.fullLength, from, to);
+        for (int i = from; i < to; i++) if (all.responseStart[i] >= all.tokens.get(i).length) dropped++;
+    }
+
+    /** Examples [from, to) as their own collator (index 0 is example from), e.g. one data-parallel rank's part. */
+    public Collator slice(int from, int to) {
+        if (from < 0 || to > size() || from > to) throw new IndexOutOfBoundsException("[" + from + ", " + to + ") of " + size());
+        return new Collator(this, from, to);
+    }
+
     public int size() {
         return tokens.size();
     }

@@ -61,6 +61,33 @@ public final class Sampler {
         return micro;
     }
 
+    /**
+     * Rank r's part of a step for W data-parallel ranks: of the step's n examples in order (those of
+     * {@link #microBatches}), the contiguous slice [n·r/W, n·(r+1)/W), cut into micro-batches of the batch size.
+     * The ranks' slices together are the single-process step (so --batch and --accum keep meaning the global
+     * batch); a slice may be empty (n < W). For W = 1, the same as {@link #microBatches}.
+     */
+    public int[][] shard(long step, int rank, int world) {
+        if (world < 1 || rank < 0 || rank >= world) throw new IllegalArgumentException("rank " + rank + " of " + world);
+        int[][] all = microBatches(step);
+        if (world == 1) return all;
+        int n = 0;
+        for (int[] m : all) n += m.length;
+        int[] flat = new int[n];
+        int at = 0;
+        for (int[] m : all) {
+            System.arraycopy(m, 0, flat, at, m.length);
+            at += m.length;
+        }
+        int from = (int) ((long) n * rank / world), to = (int) ((long) n * (rank + 1) / world);
+        int[][] micro = new int[(to - from + batchSize - 1) / batchSize][];
+        for (int k = 0; k < micro.length; k++) {
+            int lo = from + k * batchSize;
+            micro[k] = java.util.Arrays.copyOfRange(flat, lo, Math.min(to, lo + batchSize));
+        }
+        return micro;
+    }
+
     /** Positions 0..n-1 in the order of an epoch: a permutation seeded by (seed, epoch). */
     public static int[] epochOrder(int n, long seed, int epoch) {
         int[] order = all(n);

@@ -13,6 +13,8 @@ import java.util.concurrent.TimeUnit;
  * The training loop, and nothing else: for each step, the sampler's micro-batches are collated and fed to the
  * objective, the optimizer steps at the schedule's rate, the metrics sink hears about it, and the checkpointer
  * saves every checkpointEvery steps and on Ctrl-C. {@link TrainingRun} wires the parts and checks the inputs.
+ * Data parallel ({@link DataParallel}): each rank trains on its shard of every step, the gradients are summed over
+ * ranks before the optimizer step, loss and diagnostics are global, and only rank 0 saves checkpoints.
  */
 public final class Trainer {
     public record Result(long steps, double lastLoss, boolean interrupted) {}
@@ -24,9 +26,19 @@ public final class Trainer {
     private final Checkpointer checkpointer;
     private final RunIdentity identity;
     private final MetricsSink metrics;
+    private final DataParallel parallel;
+    private final DataParallel.Gradients gradients;
 
     public Trainer(TrainConfig cfg, Sampler sampler, Collator data, Objective objective, Checkpointer checkpointer,
                    RunIdentity identity, MetricsSink metrics) {
+        this(cfg, sampler, data, objective, checkpointer, identity, metrics, DataParallel.single(), null);
+    }
+
+    /** One rank of a data-parallel run: gradients sums the trained models' gradients over the ranks of parallel. */
+    public Trainer(TrainConfig cfg, Sampler sampler, Collator data, Objective objective, Checkpointer checkpointer,
+                   RunIdentity identity, MetricsSink metrics, DataParallel parallel, DataParallel.Gradients gradients) {
+        this.parallel = parallel;
+        this.gradients = gradients != null ? gradients : parallel.gradients(java.util.List.of());
         this.cfg = cfg;
         this.sampler = sampler;
         this.data = data;
@@ -52,7 +64,7 @@ public final class Trainer {
             long step = start;
             while (step < total) {
                 long t0 = System.nanoTime();
-                int[][] which = sampler.microBatches(step);
+                int[][] which = sampler.shard(step, parallel.rank(), parallel.worldSize());
                 Batch[] micro = new Batch[which.length];
                 int supervised = 0, tokens = 0;
                 for (int k = 0; k < micro.length; k++) {
@@ -60,25 +72,37 @@ public final class Trainer {
                     supervised += micro[k].supervised();
                     tokens += micro[k].tokens();
                 }
+                long[] global = parallel.sum(supervised, tokens); // of the global batch: every rank's shard
+                if (micro.length == 0) { // no data here this step: a batch without targets keeps this rank in step
+                    micro = new Batch[]{DataParallel.withoutTargets(data.collate(new int[]{sampler.microBatches(step)[0][0]}))};
+                }
                 boolean logNow = (step + 1) % cfg.logEvery() == 0 || step + 1 == total;
                 Map<String, Object> diagnostics = new LinkedHashMap<>();
-                float invNorm = 1f / Math.max(1, supervised); // the mean over the supervised tokens of the whole step
+                float invNorm = 1f / Math.max(1, global[0]); // the mean over the supervised tokens of the whole step
                 double rate = schedule.at(step);
                 loss = 0;
                 for (int k = 0; k < micro.length; k++) {
+                    if (k == micro.length - 1) gradients.prepare(); // all-reduce overlapped with the last backward
                     try (Arena arena = Arena.ofConfined()) { // this micro-batch's ids, labels and scratch
                         loss += objective.microBatch(micro[k], invNorm, arena,
                                 logNow && k == micro.length - 1 ? diagnostics : null);
                     }
                 }
+                double commMs = gradients.sync(); // summed over ranks: clipping and the step see the same gradients
                 double gradNorm = objective.step(rate, cfg.maxGradNorm());
                 step++;
+                DataParallel.StepTotals totals = parallel.finishStep(loss, interrupt.requested(), logNow ? diagnostics : null,
+                        micro[micro.length - 1].supervised());
+                loss = totals.loss();
+                if (logNow) diagnostics = totals.diagnostics();
+                if (parallel.distributed()) diagnostics.put("comm_ms", commMs);
                 double ms = (System.nanoTime() - t0) / 1e6;
                 metrics.step(new MetricsSink.Step(step, total, sampler.epochOf(step - 1), loss, gradNorm, rate, ms,
-                        tokens / (ms / 1e3), diagnostics));
-                boolean stop = interrupt.requested();
+                        global[1] / (ms / 1e3), diagnostics));
+                boolean stop = totals.stop(); // any rank's Ctrl-C: every rank stops after this same step
                 if (stop || (cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 && step < total)) {
-                    checkpointer.save(step, identity, objective.models());
+                    if (parallel.isRoot()) checkpointer.save(step, identity, objective.models());
+                    parallel.barrier(); // the checkpoint is complete before any rank goes on
                 }
                 if (stop) return new Result(step, loss, true);
             }

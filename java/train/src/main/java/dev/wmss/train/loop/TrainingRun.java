@@ -20,6 +20,10 @@ import java.util.Optional;
  * it cannot be written), and for --resume that a checkpoint exists and was made by this very run (else every
  * differing field is named). Only then does {@link #run} write train.json, load the models (from the checkpoint
  * when resuming) and train. Writes out/metrics.jsonl, out/checkpoints/ and the final out/strong (and out/weak).
+ * Under a launcher ({@link DataParallel#process()}) every rank runs this with the same inputs: each trains on its
+ * shard, and only rank 0 writes (train.json, metrics, checkpoints, final models, start-over deletions). The run's
+ * identity does not include the number of ranks: a step's batches depend on seed and step only, so a run resumes
+ * on any number of ranks.
  */
 public final class TrainingRun {
     private static final Logger LOG = LoggerFactory.getLogger(TrainingRun.class);
@@ -32,8 +36,10 @@ public final class TrainingRun {
     private final Path strongInit, weakInit, out;
     private final RunIdentity identity;
     private final Checkpointer.Saved from;
+    private final DataParallel parallel;
 
     private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from) {
+        this.parallel = b.parallel;
         this.cfg = b.cfg;
         this.data = b.data;
         this.active = b.active;
@@ -55,10 +61,12 @@ public final class TrainingRun {
 
     public Result run() {
         boolean wmss = cfg.mode() == TrainConfig.Mode.WMSS;
-        writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity));
+        if (parallel.isRoot()) writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity));
         try (TorchModel strong = TorchModel.load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? TorchModel.load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
+            parallel.broadcastParameters(strong); // identical starts (they read the same files; this makes it so)
+            if (weak != null) parallel.broadcastParameters(weak);
             strong.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
             if (weak != null) weak.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
             Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak()) : new SftObjective(strong);
@@ -67,19 +75,36 @@ public final class TrainingRun {
                     e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
                 }
             }
-            Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), cfg.seed()), data, objective,
-                    new Checkpointer(out), identity,
-                    MetricsSink.of(new JsonlMetrics(out.resolve("metrics.jsonl")), new ConsoleMetrics(cfg.logEvery())));
-            Trainer.Result r = trainer.run(from != null ? from.step() : 0);
+            MetricsSink sink = parallel.isRoot()
+                    ? MetricsSink.of(new JsonlMetrics(out.resolve("metrics.jsonl")), new ConsoleMetrics(cfg.logEvery()))
+                    : MetricsSink.of(); // rank 0 reports for the job
+            Trainer.Result r;
+            try (DataParallel.Gradients gradients = parallel.gradients(trained(objective))) { // closed before the models
+                Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), cfg.seed()), data, objective,
+                        new Checkpointer(out), identity, sink, parallel, gradients);
+                r = trainer.run(from != null ? from.step() : 0);
+            }
             if (r.interrupted()) {
-                LOG.warn("interrupted: checkpoint saved at step {}; continue with --resume", r.steps());
+                if (parallel.isRoot()) LOG.warn("interrupted: checkpoint saved at step {}; continue with --resume", r.steps());
             } else {
-                strong.save(out.resolve("strong"));
-                if (weak != null) weak.save(out.resolve("weak"));
+                if (parallel.isRoot()) {
+                    strong.save(out.resolve("strong"));
+                    if (weak != null) weak.save(out.resolve("weak"));
+                }
+                parallel.barrier(); // every rank may read the final models once this returns
             }
             return new Result(r.steps(), r.lastLoss(), out.resolve("strong"), wmss ? out.resolve("weak") : null,
                     r.interrupted());
         }
+    }
+
+    /** The models the optimizer steps, in role order (the same on every rank): strong, and weak unless frozen. */
+    private java.util.List<TorchModel> trained(Objective objective) {
+        java.util.List<TorchModel> out = new java.util.ArrayList<>();
+        for (var e : objective.models().entrySet()) {
+            if (!(e.getKey().equals("weak") && cfg.freezeWeak())) out.add(e.getValue());
+        }
+        return out;
     }
 
     static void writeJson(Path file, Object value) {
@@ -96,9 +121,16 @@ public final class TrainingRun {
         private int[] active;
         private Path strong, weak, out;
         private boolean resume, startOver;
+        private DataParallel parallel;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
+        }
+
+        /** The ranks this run is shared by (default: {@link DataParallel#process()}, one process without a launcher). */
+        public Builder parallel(DataParallel p) {
+            this.parallel = java.util.Objects.requireNonNull(p, "parallel");
+            return this;
         }
 
         /** The tokenised examples and the indices to train on (all of them, or a WD-DS draw; repeats allowed). */
@@ -147,8 +179,11 @@ public final class TrainingRun {
             if (warning != null) LOG.warn("{}; raise --max-len", warning);
             RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
                     ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WMSS ? weak : null));
+            if (parallel == null) parallel = DataParallel.process();
             Checkpointer checkpoints = new Checkpointer(out);
-            Optional<Checkpointer.Saved> latest = Files.isDirectory(out) ? checkpoints.latest() : Optional.empty();
+            // not read when rank 0 may be deleting them (a new run with startOver)
+            Optional<Checkpointer.Saved> latest = (resume || !startOver) && Files.isDirectory(out) ? checkpoints.latest()
+                    : Optional.empty();
             Checkpointer.Saved from = null;
             if (resume) {
                 from = latest.orElseThrow(() -> new IllegalArgumentException("--resume: no checkpoint in "
@@ -164,7 +199,7 @@ public final class TrainingRun {
                         + "): continue it with --resume, or choose another --out");
             }
             OutputDir.requireWritable(out, "--out");
-            if (!resume && startOver) {
+            if (!resume && startOver && parallel.isRoot()) {
                 try {
                     Checkpointer.deleteTree(checkpoints.root());
                 } catch (IOException e) {
