@@ -34,10 +34,15 @@ if(WMSS_WITH_TORCH)
     set(WMSS_HAVE_TORCH ON)
     find_package(nlohmann_json 3 REQUIRED)
     add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/threads.cpp native/torch/durable.cpp native/torch/safetensors.cpp
-                native/torch/model.cpp native/torch/model_api.cpp)
+                native/torch/model.cpp native/torch/model_api.cpp
+                native/torch/fused_head.cpp native/torch/perf.cpp native/torch/allocator.cpp
+                native/torch/fused_ops.cpp native/torch/optim.cpp)
     target_include_directories(wmss_torch PUBLIC native/include)
+    # libwmss: the one ce_mix implementation, which the fused head calls per chunk
     target_link_libraries(wmss_torch PRIVATE wmss ${TORCH_LIBRARIES} nlohmann_json::nlohmann_json)
     target_compile_options(wmss_torch PRIVATE -O2 -Wall)
+    # the fused ops' loops: vectorised per ISA (target_clones), no reassociation (explicit partial sums instead)
+    set_source_files_properties(native/torch/fused_ops.cpp native/torch/optim.cpp PROPERTIES COMPILE_OPTIONS "-O3;-fno-math-errno;-fno-trapping-math")
     target_link_options(wmss_torch PRIVATE -Wl,--no-undefined) # a missing symbol fails the build, not the JVM
     set_target_properties(wmss_torch PROPERTIES BUILD_RPATH "$ORIGIN" INSTALL_RPATH "$ORIGIN")
     target_sources(wmss_torch PRIVATE native/torch/dist.cpp native/torch/dist_grads.cpp) # data parallel (c10d)

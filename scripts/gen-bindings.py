@@ -17,6 +17,12 @@ CE_MIX_ARGS_FIELDS = [("long", "size"), ("int", "dtype"), ("int", "flags"), ("lo
                       ("long", "ld_grad_strong"), (SEG, "grad_weak"), ("long", "ld_grad_weak"), (SEG, "lse"),
                       (SEG, "entropy")]
 CE_MIX = [(SEG, "args")]
+# The fields of struct wmss_torch_fused_head_args (wmss_torch.h), in order (naturally aligned: no padding).
+FUSED_HEAD_ARGS_FIELDS = [("long", "size"), (SEG, "strong"), (SEG, "weak"), (SEG, "labels"), ("long", "rows"),
+                          ("float", "lambda"), ("float", "inv_norm"), ("long", "chunk_bytes"), ("int", "flags"),
+                          ("int", "reserved"), (SEG, "loss"), (SEG, "lse"), (SEG, "entropy"), (SEG, "entropy_strong"),
+                          (SEG, "entropy_weak"), (SEG, "non_target_logit_strong"), (SEG, "grad_sq_strong"),
+                          (SEG, "grad_hidden_strong"), (SEG, "grad_hidden_weak")]
 
 # (name, return layout, parameters, critical): critical only for tiny calls that never block or call back.
 WMSS = [
@@ -106,6 +112,21 @@ WMSS_TORCH = [
     ("wmss_torch_dist_grads_info", "JAVA_INT", [(SEG, "g"), (SEG, "buckets"), (SEG, "elements"), (SEG, "overlapped")],
      False),
     ("wmss_torch_dist_grads_free", "JAVA_INT", [(SEG, "g")], False),
+    ("wmss_torch_model_forward_hidden", "JAVA_INT", [(SEG, "m"), (SEG, "ids"), (SEG, "mask"), ("long", "batch"),
+                                                     ("long", "seq"), ("int", "with_grad"), (SEG, "hidden"),
+                                                     (SEG, "hidden_size")], False),
+    ("wmss_torch_model_backward_hidden", "JAVA_INT", [(SEG, "m"), (SEG, "grad_hidden")], False),
+    ("wmss_torch_fused_head", "JAVA_INT", [(SEG, "args")], False),
+    ("wmss_torch_fused_head_plan", "JAVA_INT", [("long", "rows"), ("long", "vocab"), ("int", "models"),
+                                                ("long", "chunk_bytes"), (SEG, "out2")], False),
+    ("wmss_torch_model_flops", "JAVA_INT", [(SEG, "m"), ("long", "batch"), ("long", "seq"), (SEG, "forward_flops")],
+     False),
+    ("wmss_torch_sgemm_peak", "JAVA_INT", [(SEG, "flops_per_second")], False),
+    ("wmss_torch_set_num_threads", "JAVA_INT", [("int", "n")], False),
+    ("wmss_torch_num_threads", "JAVA_INT", [(SEG, "n"), (SEG, "passive")], False),
+    ("wmss_torch_set_fused_ops", "JAVA_INT", [("int", "on")], False),
+    ("wmss_torch_cache_stats", "JAVA_INT", [(SEG, "out4")], False),
+    ("wmss_torch_cache_empty", "JAVA_INT", [], False),
 ]
 
 
@@ -202,5 +223,6 @@ public final class {name} {{
 
 
 generate_struct("wmss_ce_mix_args", "native/include/wmss.h", CE_MIX_ARGS_FIELDS)
+generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS)
 generate("WmssH", "wmss", "native/include/wmss.h", WMSS)
 generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH)

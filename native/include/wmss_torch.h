@@ -161,6 +161,113 @@ WMSS_API int wmss_torch_dist_grads_sync(wmss_torch_dist_grads *g, int op, double
 WMSS_API int wmss_torch_dist_grads_info(wmss_torch_dist_grads *g, int64_t *buckets, int64_t *elements,
                                         int64_t *overlapped);
 WMSS_API int wmss_torch_dist_grads_free(wmss_torch_dist_grads *g);
+/* ---------------------------------------------------------------- fused head (fused_head.cpp)
+ * The LM head, the weak/strong mix and the cross-entropy without N x V logits: the forward stops at the final norm
+ * (hidden states [N, H]); wmss_torch_fused_head then takes the rows in chunks, computes each model's logits of the
+ * chunk with its own head weight (lm_head, or the embedding when tied), runs the fused ce_mix (wmss.h) in place on
+ * them, accumulates d loss / d hidden of each model and the head weights' gradients, and finally backpropagates
+ * through the rest of each model from d loss / d hidden. Only one chunk's logits exist at a time. On a CUDA
+ * libtorch the same path runs the CUDA ce_mix on the model's device.
+ */
+
+/** Bits of wmss_torch_fused_head_args.flags besides WMSS_FLAG_ALLOW_NONFINITE. */
+#define WMSS_TORCH_HEAD_NO_BACKWARD 0x100u /* stop at d loss / d hidden: the caller runs wmss_torch_model_backward_hidden */
+/** A chunk budget that keeps one chunk's logits in 256 MiB (the Java default). */
+#define WMSS_TORCH_HEAD_DEFAULT_CHUNK_BYTES (INT64_C(256) << 20)
+
+/**
+ * Forward on ids [batch, seq] (mask as wmss_torch_model_forward) that stops after the final norm. *hidden receives
+ * [batch * seq, hidden_size] fp32, owned by the model until its next forward or free; *hidden_size (optional) the
+ * width. with_grad keeps the graph for wmss_torch_fused_head / wmss_torch_model_backward_hidden. Any earlier
+ * forward's logits are released.
+ */
+WMSS_API int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
+                                             int64_t seq, int with_grad, float **hidden, int64_t *hidden_size);
+/** Accumulates parameter gradients of the body (everything below the head) from d loss / d hidden ([rows, H] fp32). */
+WMSS_API int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidden);
+
+/**
+ * One fused head call. Start from wmss_torch_fused_head_args_default(). A model gets gradients when its last
+ * wmss_torch_model_forward_hidden kept the graph and it is trainable: its head weight's gradient (the embedding's
+ * where tied) and, unless WMSS_TORCH_HEAD_NO_BACKWARD, the rest of its parameters. Per-row outputs are fp32 [rows]
+ * host arrays; NULL = not wanted. Every argument, label and shape is checked before anything is written.
+ */
+typedef struct wmss_torch_fused_head_args {
+    uint64_t size;               /* sizeof(wmss_torch_fused_head_args) */
+    wmss_torch_model *strong;    /* required */
+    wmss_torch_model *weak;      /* NULL: one model (lambda must be 1), e.g. SFT or evaluation */
+    const int64_t *labels;       /* [rows], WMSS_IGNORE_INDEX = no target */
+    int64_t rows;                /* batch * seq of the models' last forward_hidden */
+    float lambda;                /* weight of the strong logits, in [0, 1] */
+    float inv_norm;              /* 1 / supervised tokens of the global batch: scales the gradients */
+    int64_t chunk_bytes;         /* > 0: budget for one chunk's fp32 logits of all models together (>= 1 row) */
+    uint32_t flags;              /* WMSS_FLAG_ALLOW_NONFINITE, WMSS_TORCH_HEAD_NO_BACKWARD */
+    uint32_t reserved;           /* 0 */
+    float *loss;                 /* required: per-row loss of the mixed logits, unscaled (0 for ignored rows) */
+    float *lse;                  /* log-sum-exp of the mixed logits */
+    float *entropy;              /* entropy of the mixed distribution (lambda = 1: the strong model's own) */
+    float *entropy_strong;       /* entropy of the strong model's own distribution */
+    float *entropy_weak;         /* ... of the weak model's (needs weak) */
+    float *non_target_logit_strong; /* mean strong logit over the vocabulary without the label (all for ignored rows) */
+    float *grad_sq_strong;       /* sum over the vocabulary of (d loss / d z_strong)^2 */
+    float *grad_hidden_strong;   /* a copy of d loss / d hidden, [rows, H_strong] (needs the strong graph) */
+    float *grad_hidden_weak;     /* [rows, H_weak] (needs the weak graph) */
+} wmss_torch_fused_head_args;
+
+static inline wmss_torch_fused_head_args wmss_torch_fused_head_args_default(void) {
+    wmss_torch_fused_head_args a;
+    char *p = (char *)&a;
+    for (unsigned i = 0; i < sizeof a; i++) p[i] = 0;
+    a.size = sizeof a;
+    a.lambda = 0.5f;
+    a.inv_norm = 1.0f;
+    a.chunk_bytes = WMSS_TORCH_HEAD_DEFAULT_CHUNK_BYTES;
+    return a;
+}
+
+WMSS_API int wmss_torch_fused_head(const wmss_torch_fused_head_args *args);
+/** The chunking of a fused head call: out2 = {rows per chunk, chunks} for `models` (1 or 2) models. */
+WMSS_API int wmss_torch_fused_head_plan(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes, int64_t *out2);
+
+/* ---------------------------------------------------------------- performance accounting (perf.cpp) */
+
+/** Matrix-multiply FLOPs of one forward of m on [batch, seq] tokens (projections, attention, head); a training step
+ * of a trained model costs 3x that (the backward computes two products per forward product). */
+WMSS_API int wmss_torch_model_flops(wmss_torch_model *m, int64_t batch, int64_t seq, double *forward_flops);
+/** The sgemm rate of this machine with libtorch's threads as they are set now, measured (a few seconds at most) on
+ * a large fp32 at::mm: *flops_per_second. The reference of the MFU in the training log. */
+WMSS_API int wmss_torch_sgemm_peak(double *flops_per_second);
+
+/* ---------------------------------------------------------------- threads (threads.cpp) */
+
+/**
+ * Intra-op threads of libtorch's CPU ops in every call of this library (matrix products run on OpenBLAS's own
+ * pool either way). n = 0 (the default): every core (OMP_NUM_THREADS when set) if OpenMP workers wait passively
+ * (OMP_WAIT_POLICY=passive, or GOMP_SPINCOUNT <= 10000, in the environment libgomp read when it was loaded), else 1,
+ * because spinning OpenMP workers take the cores OpenBLAS's pool needs. The Java loader sets OMP_WAIT_POLICY=passive
+ * (unless already set) before the libraries load.
+ */
+WMSS_API int wmss_torch_set_num_threads(int n);
+/** The intra-op thread count in use (*n) and whether OpenMP waits passively (*passive: 1 or 0); either may be NULL. */
+WMSS_API int wmss_torch_num_threads(int *n, int *passive);
+/**
+ * The decoder's fused ops (on by default): RMSNorm, rotary embeddings, SwiGLU and the scaled, masked softmax each
+ * in one pass forward and one backward, grouped-query attention without repeating k and v. on = 0 switches every
+ * model to libtorch's composite ops, the reference the fused ones are tested against.
+ */
+WMSS_API int wmss_torch_set_fused_ops(int on);
+
+/* ---------------------------------------------------------------- memory (allocator.cpp) */
+
+/**
+ * libwmss_torch installs a caching CPU allocator into libtorch when it loads: freed blocks of 256 KiB and more are
+ * kept by size class and reused by the next step (no page faults, no zeroing by the kernel), up to
+ * WMSS_TORCH_CACHE_MB MiB of free blocks (default: a quarter of physical memory; 0 = no cache). Out of memory, the
+ * cache is emptied and the allocation retried. out4 = {cached free bytes, limit, hits, misses}.
+ */
+WMSS_API int wmss_torch_cache_stats(int64_t *out4);
+/** Returns every cached free block to the system. */
+WMSS_API int wmss_torch_cache_empty(void);
 
 #ifdef __cplusplus
 }

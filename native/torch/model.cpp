@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "error.h"
+#include "fused_ops.h"
 
 using json = nlohmann::json;
 
@@ -284,25 +285,17 @@ Decoder::Decoder(const ModelConfig &c) : cfg_(c) {
 }
 
 torch::Tensor Decoder::rms_norm(const torch::Tensor &x, const torch::Tensor &w) const {
-    const auto x32 = x.to(torch::kFloat32);
-    return (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + cfg_.rms_norm_eps)).to(x.scalar_type()) * w;
+    return fused::rms_norm(x, w, cfg_.rms_norm_eps);
 }
-
-namespace {
-/** (x1, x2) -> (-x2, x1) over the two halves of the last dimension (the Hugging Face rotary layout). */
-torch::Tensor rotate_half(const torch::Tensor &x) {
-    const auto halves = x.chunk(2, -1);
-    return torch::cat({-halves[1], halves[0]}, -1);
-}
-}  // namespace
 
 torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos,
                                      const torch::Tensor &sin, const torch::Tensor &bias) const {
     const int64_t B = x.size(0), T = x.size(1), hd = cfg_.head_dim;
     const int64_t nh = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
-    auto q = torch::linear(x, l.q, l.q_bias).view({B, T, nh, hd});
-    auto k = torch::linear(x, l.k, l.k_bias).view({B, T, nkv, hd});
-    auto v = torch::linear(x, l.v, l.v_bias).view({B, T, nkv, hd});
+    const auto qkv = fused::linears(x, {l.q, l.k, l.v}, {l.q_bias, l.k_bias, l.v_bias}); // one product
+    auto q = qkv[0].view({B, T, nh, hd});
+    auto k = qkv[1].view({B, T, nkv, hd});
+    auto v = qkv[2].view({B, T, nkv, hd});
     if (cfg_.qk_norm) {
         q = rms_norm(q, l.q_norm);
         k = rms_norm(k, l.k_norm);
@@ -310,19 +303,17 @@ torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const t
     q = q.transpose(1, 2); // [B, nh, T, hd]
     k = k.transpose(1, 2);
     v = v.transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
-    if (nkv != nh) { // grouped-query attention: each kv head serves nh / nkv query heads
-        k = k.repeat_interleave(nh / nkv, 1);
-        v = v.repeat_interleave(nh / nkv, 1);
-    }
-    auto scores = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt((double)hd) + bias;
-    auto probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
-    auto out = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, nh * hd});
-    return torch::linear(out, l.o);
+    q = fused::rope(q, cos, sin);
+    k = fused::rope(k, cos, sin);
+    // grouped-query attention (each kv head serves nh / nkv query heads) with the causal + padding bias
+    return torch::linear(fused::attention(q, k, v, bias, 1.0 / std::sqrt((double)hd)), l.o);
 }
 
 torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &mask) {
+    return torch::linear(hidden(ids, mask), head_weight()).to(torch::kFloat32);
+}
+
+torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mask) {
     const int64_t T = ids.size(1);
     auto x = torch::embedding(embed_, ids);
     // Positions count real tokens, so left and right padding both work; padding keys are masked out. A large
@@ -341,10 +332,9 @@ torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &ma
     for (const auto &l : layers_) {
         x = x + attention(l, rms_norm(x, l.in_norm), cos, sin, bias);
         const auto h = rms_norm(x, l.post_norm);
-        x = x + torch::linear(torch::silu(torch::linear(h, l.gate)) * torch::linear(h, l.up), l.down);
+        x = x + torch::linear(fused::swiglu_linear(h, l.gate, l.up), l.down);
     }
-    x = rms_norm(x, final_norm_);
-    return torch::linear(x, cfg_.tie_word_embeddings ? embed_ : lm_head_).to(torch::kFloat32);
+    return rms_norm(x, final_norm_);
 }
 
 void Decoder::load_state(const TensorMap &tensors) {

@@ -41,6 +41,10 @@ class Decoder {
     explicit Decoder(const ModelConfig &c);
     /** ids, mask: [B, T] int64 (mask 1 = token, 0 = padding). Returns logits [B, T, V] fp32. */
     torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask);
+    /** The same forward stopped after the final norm: hidden states [B, T, H] (what the head multiplies). */
+    torch::Tensor hidden(const torch::Tensor &ids, const torch::Tensor &mask);
+    /** The head's weight [V, H]: lm_head, or the embedding when tied (then its gradient is the embedding's). */
+    const torch::Tensor &head_weight() const { return cfg_.tie_word_embeddings ? embed_ : lm_head_; }
     const ModelConfig &config() const { return cfg_; }
     /** Every parameter under its Hugging Face name (the tied head appears once, as the embedding). */
     const TensorMap &named() const { return named_; }

@@ -6,7 +6,10 @@
 
 #include "durable.h"
 #include "error.h"
+#include "fused_head.h"
 #include "model.h"
+#include "optim.h"
+#include "threads.h"
 #include "wmss_torch.h"
 
 namespace fs = std::filesystem;
@@ -16,6 +19,7 @@ struct wmss_torch_model {
     torch::Tensor logits;  // [B*T, V] fp32, kept until the next forward (Java views it without a copy)
     bool graph = false;    // logits carry an autograd graph
     std::unique_ptr<torch::optim::AdamW> opt;
+    wmss::HiddenState hidden; // the last forward_hidden (fused_head.cpp)
 };
 
 namespace {
@@ -127,6 +131,8 @@ int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int6
         auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
                        : torch::ones({batch, seq}, torch::kInt64);
         m->logits = torch::Tensor();
+        m->hidden = wmss::HiddenState();
+        wmss::use_all_cores();
         torch::AutoGradMode grad_mode(with_grad != 0);
         m->logits = m->net->forward(id, mk).reshape({batch * seq, V}).contiguous();
         m->graph = with_grad != 0;
@@ -142,6 +148,7 @@ int wmss_torch_model_backward(wmss_torch_model *m, const float *grad_logits) {
         // The gradient may live in the logits buffer itself (the fused kernel works in place): the linear head's
         // backward needs its inputs and weights, not its output, so overwriting the logits is safe.
         auto g = torch::from_blob(const_cast<float *>(grad_logits), m->logits.sizes(), torch::kFloat32);
+        wmss::use_all_cores();
         m->logits.backward(g);
         m->graph = false;
     });
@@ -161,12 +168,9 @@ int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, 
     return wmss::torch_guard("wmss_torch_model_step", [&] {
         need(m);
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer: call wmss_torch_model_adamw first"};
-        const double norm = torch::nn::utils::clip_grad_norm_(m->net->parameters(),
-                                                              max_grad_norm > 0 ? max_grad_norm : 1e300);
+        wmss::use_all_cores();
+        const double norm = wmss::adamw_step(*m->opt, m->net->parameters(), lr, max_grad_norm); // optim.cpp
         if (grad_norm) *grad_norm = norm;
-        for (auto &g : m->opt->param_groups()) static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
-        m->opt->step();
-        m->opt->zero_grad();
     });
 }
 
@@ -224,3 +228,9 @@ int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
 }  // extern "C"
 
 const wmss::TensorMap &wmss::model_parameters(wmss_torch_model *m) { return need(m)->net->named(); }
+wmss::Decoder &wmss::decoder_of(wmss_torch_model *m) { return *need(m)->net; }
+wmss::HiddenState &wmss::hidden_of(wmss_torch_model *m) { return need(m)->hidden; }
+void wmss::release_logits(wmss_torch_model *m) {
+    need(m)->logits = torch::Tensor();
+    m->graph = false;
+}

@@ -1,0 +1,308 @@
+// The fused LM head (wmss_torch.h, "fused head"): forward to the final norm, then per chunk of rows both models'
+// logits from their own head weights, the fused ce_mix of libwmss in place, and the gradients of hidden states and
+// head weights accumulated, so that N x V logits never exist whole. Then the backward of each body from its
+// d loss / d hidden. One ce_mix implementation: libwmss's (wmss_ce_mix on the CPU, wmss_cuda_ce_mix on a GPU).
+#include "fused_head.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "error.h"
+#include "threads.h"
+
+namespace {
+
+using wmss::Error;
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+/** Status of a libwmss call as an exception carrying libwmss's message. */
+void check_wmss(int status, const char *what) {
+    if (status != WMSS_OK) throw Error{status, std::string(what) + ": " + wmss_last_error()};
+}
+
+int64_t chunk_rows(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes) {
+    if (chunk_bytes <= 0)
+        throw Error{WMSS_ERR_ARGUMENT, "chunk_bytes = " + str(chunk_bytes) + ": the chunk budget must be > 0 bytes"};
+    if (models < 1 || models > 2) throw Error{WMSS_ERR_ARGUMENT, "models must be 1 or 2, got " + str(models)};
+    if (rows < 0 || vocab < 1) throw Error{WMSS_ERR_SHAPE, "rows = " + str(rows) + ", vocab = " + str(vocab)};
+    const int64_t row_bytes = vocab * 4 * models;
+    return std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(rows, 1), chunk_bytes / row_bytes));
+}
+
+/** One model in a fused head call. */
+struct Side {
+    wmss_torch_model *handle = nullptr;
+    wmss::HiddenState *state = nullptr;
+    torch::Tensor h;      // [N, H] detached hidden states
+    torch::Tensor w;      // [V, H] detached head weight
+    torch::Tensor param;  // the head weight parameter itself (its .grad receives the head gradient)
+    torch::Tensor gw;     // param.grad, or undefined until the first chunk writes it
+    torch::Tensor gh;     // [N, H] d loss / d hidden (when grad)
+    torch::Tensor z;      // [chunk, V] the chunk's logits, then their gradient
+    bool grad = false, gw_fresh = false;
+
+    Side(wmss_torch_model *m, const char *role, int64_t rows) : handle(m) {
+        state = &wmss::hidden_of(m);
+        if (!state->hidden.defined())
+            throw Error{WMSS_ERR_ARGUMENT, std::string("the ") + role +
+                                               " model has no hidden states: call wmss_torch_model_forward_hidden first"};
+        if (state->hidden.size(0) != rows)
+            throw Error{WMSS_ERR_SHAPE, std::string("rows = ") + str(rows) + " but the " + role +
+                                            " model's hidden states have " + str(state->hidden.size(0)) + " rows"};
+        param = wmss::decoder_of(m).head_weight();
+        h = state->hidden.detach();
+        w = param.detach();
+        grad = state->graph && state->hidden.requires_grad() && param.requires_grad();
+    }
+
+    int64_t width() const { return h.size(1); }
+};
+
+/** ce_mix of one chunk on the logits' device. */
+void ce_mix(const wmss_ce_mix_args &a, const torch::Tensor &like, const torch::Tensor &device_status) {
+    if (like.is_cuda()) {
+        // The current stream of a CUDA libtorch is the legacy default stream unless a caller changed it; libtorch's
+        // own kernels (the logits' matmul before, the gradient's after) are ordered with it.
+        check_wmss(wmss_cuda_ce_mix(&a, device_status.data_ptr<int64_t>(), nullptr), "wmss_cuda_ce_mix");
+    } else {
+        check_wmss(wmss_ce_mix(&a), "wmss_ce_mix");
+    }
+}
+
+void entropy(const torch::Tensor &z, float *out, const torch::Tensor &device_status, uint32_t flags) {
+    const int64_t rows = z.size(0), vocab = z.size(1);
+    if (z.is_cuda())
+        check_wmss(wmss_cuda_entropy(WMSS_DTYPE_F32, rows, vocab, z.data_ptr<float>(), vocab, nullptr, out, nullptr,
+                                     nullptr, device_status.data_ptr<int64_t>(), nullptr),
+                   "wmss_cuda_entropy");
+    else
+        check_wmss(wmss_entropy(WMSS_DTYPE_F32, rows, vocab, z.data_ptr<float>(), vocab, nullptr, out, nullptr, nullptr,
+                                flags & WMSS_FLAG_ALLOW_NONFINITE),
+                   "wmss_entropy");
+}
+
+void validate(const wmss_torch_fused_head_args &a) {
+    if (!a.strong) throw Error{WMSS_ERR_NULL_POINTER, "the strong model is NULL"};
+    if (!a.labels || !a.loss) throw Error{WMSS_ERR_NULL_POINTER, "labels and loss are required"};
+    if (a.rows < 0) throw Error{WMSS_ERR_SHAPE, "rows = " + str(a.rows) + " is negative"};
+    if (!(a.lambda >= 0.0f && a.lambda <= 1.0f))
+        throw Error{WMSS_ERR_ARGUMENT, "lambda = " + std::to_string(a.lambda) + " is outside [0, 1]"};
+    if (!a.weak && a.lambda != 1.0f)
+        throw Error{WMSS_ERR_ARGUMENT, "one model (weak = NULL) needs lambda = 1, got " + std::to_string(a.lambda)};
+    if (!a.weak && (a.entropy_weak || a.grad_hidden_weak))
+        throw Error{WMSS_ERR_ARGUMENT, "entropy_weak and grad_hidden_weak need a weak model"};
+    if (a.weak == a.strong) throw Error{WMSS_ERR_ALIAS, "strong and weak are the same model"};
+    if (!(a.inv_norm >= 0.0f) || std::isinf(a.inv_norm))
+        throw Error{WMSS_ERR_ARGUMENT, "inv_norm must be finite and >= 0"};
+    if (a.flags & ~(WMSS_FLAG_ALLOW_NONFINITE | WMSS_TORCH_HEAD_NO_BACKWARD))
+        throw Error{WMSS_ERR_ARGUMENT, "unknown flags " + str(a.flags)};
+    if (a.reserved) throw Error{WMSS_ERR_ARGUMENT, "reserved must be 0"};
+}
+
+void check_labels(const int64_t *labels, int64_t rows, int64_t vocab) {
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t y = labels[r];
+        if (y != WMSS_IGNORE_INDEX && (y < 0 || y >= vocab))
+            throw Error{WMSS_ERR_LABEL, "labels[" + str(r) + "] = " + str(y) + " is outside [0, " + str(vocab) +
+                                            ") and not the ignore index -100"};
+    }
+}
+
+/** Reads a [rows] float tensor back into a caller's host array. */
+void store(const torch::Tensor &t, float *out) {
+    if (out) torch::from_blob(out, {t.numel()}, torch::kFloat32).copy_(t);
+}
+
+void fused_head(const wmss_torch_fused_head_args &a) {
+    validate(a);
+    std::vector<Side> sides;
+    sides.emplace_back(a.strong, "strong", a.rows);
+    if (a.weak) sides.emplace_back(a.weak, "weak", a.rows);
+    Side &s = sides[0];
+    const int64_t V = s.w.size(0), N = a.rows;
+    if (a.weak && sides[1].w.size(0) != V)
+        throw Error{WMSS_ERR_SHAPE, "the strong model's vocabulary has " + str(V) + " tokens, the weak model's " +
+                                        str(sides[1].w.size(0))};
+    for (const Side &d : sides)
+        if (d.h.device() != s.h.device()) throw Error{WMSS_ERR_ARGUMENT, "strong and weak live on different devices"};
+    if (a.grad_hidden_strong && !s.grad)
+        throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_strong needs a strong forward_hidden with gradients"};
+    if (a.grad_hidden_weak && !sides[1].grad)
+        throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_weak needs a trainable weak model's forward_hidden with gradients"};
+    check_labels(a.labels, N, V);
+    const int64_t rows_per_chunk = chunk_rows(N, V, (int)sides.size(), a.chunk_bytes);
+
+    wmss::use_all_cores();
+    torch::NoGradGuard no_grad;
+    const auto dev = s.h.device();
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+    const bool cuda = s.h.is_cuda();
+    torch::Tensor status = cuda ? torch::full({2}, INT64_MAX, torch::TensorOptions().dtype(torch::kInt64).device(dev))
+                                : torch::Tensor();
+    torch::Tensor labels = torch::from_blob(const_cast<int64_t *>(a.labels), {N}, torch::kInt64);
+    if (cuda) labels = labels.to(dev);
+    // Per-row outputs on the logits' device, read back once at the end (on the CPU the copy is N floats).
+    auto per_row = [&](const void *wanted) { return wanted ? torch::empty({N}, f32) : torch::Tensor(); };
+    torch::Tensor loss = torch::empty({N}, f32), lse = per_row(a.lse), ent = per_row(a.entropy);
+    torch::Tensor ent_s = per_row(a.entropy_strong), ent_w = per_row(a.entropy_weak);
+    torch::Tensor non_target = per_row(a.non_target_logit_strong), grad_sq = per_row(a.grad_sq_strong);
+    for (Side &d : sides) {
+        d.z = torch::empty({std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V}, f32);
+        if (!d.grad) continue;
+        d.gh = torch::empty({N, d.width()}, f32);
+        d.gw = d.param.grad();
+        d.gw_fresh = !d.gw.defined();
+        if (d.gw_fresh) {
+            d.param.mutable_grad() = torch::empty_like(d.w);
+            d.gw = d.param.grad();
+        }
+    }
+    const bool one = sides.size() == 1;
+    for (int64_t r0 = 0; r0 < N; r0 += rows_per_chunk) {
+        const int64_t n = std::min(rows_per_chunk, N - r0);
+        for (Side &d : sides) {
+            torch::Tensor z = d.z.narrow(0, 0, n);
+            at::mm_out(z, d.h.narrow(0, r0, n), d.w.t());
+        }
+        torch::Tensor zs = s.z.narrow(0, 0, n), zw = one ? zs : sides[1].z.narrow(0, 0, n);
+        const torch::Tensor y = labels.narrow(0, r0, n);
+        if (ent_s.defined()) entropy(zs, ent_s.data_ptr<float>() + r0, status, a.flags);
+        if (ent_w.defined()) entropy(zw, ent_w.data_ptr<float>() + r0, status, a.flags);
+        if (non_target.defined()) {
+            // mean of the logits without the label's: (sum - z[y]) / (V - 1); all V of them for an ignored row
+            const torch::Tensor sum = zs.sum(1, false, torch::kFloat64);
+            const torch::Tensor has = y.ne(WMSS_IGNORE_INDEX);
+            const torch::Tensor zy = zs.gather(1, y.clamp_min(0).unsqueeze(1)).squeeze(1).to(torch::kFloat64);
+            const torch::Tensor out = torch::where(has, (sum - zy) / (double)std::max<int64_t>(V - 1, 1), sum / (double)V);
+            non_target.narrow(0, r0, n).copy_(V == 1 ? torch::where(has, torch::zeros_like(sum), sum) : out);
+        }
+        wmss_ce_mix_args c = wmss_ce_mix_args_default();
+        c.dtype = WMSS_DTYPE_F32;
+        c.flags = a.flags & WMSS_FLAG_ALLOW_NONFINITE;
+        c.rows = n;
+        c.vocab = V;
+        c.z_strong = zs.data_ptr<float>();
+        c.ld_strong = V;
+        c.z_weak = zw.data_ptr<float>();
+        c.ld_weak = V;
+        c.labels = y.data_ptr<int64_t>();
+        c.lambda = a.lambda;
+        c.inv_norm = a.inv_norm;
+        c.loss = loss.data_ptr<float>() + r0;
+        if (s.grad || grad_sq.defined()) {
+            c.grad_strong = zs.data_ptr<float>(); // in place
+            c.ld_grad_strong = V;
+        }
+        if (!one && sides[1].grad) {
+            c.grad_weak = zw.data_ptr<float>();
+            c.ld_grad_weak = V;
+        }
+        c.lse = lse.defined() ? lse.data_ptr<float>() + r0 : nullptr;
+        c.entropy = ent.defined() ? ent.data_ptr<float>() + r0 : nullptr;
+        ce_mix(c, zs, status);
+        if (grad_sq.defined()) grad_sq.narrow(0, r0, n).copy_(zs.norm(2, {1}).pow(2));
+        for (Side &d : sides) {
+            if (!d.grad) continue;
+            const torch::Tensor g = d.z.narrow(0, 0, n), hc = d.h.narrow(0, r0, n);
+            torch::Tensor gh = d.gh.narrow(0, r0, n);
+            at::mm_out(gh, g, d.w);
+            if (d.gw_fresh)
+                at::mm_out(d.gw, g.t(), hc);
+            else
+                d.gw.addmm_(g.t(), hc);
+            d.gw_fresh = false;
+        }
+    }
+    for (Side &d : sides) {
+        d.z = torch::Tensor();
+        if (d.grad && d.gw_fresh) d.gw.zero_(); // no rows: a zero gradient, as the full path gives
+    }
+    if (cuda) {
+        const torch::Tensor st = status.cpu();
+        const int64_t bad = st[0].item<int64_t>();
+        if (bad != INT64_MAX && !(a.flags & WMSS_FLAG_ALLOW_NONFINITE))
+            throw Error{WMSS_ERR_NONFINITE, "non-finite logits or loss in row " + str(bad)};
+    }
+    store(loss, a.loss);
+    store(lse, a.lse);
+    store(ent, a.entropy);
+    store(ent_s, a.entropy_strong);
+    store(ent_w, a.entropy_weak);
+    store(non_target, a.non_target_logit_strong);
+    store(grad_sq, a.grad_sq_strong);
+    if (a.grad_hidden_strong) torch::from_blob(a.grad_hidden_strong, s.gh.sizes(), torch::kFloat32).copy_(s.gh);
+    if (a.grad_hidden_weak) torch::from_blob(a.grad_hidden_weak, sides[1].gh.sizes(), torch::kFloat32).copy_(sides[1].gh);
+    if (a.flags & WMSS_TORCH_HEAD_NO_BACKWARD) return;
+    torch::AutoGradMode grad_mode(true);
+    for (Side &d : sides) {
+        if (!d.grad) continue;
+        d.state->hidden.backward(d.gh);
+        *d.state = wmss::HiddenState(); // the graph is spent; free it
+    }
+}
+
+}  // namespace
+
+extern "C" {
+
+int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
+                                    int64_t seq, int with_grad, float **hidden, int64_t *hidden_size) {
+    return wmss::torch_guard("wmss_torch_model_forward_hidden", [&] {
+        if (!m) throw Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
+        if (!ids || !hidden) throw Error{WMSS_ERR_NULL_POINTER, "ids and hidden are required"};
+        if (batch < 1 || seq < 1) throw Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
+        wmss::Decoder &net = wmss::decoder_of(m);
+        const int64_t V = net.config().vocab_size, H = net.config().hidden_size;
+        auto id = torch::from_blob(const_cast<int64_t *>(ids), {batch, seq}, torch::kInt64);
+        if (((id < 0) | (id >= V)).any().item<bool>())
+            throw Error{WMSS_ERR_LABEL, "token id outside [0, " + str(V) + ")"};
+        auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
+                       : torch::ones({batch, seq}, torch::kInt64);
+        wmss::release_logits(m);
+        wmss::HiddenState &st = wmss::hidden_of(m);
+        st = wmss::HiddenState();
+        wmss::use_all_cores();
+        torch::AutoGradMode grad_mode(with_grad != 0);
+        st.hidden = net.hidden(id, mk).reshape({batch * seq, H}).contiguous();
+        st.graph = with_grad != 0 && st.hidden.requires_grad();
+        *hidden = st.hidden.data_ptr<float>();
+        if (hidden_size) *hidden_size = H;
+    });
+}
+
+int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidden) {
+    return wmss::torch_guard("wmss_torch_model_backward_hidden", [&] {
+        if (!m) throw Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
+        if (!grad_hidden) throw Error{WMSS_ERR_NULL_POINTER, "grad_hidden is NULL"};
+        wmss::HiddenState &st = wmss::hidden_of(m);
+        if (!st.graph) throw Error{WMSS_ERR_ARGUMENT, "no forward_hidden with gradients to go back through"};
+        wmss::use_all_cores();
+        auto g = torch::from_blob(const_cast<float *>(grad_hidden), st.hidden.sizes(), torch::kFloat32);
+        st.hidden.backward(g.to(st.hidden.device()));
+        st = wmss::HiddenState();
+    });
+}
+
+int wmss_torch_fused_head(const wmss_torch_fused_head_args *args) {
+    return wmss::torch_guard("wmss_torch_fused_head", [&] {
+        if (!args) throw Error{WMSS_ERR_NULL_POINTER, "the argument descriptor is NULL"};
+        if (args->size != sizeof(wmss_torch_fused_head_args))
+            throw Error{WMSS_ERR_VERSION, "wmss_torch_fused_head_args.size is " + str((int64_t)args->size) +
+                                              ", this library expects " + str(sizeof(wmss_torch_fused_head_args))};
+        fused_head(*args);
+    });
+}
+
+int wmss_torch_fused_head_plan(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes, int64_t *out2) {
+    return wmss::torch_guard("wmss_torch_fused_head_plan", [&] {
+        if (!out2) throw Error{WMSS_ERR_NULL_POINTER, "out2 is NULL"};
+        const int64_t c = chunk_rows(rows, vocab, models, chunk_bytes);
+        out2[0] = c;
+        out2[1] = (rows + c - 1) / c;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,16 @@
+// The optimizer step of a model (optim.cpp).
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace wmss {
+
+/**
+ * clip_grad_norm_(params, max_grad_norm) (<= 0: no clipping), one AdamW step at lr, zero_grad: fused into one pass per
+ * parameter after the norm (when the fused ops are on and every parameter is fp32 on the CPU). Returns the global
+ * gradient norm before clipping.
+ */
+double adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tensor> &params, double lr, double max_grad_norm);
+
+}  // namespace wmss
