@@ -43,6 +43,7 @@ public final class NativeLoader {
                     + (name.equals("wmss_torch") ? " (libtorch was not found when the natives were built:"
                     + " install libtorch-dev and rebuild, or pass -Dwmss.cmake.args=-DTorch_DIR=...)" : ""));
         }
+        OpenMpPolicy.apply(); // before libgomp loads with the first library
         try {
             return SymbolLookup.libraryLookup(lib, Arena.global());
         } catch (IllegalArgumentException e) {

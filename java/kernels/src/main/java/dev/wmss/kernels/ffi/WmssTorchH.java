@@ -547,4 +547,180 @@ public final class WmssTorchH {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_free", t);
         }
     }
+
+    private static final class wmss_torch_model_forward_hidden {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_forward_hidden", DESC);
+    }
+
+    public static int wmss_torch_model_forward_hidden(MemorySegment m, MemorySegment ids, MemorySegment mask, long batch, long seq, int with_grad, MemorySegment hidden, MemorySegment hidden_size) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_forward_hidden", m, ids, mask, batch, seq, with_grad, hidden, hidden_size);
+        try {
+            return (int) wmss_torch_model_forward_hidden.HANDLE.invokeExact(m, ids, mask, batch, seq, with_grad, hidden, hidden_size);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_forward_hidden", t);
+        }
+    }
+
+    private static final class wmss_torch_model_backward_hidden {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_backward_hidden", DESC);
+    }
+
+    public static int wmss_torch_model_backward_hidden(MemorySegment m, MemorySegment grad_hidden) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_backward_hidden", m, grad_hidden);
+        try {
+            return (int) wmss_torch_model_backward_hidden.HANDLE.invokeExact(m, grad_hidden);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_backward_hidden", t);
+        }
+    }
+
+    private static final class wmss_torch_fused_head {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_fused_head", DESC);
+    }
+
+    public static int wmss_torch_fused_head(MemorySegment args) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_fused_head", args);
+        try {
+            return (int) wmss_torch_fused_head.HANDLE.invokeExact(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_fused_head", t);
+        }
+    }
+
+    private static final class wmss_torch_fused_head_plan {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_fused_head_plan", DESC);
+    }
+
+    public static int wmss_torch_fused_head_plan(long rows, long vocab, int models, long chunk_bytes, MemorySegment out2) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_fused_head_plan", rows, vocab, models, chunk_bytes, out2);
+        try {
+            return (int) wmss_torch_fused_head_plan.HANDLE.invokeExact(rows, vocab, models, chunk_bytes, out2);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_fused_head_plan", t);
+        }
+    }
+
+    private static final class wmss_torch_model_flops {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_flops", DESC);
+    }
+
+    public static int wmss_torch_model_flops(MemorySegment m, long batch, long seq, MemorySegment forward_flops) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_flops", m, batch, seq, forward_flops);
+        try {
+            return (int) wmss_torch_model_flops.HANDLE.invokeExact(m, batch, seq, forward_flops);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_flops", t);
+        }
+    }
+
+    private static final class wmss_torch_sgemm_peak {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_sgemm_peak", DESC);
+    }
+
+    public static int wmss_torch_sgemm_peak(MemorySegment flops_per_second) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_sgemm_peak", flops_per_second);
+        try {
+            return (int) wmss_torch_sgemm_peak.HANDLE.invokeExact(flops_per_second);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_sgemm_peak", t);
+        }
+    }
+
+    private static final class wmss_torch_set_num_threads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_set_num_threads", DESC);
+    }
+
+    public static int wmss_torch_set_num_threads(int n) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_set_num_threads", n);
+        try {
+            return (int) wmss_torch_set_num_threads.HANDLE.invokeExact(n);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_set_num_threads", t);
+        }
+    }
+
+    private static final class wmss_torch_num_threads {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_num_threads", DESC);
+    }
+
+    public static int wmss_torch_num_threads(MemorySegment n, MemorySegment passive) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_num_threads", n, passive);
+        try {
+            return (int) wmss_torch_num_threads.HANDLE.invokeExact(n, passive);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_num_threads", t);
+        }
+    }
+
+    private static final class wmss_torch_set_fused_ops {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_set_fused_ops", DESC);
+    }
+
+    public static int wmss_torch_set_fused_ops(int on) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_set_fused_ops", on);
+        try {
+            return (int) wmss_torch_set_fused_ops.HANDLE.invokeExact(on);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_set_fused_ops", t);
+        }
+    }
+
+    private static final class wmss_torch_cache_stats {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_cache_stats", DESC);
+    }
+
+    public static int wmss_torch_cache_stats(MemorySegment out4) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cache_stats", out4);
+        try {
+            return (int) wmss_torch_cache_stats.HANDLE.invokeExact(out4);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_cache_stats", t);
+        }
+    }
+
+    private static final class wmss_torch_cache_empty {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_cache_empty", DESC);
+    }
+
+    public static int wmss_torch_cache_empty() {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cache_empty");
+        try {
+            return (int) wmss_torch_cache_empty.HANDLE.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_cache_empty", t);
+        }
+    }
 }

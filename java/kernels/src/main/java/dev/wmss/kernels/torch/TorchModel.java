@@ -154,12 +154,65 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
+    /** Hidden states after the final norm, [rows, width] fp32 in native memory (valid until the next forward). */
+    public record Hidden(MemorySegment data, long rows, long width) {}
+
+    /**
+     * The forward stopped at the final norm (what the head multiplies), for {@link FusedHead}: hidden states
+     * [batch·seq, hidden_size] fp32, a view valid until the next forward or close. Releases an earlier
+     * {@link #forward}'s logits.
+     */
+    public Hidden forwardHidden(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
+        long n = Math.multiplyExact(batch, seq);
+        if (ids.byteSize() < n * 8 || (mask != null && mask.byteSize() < n * 8)) {
+            throw new ShapeMismatchException(Status.SHAPE, "ids/mask need " + n * 8 + " bytes for [" + batch + ", " + seq + "]");
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS), width = arena.allocate(8);
+            check(WmssTorchH.wmss_torch_model_forward_hidden(handle(), ids, mask == null ? MemorySegment.NULL : mask,
+                    batch, seq, withGrad ? 1 : 0, out, width));
+            long h = width.get(ValueLayout.JAVA_LONG, 0);
+            return new Hidden(out.get(ValueLayout.ADDRESS, 0).reinterpret(n * h * 4), n, h);
+        }
+    }
+
+    /** Accumulates the body's parameter gradients from d loss / d hidden ([rows, width] fp32, as forwardHidden gave). */
+    public void backwardHidden(MemorySegment gradHidden) {
+        check(WmssTorchH.wmss_torch_model_backward_hidden(handle(), gradHidden));
+    }
+
+    /**
+     * Matrix-multiply FLOPs of one forward on [batch, seq] tokens (projections, attention, head); a training step of a
+     * trained model costs three times that.
+     */
+    public double forwardFlops(long batch, long seq) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment f = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            check(WmssTorchH.wmss_torch_model_flops(handle(), batch, seq, f));
+            return f.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    /** This machine's sgemm rate (FLOP/s), measured now on a large fp32 matrix product with libtorch's threads. */
+    public static double sgemmPeak() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment f = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            check(WmssTorchH.wmss_torch_sgemm_peak(f));
+            return f.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
+    /** The native handle, for {@link FusedHead}. */
+    MemorySegment nativeHandle() {
+        return handle();
+    }
+
     MemorySegment handle() {
         if (handle == null) throw new InvalidArgumentException(Status.ARGUMENT, "model already closed");
         return handle;
     }
 
-    private static void check(int status) {
+    static void check(int status) {
         Status.check(status, WmssTorch::lastError);
     }
 

@@ -95,10 +95,20 @@ class BindingsDriftTest {
 
     @Test
     void descriptorLayoutMatchesTheHeader() throws IOException {
-        String text = Files.readString(INCLUDE.resolve("wmss.h")).replaceAll("/\\*(?s:.*?)\\*/", " ");
-        Matcher s = Pattern.compile("typedef struct wmss_ce_mix_args \\{(.*?)\\} wmss_ce_mix_args;", Pattern.DOTALL)
+        assertSameLayout("wmss.h", "wmss_ce_mix_args", wmss_ce_mix_args.LAYOUT);
+    }
+
+    @Test
+    void fusedHeadDescriptorLayoutMatchesTheHeader() throws IOException {
+        assertSameLayout("wmss_torch.h", "wmss_torch_fused_head_args", wmss_torch_fused_head_args.LAYOUT);
+    }
+
+    /** A typedef'd struct of a header against its Java layout: the same fields in order, at the same offsets. */
+    static void assertSameLayout(String header, String struct, java.lang.foreign.StructLayout layout) throws IOException {
+        String text = Files.readString(INCLUDE.resolve(header)).replaceAll("/\\*(?s:.*?)\\*/", " ");
+        Matcher s = Pattern.compile("typedef struct " + struct + " \\{(.*?)\\} " + struct + ";", Pattern.DOTALL)
                 .matcher(text);
-        assertTrue(s.find(), "struct wmss_ce_mix_args not found in wmss.h");
+        assertTrue(s.find(), "struct " + struct + " not found in " + header);
         // Fields in order with their C sizes, laid out with natural alignment (what the C compiler does).
         List<String> names = new ArrayList<>();
         List<Long> offsets = new ArrayList<>();
@@ -126,14 +136,14 @@ class BindingsDriftTest {
         }
         List<String> javaNames = new ArrayList<>();
         List<Long> javaOffsets = new ArrayList<>();
-        for (MemoryLayout m : wmss_ce_mix_args.LAYOUT.memberLayouts()) {
+        for (MemoryLayout m : layout.memberLayouts()) {
             javaNames.add(m.name().orElseThrow());
-            javaOffsets.add(wmss_ce_mix_args.LAYOUT.byteOffset(MemoryLayout.PathElement.groupElement(m.name().get())));
+            javaOffsets.add(layout.byteOffset(MemoryLayout.PathElement.groupElement(m.name().get())));
         }
-        assertEquals(names, javaNames, "fields of wmss_ce_mix_args");
-        assertEquals(offsets, javaOffsets, "field offsets of wmss_ce_mix_args");
-        assertEquals((offset + 7) / 8 * 8, wmss_ce_mix_args.LAYOUT.byteSize(), "sizeof(wmss_ce_mix_args)");
-        assertEquals(ValueLayout.JAVA_LONG, wmss_ce_mix_args.LAYOUT.memberLayouts().get(0).withoutName(), "size first");
+        assertEquals(names, javaNames, "fields of " + struct);
+        assertEquals(offsets, javaOffsets, "field offsets of " + struct);
+        assertEquals((offset + 7) / 8 * 8, layout.byteSize(), "sizeof(" + struct + ")");
+        assertEquals(ValueLayout.JAVA_LONG, layout.memberLayouts().get(0).withoutName(), "size first");
     }
 
     @Test
