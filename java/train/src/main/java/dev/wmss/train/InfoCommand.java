@@ -21,7 +21,8 @@ final class InfoCommand implements Callable<Integer> {
         System.out.println("cuda     : " + b.cudaStatus());
         String torch;
         try {
-            torch = WmssTorch.version();
+            torch = WmssTorch.version() + ", " + WmssTorch.numThreads() + " intra-op threads (OpenMP wait "
+                    + (WmssTorch.passiveWait() ? "passive" : "active: one intra-op thread beside OpenBLAS") + ")";
         } catch (RuntimeException e) {
             torch = "unavailable: " + e.getMessage();
         }

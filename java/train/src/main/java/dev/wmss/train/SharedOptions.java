@@ -113,6 +113,29 @@ final class SharedOptions {
         }
     }
 
+    /** --head, --head-chunk-mb: how the loss meets the vocabulary (training and entropy commands). */
+    static final class HeadOption {
+        @Option(names = "--head", defaultValue = "fused", paramLabel = "fused|full",
+                description = "fused: the head, the mix and the cross-entropy in chunks of rows, never the whole N x V"
+                        + " logits; full: materialise the logits (the reference path) (default ${DEFAULT-VALUE}).")
+        String mode;
+        @Option(names = "--head-chunk-mb", defaultValue = "256", paramLabel = "MB",
+                description = "Fused head: MiB of logits (all models) per chunk of rows (default ${DEFAULT-VALUE}).")
+        long chunkMb;
+
+        dev.wmss.train.loop.Head value() {
+            dev.wmss.train.loop.Head.Mode m = switch (mode.toLowerCase(java.util.Locale.ROOT)) {
+                case "fused" -> dev.wmss.train.loop.Head.Mode.FUSED;
+                case "full" -> dev.wmss.train.loop.Head.Mode.FULL;
+                default -> throw new IllegalArgumentException("--head must be fused or full, got " + mode);
+            };
+            if (chunkMb < 1 || chunkMb > (Long.MAX_VALUE >> 20)) {
+                throw new IllegalArgumentException("--head-chunk-mb must be >= 1, got " + chunkMb);
+            }
+            return new dev.wmss.train.loop.Head(m, chunkMb << 20);
+        }
+    }
+
     /** Per-command defaults of shared options: eval reads builtin:test, demo writes to wmss-demo. */
     static final class Defaults implements CommandLine.IDefaultValueProvider {
         @Override

@@ -30,6 +30,8 @@ final class TrainOptions {
     SharedOptions.Seed seed;
     @Mixin
     SharedOptions.MaxLen maxLen;
+    @Mixin
+    SharedOptions.HeadOption head;
 
     /** The validated configuration (an invalid option fails here, before any work). */
     TrainConfig config(TrainConfig.Mode mode, float lambda, boolean freezeWeak) {
@@ -37,6 +39,7 @@ final class TrainOptions {
                 .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery);
         if (mode == TrainConfig.Mode.WMSS) b.lambda(lambda).freezeWeak(freezeWeak);
         maxLen.checked();
+        head.value();
         return b.build();
     }
 }

@@ -54,7 +54,7 @@ final class WmssCommand implements Callable<Integer> {
         for (int k = 1; k <= rounds; k++) {
             Path dir = rounds == 1 ? out.path : out.path.resolve("round-" + k);
             TrainingRun run = TrainingRun.builder(cfg).data(collator, Sampler.all(examples.size())).strong(s).weak(w).out(dir)
-                    .resume(train.resume).prepare();
+                    .resume(train.resume).head(train.head.value()).prepare();
             if (k == 1 && run.resumesFrom().isEmpty()) { // a resumed run keeps the run.json that describes it
                 Map<String, Object> resolved = new LinkedHashMap<>();
                 resolved.put("command", "wmss");
@@ -65,6 +65,7 @@ final class WmssCommand implements Callable<Integer> {
                 resolved.put("max_len", train.maxLen.value);
                 resolved.put("examples", examples.size());
                 resolved.put("rounds", rounds);
+                resolved.put("head", train.head.value());
                 resolved.put("config", cfg);
                 Runs.writeConfig(out.path, resolved);
             }

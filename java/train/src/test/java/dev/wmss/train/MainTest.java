@@ -117,6 +117,12 @@ class MainTest {
         assertEquals(1, ck.code());
         assertTrue(ck.err().contains("--checkpoint-every must be >= 0, got -1"), ck.err());
         assertFalse(java.nio.file.Files.exists(out.resolve("run.json")), "run.json only for good inputs");
+        Run head = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--head", "half");
+        assertTrue(head.code() == 1 && head.err().contains("--head must be fused or full, got half"), head.err());
+        Run chunk = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out",
+                tmp.resolve("h.jsonl").toString(), "--head-chunk-mb", "0");
+        assertTrue(chunk.code() == 1 && chunk.err().contains("--head-chunk-mb must be >= 1, got 0"), chunk.err());
+        assertFalse(java.nio.file.Files.exists(out.resolve("run.json")));
         Run resume = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--resume");
         assertEquals(1, resume.code());
         assertTrue(resume.err().contains("--resume: no checkpoint"), resume.err());

@@ -1,11 +1,13 @@
 package dev.wmss.train.eval;
 
+import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.CeMix;
+import dev.wmss.kernels.torch.FusedHead;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.data.Collator;
+import dev.wmss.train.loop.Head;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,21 +15,31 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Per-token statistics of a model on data, without gradients: the token-level loss on the responses and WD-DS's
- * per-example mean answer entropy. The one place evaluation calls the kernels.
+ * per-example mean answer entropy. The one place evaluation calls the kernels: through the fused head by default
+ * (logits one chunk of rows at a time), or on full logits ({@link Head#FULL}).
  */
 public final class TokenStats {
     private TokenStats() {}
 
     /** Mean NLL (nats) per supervised token (response tokens and EOS). */
     public static double tokenLoss(TorchModel m, Collator data, int batch) {
+        return tokenLoss(m, data, batch, Head.FUSED);
+    }
+
+    public static double tokenLoss(TorchModel m, Collator data, int batch, Head head) {
         double sum = 0;
         long tokens = 0;
         for (int b0 = 0; b0 < data.size(); b0 += batch) {
             try (Arena arena = Arena.ofConfined()) {
                 Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
                 MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
-                Logits z = forward(m, b, arena);
-                sum += CeMix.of(z, z, labels).lambda(1f).invNorm(1f).run();
+                if (head.fused()) {
+                    forwardHidden(m, b, arena);
+                    sum += FusedHead.of(m, null, labels, rows(b)).invNorm(1f).chunkBytes(head.chunkBytes()).run();
+                } else {
+                    Logits z = forward(m, b, arena);
+                    sum += CeMix.of(z, z, labels).lambda(1f).invNorm(1f).run();
+                }
                 tokens += b.supervised();
             }
         }
@@ -36,21 +48,40 @@ public final class TokenStats {
 
     /** WD-DS's H: per example, the mean entropy (nats) of the next-token distribution over its answer positions. */
     public static double[] answerEntropy(TorchModel m, Collator data, int batch) {
+        return answerEntropy(m, data, batch, Head.FUSED);
+    }
+
+    public static double[] answerEntropy(TorchModel m, Collator data, int batch, Head head) {
         double[] h = new double[data.size()];
         for (int b0 = 0; b0 < data.size(); b0 += batch) {
             try (Arena arena = Arena.ofConfined()) {
                 Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
-                Logits z = forward(m, b, arena);
-                MemorySegment ent = arena.allocate(4 * z.rows(), 8);
-                Entropy.compute(z, null, ent, null, null, false); // the batch knows which rows are answers
+                MemorySegment ent = arena.allocate(4 * rows(b), 8);
+                if (head.fused()) {
+                    forwardHidden(m, b, arena);
+                    FusedHead.of(m, null, arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels()), rows(b))
+                            .invNorm(1f).chunkBytes(head.chunkBytes()).entropy(ent).run();
+                } else {
+                    Entropy.compute(forward(m, b, arena), null, ent, null, null, false);
+                }
+                // the batch knows which rows are answers
                 for (int r = 0; r < b.batch(); r++) h[b.examples()[r]] = b.meanOverSupervisedOfRow(ent, r);
             }
         }
         return h;
     }
 
+    private static long rows(Batch b) {
+        return (long) b.batch() * b.seq();
+    }
+
     private static Logits forward(TorchModel m, Batch b, Arena arena) {
         return m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()), arena.allocateFrom(ValueLayout.JAVA_LONG,
+                b.mask()), b.batch(), b.seq(), false);
+    }
+
+    private static void forwardHidden(TorchModel m, Batch b, Arena arena) {
+        m.forwardHidden(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()), arena.allocateFrom(ValueLayout.JAVA_LONG,
                 b.mask()), b.batch(), b.seq(), false);
     }
 

@@ -47,8 +47,9 @@ public final class ConsoleMetrics implements MetricsSink {
         }
         if (s.step() % logEvery == 0 || s.step() == s.total()) {
             if (progress != null) System.err.print("\r\033[K"); // the line goes above the bar, which redraws below
-            LOG.info(String.format(Locale.ROOT, "%s step %d/%d | loss %.4f | grad norm %.3f | lr %.2e | %.0f ms | %.0f tok/s",
-                    run, s.step(), s.total(), s.loss(), s.gradNorm(), s.lr(), s.ms(), s.tokPerSec()));
+            LOG.info(String.format(Locale.ROOT, "%s step %d/%d | loss %.4f | grad norm %.3f | lr %.2e | %.0f ms | %.0f tok/s%s",
+                    run, s.step(), s.total(), s.loss(), s.gradNorm(), s.lr(), s.ms(), s.tokPerSec(),
+                    Double.isNaN(s.mfu()) ? "" : String.format(Locale.ROOT, " | MFU %.1f%%", 100 * s.mfu())));
         }
     }
 

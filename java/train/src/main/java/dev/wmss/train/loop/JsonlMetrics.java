@@ -75,6 +75,7 @@ public final class JsonlMetrics implements MetricsSink {
         row.put("lr", s.lr());
         row.put("ms", s.ms());
         row.put("tok_s", s.tokPerSec());
+        if (!Double.isNaN(s.mfu())) row.put("mfu", s.mfu());
         row.putAll(s.diagnostics());
         JsonObject o = GSON.toJsonTree(row).getAsJsonObject();
         try {

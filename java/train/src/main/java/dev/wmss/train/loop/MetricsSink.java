@@ -4,9 +4,17 @@ import java.util.Map;
 
 /** Where the trainer reports: metrics.jsonl ({@link JsonlMetrics}) and the console ({@link ConsoleMetrics}). */
 public interface MetricsSink extends AutoCloseable {
-    /** One optimizer step: step (1-based, after it), epoch, loss, grad_norm, lr, ms, tok_s and the diagnostics. */
+    /**
+     * One optimizer step: step (1-based, after it), epoch, loss, grad_norm, lr, ms, tok_s, the diagnostics, and the
+     * model FLOPs utilisation against the measured sgemm peak (NaN when unknown).
+     */
     record Step(long step, long total, int epoch, double loss, double gradNorm, double lr, double ms, double tokPerSec,
-                Map<String, Object> diagnostics) {}
+                Map<String, Object> diagnostics, double mfu) {
+        public Step(long step, long total, int epoch, double loss, double gradNorm, double lr, double ms, double tokPerSec,
+                    Map<String, Object> diagnostics) {
+            this(step, total, epoch, loss, gradNorm, lr, ms, tokPerSec, diagnostics, Double.NaN);
+        }
+    }
 
     /** Called once before the first step; start is the step resumed from (0 for a new run). */
     void start(String run, long start, long total);

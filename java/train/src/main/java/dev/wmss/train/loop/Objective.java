@@ -24,4 +24,9 @@ public interface Objective {
 
     /** The models a checkpoint must hold, by role ("strong", "weak"), in a stable order. */
     Map<String, TorchModel> models();
+
+    /** Matrix-multiply FLOPs of one micro-batch (forward and backward of every model), for the MFU; 0 if unknown. */
+    default double flops(Batch b) {
+        return 0;
+    }
 }

@@ -57,6 +57,7 @@ public final class Trainer {
         long total = totalSteps();
         LrSchedule schedule = new LrSchedule(cfg.lr(), (long) (cfg.warmupRatio() * total), total, 0);
         String name = cfg.mode().name().toLowerCase(java.util.Locale.ROOT);
+        double peak = SgemmPeak.get(); // measured once per process, before the first step is timed
         metrics.start(name, start, total);
         Interrupt interrupt = Interrupt.install();
         try {
@@ -67,10 +68,12 @@ public final class Trainer {
                 int[][] which = sampler.shard(step, parallel.rank(), parallel.worldSize());
                 Batch[] micro = new Batch[which.length];
                 int supervised = 0, tokens = 0;
+                double flops = 0;
                 for (int k = 0; k < micro.length; k++) {
                     micro[k] = data.collate(which[k]);
                     supervised += micro[k].supervised();
                     tokens += micro[k].tokens();
+                    flops += objective.flops(micro[k]);
                 }
                 long[] global = parallel.sum(supervised, tokens); // of the global batch: every rank's shard
                 if (micro.length == 0) { // no data here this step: a batch without targets keeps this rank in step
@@ -98,7 +101,8 @@ public final class Trainer {
                 if (parallel.distributed()) diagnostics.put("comm_ms", commMs);
                 double ms = (System.nanoTime() - t0) / 1e6;
                 metrics.step(new MetricsSink.Step(step, total, sampler.epochOf(step - 1), loss, gradNorm, rate, ms,
-                        global[1] / (ms / 1e3), diagnostics));
+                        global[1] / (ms / 1e3), diagnostics,
+                        flops > 0 && peak > 0 ? flops / (ms / 1e3) / peak : Double.NaN)); // this rank's work on its cores
                 boolean stop = totals.stop(); // any rank's Ctrl-C: every rank stops after this same step
                 if (stop || (cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 && step < total)) {
                     if (parallel.isRoot()) checkpointer.save(step, identity, objective.models());

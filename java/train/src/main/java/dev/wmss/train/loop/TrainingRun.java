@@ -37,6 +37,7 @@ public final class TrainingRun {
     private final RunIdentity identity;
     private final Checkpointer.Saved from;
     private final DataParallel parallel;
+    private final Head head;
 
     private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from) {
         this.parallel = b.parallel;
@@ -48,6 +49,7 @@ public final class TrainingRun {
         this.out = b.out;
         this.identity = identity;
         this.from = from;
+        this.head = b.head;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -69,7 +71,8 @@ public final class TrainingRun {
             if (weak != null) parallel.broadcastParameters(weak);
             strong.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
             if (weak != null) weak.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
-            Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak()) : new SftObjective(strong);
+            Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak(), head)
+                    : new SftObjective(strong, head);
             if (from != null) {
                 for (var e : objective.models().entrySet()) {
                     e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
@@ -122,6 +125,7 @@ public final class TrainingRun {
         private Path strong, weak, out;
         private boolean resume, startOver;
         private DataParallel parallel;
+        private Head head = Head.FUSED;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
@@ -154,6 +158,12 @@ public final class TrainingRun {
 
         public Builder out(Path dir) {
             this.out = dir;
+            return this;
+        }
+
+        /** How the loss meets the vocabulary: the fused head (default) or full logits. Not part of the run's identity. */
+        public Builder head(Head h) {
+            this.head = java.util.Objects.requireNonNull(h, "head");
             return this;
         }
 

@@ -1,9 +1,10 @@
 package dev.wmss.train.loop;
 
-import dev.wmss.kernels.Entropy;
-import dev.wmss.kernels.Logits;
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixArgs;
+import dev.wmss.kernels.Entropy;
+import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.torch.FusedHead;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Batch;
 
@@ -16,21 +17,29 @@ import java.util.Map;
 /**
  * WD-JT: both models run on the same tokens; z_mix = lambda·z_strong + (1 − lambda)·z_weak; the loss is the
  * cross-entropy of z_mix over the supervised tokens of the step. d/dz_strong = lambda·g/n and d/dz_weak =
- * (1 − lambda)·g/n come out of the fused kernel in place. A frozen weak model gets no gradient and no step.
- * Diagnostics (the paper's): mean entropy of strong, weak and mixed distributions over supervised positions, the
- * strong model's mean non-target logit, and the norm of the gradient on its logits.
+ * (1 − lambda)·g/n come out of the fused kernel in place: with the fused head (default) one chunk of rows at a time,
+ * never the whole N×V logits; with the full head on materialised logits. A frozen weak model gets no gradient and
+ * no step. Diagnostics (the paper's): mean entropy of strong, weak and mixed distributions over supervised positions,
+ * the strong model's mean non-target logit, and the norm of the gradient on its logits (per chunk in the fused
+ * head, from the per-row sums it returns).
  */
 public final class WdJtObjective implements Objective {
     private final TorchModel strong, weak;
     private final float lambda;
     private final boolean freezeWeak;
+    private final Head head;
 
     public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak) {
+        this(strong, weak, lambda, freezeWeak, Head.FUSED);
+    }
+
+    public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak, Head head) {
         if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("lambda must be in [0, 1], got " + lambda);
         this.strong = strong;
         this.weak = weak;
         this.lambda = lambda;
         this.freezeWeak = freezeWeak;
+        this.head = head;
         if (freezeWeak) weak.setTrainable(false);
     }
 
@@ -39,9 +48,39 @@ public final class WdJtObjective implements Objective {
         MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids());
         MemorySegment mask = arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask());
         MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels());
+        return head.fused() ? fused(b, ids, mask, labels, invNorm, arena, diag) : full(b, ids, mask, labels, invNorm, arena, diag);
+    }
+
+    private double fused(Batch b, MemorySegment ids, MemorySegment mask, MemorySegment labels, float invNorm, Arena arena,
+                         Map<String, Object> diag) {
+        long rows = (long) b.batch() * b.seq();
+        strong.forwardHidden(ids, mask, b.batch(), b.seq(), true);
+        weak.forwardHidden(ids, mask, b.batch(), b.seq(), !freezeWeak);
+        FusedHead.Builder call = FusedHead.of(strong, weak, labels, rows).lambda(lambda).invNorm(invNorm)
+                .chunkBytes(head.chunkBytes());
+        MemorySegment hs = null, hw = null, hm = null, nonTarget = null, gradSq = null;
+        if (diag != null) {
+            call.entropyStrong(hs = perRow(arena, rows)).entropyWeak(hw = perRow(arena, rows)).entropy(hm = perRow(arena, rows))
+                    .nonTargetLogitStrong(nonTarget = perRow(arena, rows)).gradSquaredStrong(gradSq = perRow(arena, rows));
+        }
+        double loss = call.run();
+        if (diag != null) {
+            diag.put("entropy_strong", b.meanOverSupervised(hs));
+            diag.put("entropy_weak", b.meanOverSupervised(hw));
+            diag.put("non_target_logit_strong", b.meanOverSupervised(nonTarget));
+            diag.put("entropy_mixed", b.meanOverSupervised(hm));
+            double sq = 0;
+            for (long r = 0; r < rows; r++) sq += gradSq.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+            diag.put("grad_norm_strong_logits", Math.sqrt(sq));
+        }
+        return loss;
+    }
+
+    private double full(Batch b, MemorySegment ids, MemorySegment mask, MemorySegment labels, float invNorm, Arena arena,
+                        Map<String, Object> diag) {
         Logits.Host zs = strong.forward(ids, mask, b.batch(), b.seq(), true);
         Logits.Host zw = weak.forward(ids, mask, b.batch(), b.seq(), !freezeWeak);
-        MemorySegment mixedH = diag != null ? arena.allocate(4 * zs.rows(), 8) : null;
+        MemorySegment mixedH = diag != null ? perRow(arena, zs.rows()) : null;
         if (diag != null) {
             diag.put("entropy_strong", b.meanOverSupervised(entropy(zs, arena)));
             diag.put("entropy_weak", b.meanOverSupervised(entropy(zw, arena)));
@@ -75,15 +114,25 @@ public final class WdJtObjective implements Objective {
         return m;
     }
 
+    /** Both forwards; the backward (2 products per forward product) of each trained model. */
+    @Override
+    public double flops(Batch b) {
+        return 3 * strong.forwardFlops(b.batch(), b.seq()) + (freezeWeak ? 1 : 3) * weak.forwardFlops(b.batch(), b.seq());
+    }
+
+    private static MemorySegment perRow(Arena arena, long rows) {
+        return arena.allocate(Math.max(4, 4 * rows), 8);
+    }
+
     private static MemorySegment entropy(Logits z, Arena arena) {
-        MemorySegment h = arena.allocate(4 * z.rows(), 8);
+        MemorySegment h = perRow(arena, z.rows());
         Entropy.compute(z, null, h, null, null, true);
         return h;
     }
 
     /** Mean over supervised rows of the average logit of the non-target tokens (the paper's distractor logit). */
     private static double meanNonTargetLogit(Logits.Host z, Batch b, Arena arena) {
-        MemorySegment perRow = arena.allocate(4 * z.rows(), 8);
+        MemorySegment perRow = perRow(arena, z.rows());
         for (long r = 0; r < z.rows(); r++) {
             long y = b.labels()[(int) r];
             if (y == Batch.IGNORE_INDEX) continue;

@@ -1,0 +1,35 @@
+package dev.wmss.train.loop;
+
+import dev.wmss.kernels.WmssTorch;
+import dev.wmss.kernels.torch.TorchModel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+
+/**
+ * The reference of the MFU in the step log: this machine's sgemm rate, measured once per process (a large fp32
+ * matrix product through libtorch, with the threads training uses) the first time a run asks for it.
+ */
+public final class SgemmPeak {
+    private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
+    private static volatile double flopsPerSecond;
+
+    private SgemmPeak() {}
+
+    /** FLOP/s, measured on first use. */
+    public static double get() {
+        double p = flopsPerSecond;
+        if (p == 0) {
+            synchronized (SgemmPeak.class) {
+                if ((p = flopsPerSecond) == 0) {
+                    flopsPerSecond = p = TorchModel.sgemmPeak();
+                    LOG.info(String.format(Locale.ROOT, "sgemm peak %.1f GFLOP/s (measured; libtorch intra-op threads %d, "
+                            + "OpenMP wait %s): the reference of the MFU", p / 1e9, WmssTorch.numThreads(),
+                            WmssTorch.passiveWait() ? "passive" : "active"));
+                }
+            }
+        }
+        return p;
+    }
+}
