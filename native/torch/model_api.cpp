@@ -174,6 +174,15 @@ int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, 
     });
 }
 
+int wmss_torch_model_grad_norm(wmss_torch_model *m, double *grad_norm) {
+    return wmss::torch_guard("wmss_torch_model_grad_norm", [&] {
+        need(m);
+        if (!grad_norm) throw wmss::Error{WMSS_ERR_NULL_POINTER, "grad_norm is NULL"};
+        wmss::use_all_cores();
+        *grad_norm = wmss::grad_norm(m->net->parameters());
+    });
+}
+
 int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad, int64_t *numel) {
     return wmss::torch_guard("wmss_torch_model_parameter", [&] {
         need(m);

@@ -68,6 +68,33 @@ bool fusable(const std::vector<torch::Tensor> &params, const torch::optim::AdamW
 
 }  // namespace
 
+double wmss::grad_norm(const std::vector<torch::Tensor> &params) {
+    bool cpu_f32 = true;
+    for (const auto &p : params)
+        if (p.grad().defined() && (p.grad().scalar_type() != torch::kFloat32 || !p.grad().device().is_cpu() ||
+                                   !p.grad().is_contiguous() || p.grad().is_sparse()))
+            cpu_f32 = false;
+    double total_sq = 0;
+    for (const auto &p : params) {
+        const torch::Tensor &g = p.grad();
+        if (!g.defined()) continue;
+        float norm_p; // libtorch keeps each parameter's norm in fp32
+        if (cpu_f32) {
+            const float *gp = g.data_ptr<float>();
+            std::vector<double> parts(at::get_num_threads(), 0.0);
+            at::parallel_for(0, g.numel(), 65536,
+                             [&](int64_t b, int64_t e) { parts[at::get_thread_num()] += sum_squares(gp + b, e - b); });
+            double sq = 0;
+            for (double s : parts) sq += s;
+            norm_p = (float)std::sqrt(sq);
+        } else {
+            norm_p = g.norm(2).item<float>();
+        }
+        total_sq += (double)norm_p * (double)norm_p;
+    }
+    return (float)std::sqrt(total_sq); // the norm as clip_grad_norm_ forms it: the 2-norm of the parameters' norms
+}
+
 double wmss::adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tensor> &params, double lr,
                         double max_grad_norm) {
     for (auto &g : opt.param_groups()) static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
@@ -79,21 +106,7 @@ double wmss::adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tenso
         opt.zero_grad();
         return norm;
     }
-    // The norm as clip_grad_norm_ forms it: each parameter's 2-norm, then the 2-norm of those.
-    double total_sq = 0;
-    for (const auto &p : params) {
-        const torch::Tensor &g = p.grad();
-        if (!g.defined()) continue;
-        const float *gp = g.data_ptr<float>();
-        const int64_t n = g.numel();
-        std::vector<double> parts(at::get_num_threads(), 0.0);
-        at::parallel_for(0, n, 65536, [&](int64_t b, int64_t e) { parts[at::get_thread_num()] += sum_squares(gp + b, e - b); });
-        double sq = 0;
-        for (double s : parts) sq += s;
-        const float norm_p = (float)std::sqrt(sq); // libtorch keeps each parameter's norm in fp32
-        total_sq += (double)norm_p * (double)norm_p;
-    }
-    const float total = (float)std::sqrt(total_sq);
+    const float total = (float)wmss::grad_norm(params);
     const float clip_coef = (float)(max_norm / ((double)total + 1e-6));
     for (auto &group : opt.param_groups()) {
         const auto &o = static_cast<const torch::optim::AdamWOptions &>(group.options());

@@ -21,6 +21,14 @@ final class Runs {
         });
     }
 
+    /** A JSON file (pretty-printed), its directory created if needed. */
+    static void writeJson(Path file, Object value) {
+        OutputDir.write(file, () -> {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(value) + "\n");
+        });
+    }
+
     /** An ordered map from alternating keys and values, for run.json. */
     static Map<String, Object> fields(Object... keyValues) {
         Map<String, Object> m = new java.util.LinkedHashMap<>();

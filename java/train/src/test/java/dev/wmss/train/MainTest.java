@@ -171,6 +171,50 @@ class MainTest {
     }
 
     @Test
+    void wmssRoundsRerunSelectionEachRound(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path m0 = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
+        java.nio.file.Path m1 = java.nio.file.Files.createDirectories(tmp.resolve("m1"));
+        try (var a = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1);
+             var b = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 2)) {
+            a.save(m0);
+            b.save(m1);
+        }
+        java.nio.file.Path data = tmp.resolve("d.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 24; i++) {
+            lines.append("{\"prompt\": \"Q: ").append(i).append("+1\\nA: \", \"response\": \"#### ").append(i + 1).append("\"}\n");
+        }
+        java.nio.file.Files.writeString(data, lines);
+        String[] common = {"wmss", "--weak", m0.toString(), "--strong", m1.toString(), "--data", data.toString(),
+                "--batch", "8", "--log-every", "1", "--rounds", "2"};
+        Run none = run(concat(common, "--out", tmp.resolve("none").toString()));
+        assertEquals(1, none.code());
+        assertTrue(none.err().contains("re-runs WD-DS in every round") && none.err().contains("--selection CODE or PAPER"),
+                none.err());
+        Run r = run(concat(common, "--out", tmp.resolve("run").toString(), "--selection", "code"));
+        assertEquals(0, r.code(), r.err());
+        com.google.gson.JsonObject a1 = com.google.gson.JsonParser.parseString(
+                java.nio.file.Files.readString(tmp.resolve("run/round-1/active.json"))).getAsJsonObject();
+        com.google.gson.JsonObject a2 = com.google.gson.JsonParser.parseString(
+                java.nio.file.Files.readString(tmp.resolve("run/round-2/active.json"))).getAsJsonObject();
+        assertEquals(24, a1.get("draws").getAsInt());
+        assertEquals(24, a2.get("draws").getAsInt());
+        // round 2's entropies are those of round 1's models: its weak model is round 1's initial strong model (m1)
+        assertEquals(java.nio.file.Files.readString(tmp.resolve("run/round-1/entropy-strong.jsonl")),
+                java.nio.file.Files.readString(tmp.resolve("run/round-2/entropy-weak.jsonl")));
+        assertNotEquals(java.nio.file.Files.readString(tmp.resolve("run/round-1/entropy-weak.jsonl")),
+                java.nio.file.Files.readString(tmp.resolve("run/round-2/entropy-weak.jsonl")));
+        assertNotEquals(a1.get("indices"), a2.get("indices"), "a new draw in round 2");
+        assertTrue(java.nio.file.Files.exists(tmp.resolve("run/round-2/strong/model.safetensors")));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void kernelBenchRunsAndReportsAllVariants() {
         Run r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
         assertEquals(0, r.code(), r.err());

@@ -76,8 +76,16 @@ class AdamWStepTest {
             float[] scales = {1e-3f, 0.5f, 1e-3f}; // the middle step is clipped (norm far above 1)
             for (int s = 0; s < scales.length; s++) {
                 setGradients(ref, got, s, scales[s]);
+                WmssTorch.setFusedOps(false);
+                double probeRef = ref.gradNorm(); // the norm the step will clip, through libtorch's ops
+                WmssTorch.setFusedOps(true);
+                double probe = got.gradNorm(), again = got.gradNorm(); // changes nothing
+                assertEquals(probe, again, 0);
+                assertEquals(probeRef, probe, 1e-5 * probe);
                 double a = step(ref, false, 1e-2 * (s + 1), 1.0), b = step(got, true, 1e-2 * (s + 1), 1.0);
                 assertEquals(a, b, 1e-5 * a, "gradient norm of step " + (s + 1));
+                assertEquals(probe, b, 1e-6 * b, "gradNorm is the norm the fused step clips");
+                assertEquals(probeRef, a, 1e-5 * a, "gradNorm is the norm libtorch's step clips");
                 sameWeights(ref, got, "after step " + (s + 1));
                 for (String n : NAMES) {
                     for (float g : got.parameter(n)[1].toArray(ValueLayout.JAVA_FLOAT)) assertEquals(0f, g, "zeroed " + n);

@@ -12,7 +12,7 @@ import java.util.Locale;
 /**
  * Tokenises examples once as [BOS] prompt response [EOS] (at most maxLen + 1 tokens, cut on the right) and collates
  * them into right-padded batches with completion-only labels: position t predicts token t + 1, and only response
- * tokens (and EOS) are targets. A response whose own tokens already end with EOS (a chat template's end of turn)
+ * tokens (and EOS) are targets (or, on request, every token: {@link #collate(int[], boolean)}). A response whose own tokens already end with EOS (a chat template's end of turn)
  * gets no second one.
  */
 public final class Collator {
@@ -99,8 +99,16 @@ public final class Collator {
         return Arrays.copyOf(tokens.get(i), responseStart[i]);
     }
 
-    /** The batch of the given example indices, padded to the longest. */
+    /** The batch of the given example indices, padded to the longest, with completion-only labels. */
     public Batch collate(int[] which) {
+        return collate(which, false);
+    }
+
+    /**
+     * The batch of the given example indices, padded to the longest; allTokens: every next token is a target (the
+     * prompt's too, as when training on the whole text), else only the response's (and EOS).
+     */
+    public Batch collate(int[] which, boolean allTokens) {
         int seq = 1;
         for (int i : which) seq = Math.max(seq, tokens.get(i).length - 1);
         int b = which.length;
@@ -112,7 +120,7 @@ public final class Collator {
             for (int k = 0; k + 1 < t.length; k++) {
                 ids[r * seq + k] = t[k];
                 mask[r * seq + k] = 1;
-                if (k + 1 >= responseStart[which[r]]) labels[r * seq + k] = t[k + 1];
+                if (allTokens || k + 1 >= responseStart[which[r]]) labels[r * seq + k] = t[k + 1];
             }
         }
         return new Batch(ids, mask, labels, which.clone(), b, seq);

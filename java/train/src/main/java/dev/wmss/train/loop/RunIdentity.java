@@ -15,14 +15,16 @@ import java.util.Objects;
 public record RunIdentity(String mode, String dataFingerprint, int examples, int maxLen, String activeFingerprint,
                           int active, int epochs, int batchSize, int accum, double lr, double warmupRatio,
                           double weightDecay, double maxGradNorm, long seed, float lambda, boolean freezeWeak,
-                          String strongModel, String weakModel) {
+                          String strongModel, String weakModel, String schedule, double adamBeta2, String clipScope,
+                          String lossTokens) {
 
     /** initial strong / weak models: {@link ModelFingerprint}s of the directories the run starts from. */
     public static RunIdentity of(TrainConfig cfg, String dataFingerprint, int examples, int maxLen, int[] active,
                                  String strongModel, String weakModel) {
         return new RunIdentity(cfg.mode().name(), dataFingerprint, examples, maxLen, sha256(active), active.length,
                 cfg.epochs(), cfg.batchSize(), cfg.accum(), cfg.lr(), cfg.warmupRatio(), cfg.weightDecay(),
-                cfg.maxGradNorm(), cfg.seed(), cfg.lambda(), cfg.freezeWeak(), strongModel, weakModel);
+                cfg.maxGradNorm(), cfg.seed(), cfg.lambda(), cfg.freezeWeak(), strongModel, weakModel,
+                cfg.schedule().name(), cfg.adamBeta2(), cfg.clipScope().name(), cfg.lossTokens().name());
     }
 
     static String sha256(int[] values) {
@@ -54,6 +56,10 @@ public record RunIdentity(String mode, String dataFingerprint, int examples, int
         m.put("--seed", seed);
         m.put("--lambda", lambda);
         m.put("--freeze-weak", freezeWeak);
+        m.put("--schedule", schedule);
+        m.put("--adam-beta2", adamBeta2);
+        m.put("--clip-scope", clipScope);
+        m.put("--loss-tokens", lossTokens);
         m.put("initial strong model (fingerprint)", strongModel);
         m.put("initial weak model (fingerprint)", weakModel);
         return m;

@@ -22,6 +22,14 @@ public final class Sampler {
         this.seed = seed;
     }
 
+    /**
+     * The seed of a stage's example order: the run's seed for SFT, a different one derived from it for WD-JT, so that
+     * WD-JT's first epoch does not replay the order of the SFT epoch that made M1 from the same seed.
+     */
+    public static long stageSeed(TrainConfig cfg) {
+        return cfg.mode() == TrainConfig.Mode.SFT ? cfg.seed() : cfg.seed() ^ 0x5744_4A54_0000_0000L; // "WDJT"
+    }
+
     /** Every index 0..n-1 once: the active set when no selection is made. */
     public static int[] all(int n) {
         int[] a = new int[n];

@@ -9,8 +9,24 @@ package dev.wmss.train.loop;
  */
 public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, double lr, double warmupRatio,
                           double weightDecay, double maxGradNorm, float lambda, boolean freezeWeak, long seed,
-                          int logEvery, int checkpointEvery) {
+                          int logEvery, int checkpointEvery, Schedule schedule, double adamBeta2, ClipScope clipScope,
+                          LossTokens lossTokens) {
     public enum Mode { SFT, WMSS }
+
+    /** The learning-rate shape after the warm-up: linear decay to 0 (the authors' code) or cosine to 0. */
+    public enum Schedule { LINEAR, COSINE }
+
+    /** WD-JT's gradient clip: one clip over both models' joint norm (the authors' code) or one per model. */
+    public enum ClipScope { JOINT, PER_MODEL }
+
+    /**
+     * Which next tokens are targets: the response only (completion-only: SFT's default) or every token of the
+     * example, prompt included (WD-JT's default: the authors' joint-training stage trains on the whole chat).
+     */
+    public enum LossTokens { COMPLETION, ALL }
+
+    /** The authors' AdamW beta2 (their code's optimizer settings; beta1 0.9, eps 1e-8). */
+    public static final double ADAM_BETA1 = 0.9, ADAM_BETA2 = 0.999, ADAM_EPS = 1e-8;
 
     public TrainConfig {
         if (mode == null) throw new IllegalArgumentException("mode is required");
@@ -31,6 +47,10 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
         if (mode == Mode.SFT && (lambda != 1f || freezeWeak)) {
             throw new IllegalArgumentException("SFT trains one model: lambda is 1 and there is no weak model to freeze");
         }
+        if (schedule == null) throw new IllegalArgumentException("--schedule is required (linear or cosine)");
+        if (clipScope == null) throw new IllegalArgumentException("--clip-scope is required (joint or per-model)");
+        if (lossTokens == null) throw new IllegalArgumentException("--loss-tokens is required (completion or all)");
+        if (!(adamBeta2 >= 0 && adamBeta2 < 1)) throw new IllegalArgumentException("--adam-beta2 must be in [0, 1), got " + adamBeta2);
         atLeast("--log-every", logEvery, 1);
         atLeast("--checkpoint-every", checkpointEvery, 0);
     }
@@ -39,7 +59,11 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
         if (value < min) throw new IllegalArgumentException(option + " must be >= " + min + ", got " + value);
     }
 
-    /** Defaults: 1 epoch, batch 32, lr 2e-3 with 10% warm-up, clip 1, lambda 0.5 (WMSS), seed 1. */
+    /**
+     * Defaults (the authors' code where it decides): 1 epoch, batch 32, lr 2e-3, no warm-up and linear decay to 0,
+     * AdamW beta2 0.999, clip 1 over the joint norm of the trained models, lambda 0.5 (WMSS), seed 1; targets are the
+     * response tokens for SFT and every token for WD-JT.
+     */
     public static Builder builder(Mode mode) {
         return new Builder(mode);
     }
@@ -47,13 +71,17 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
     public Builder toBuilder() {
         return new Builder(mode).epochs(epochs).batchSize(batchSize).accum(accum).lr(lr).warmupRatio(warmupRatio)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm).lambda(lambda).freezeWeak(freezeWeak).seed(seed)
-                .logEvery(logEvery).checkpointEvery(checkpointEvery);
+                .logEvery(logEvery).checkpointEvery(checkpointEvery).schedule(schedule).adamBeta2(adamBeta2)
+                .clipScope(clipScope).lossTokens(lossTokens);
     }
 
     public static final class Builder {
         private Mode mode;
         private int epochs = 1, batchSize = 32, accum = 1, logEvery = 10, checkpointEvery = 50;
-        private double lr = 2e-3, warmupRatio = 0.1, weightDecay = 0, maxGradNorm = 1.0;
+        private double lr = 2e-3, warmupRatio = 0, weightDecay = 0, maxGradNorm = 1.0, adamBeta2 = ADAM_BETA2;
+        private Schedule schedule = Schedule.LINEAR;
+        private ClipScope clipScope = ClipScope.JOINT;
+        private LossTokens lossTokens;
         private float lambda;
         private boolean freezeWeak;
         private long seed = 1;
@@ -62,10 +90,14 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
             mode(mode);
         }
 
-        /** Switching to SFT sets lambda to 1 and unfreezes; to WMSS, lambda to the default 0.5. */
+        /**
+         * Switching to SFT sets lambda to 1, unfreezes and makes the response the targets; to WMSS, lambda to the
+         * default 0.5 and every token a target (call {@link #lossTokens} after this to choose otherwise).
+         */
         public Builder mode(Mode m) {
             this.mode = m;
             this.lambda = m == Mode.SFT ? 1f : 0.5f;
+            this.lossTokens = m == Mode.SFT ? LossTokens.COMPLETION : LossTokens.ALL;
             if (m == Mode.SFT) freezeWeak = false;
             return this;
         }
@@ -82,10 +114,14 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
         public Builder seed(long v) { seed = v; return this; }
         public Builder logEvery(int v) { logEvery = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder schedule(Schedule v) { schedule = v; return this; }
+        public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
+        public Builder clipScope(ClipScope v) { clipScope = v; return this; }
+        public Builder lossTokens(LossTokens v) { lossTokens = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(mode, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda,
-                    freezeWeak, seed, logEvery, checkpointEvery);
+                    freezeWeak, seed, logEvery, checkpointEvery, schedule, adamBeta2, clipScope, lossTokens);
         }
     }
 }

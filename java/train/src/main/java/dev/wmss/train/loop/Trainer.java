@@ -55,10 +55,12 @@ public final class Trainer {
     /** Trains from step start (0, or a checkpoint's step) to the end, or until Ctrl-C. */
     public Result run(long start) {
         long total = totalSteps();
-        LrSchedule schedule = new LrSchedule(cfg.lr(), (long) (cfg.warmupRatio() * total), total, 0);
+        LrSchedule schedule = new LrSchedule(cfg.lr(), (long) (cfg.warmupRatio() * total), total, 0,
+                cfg.schedule() == TrainConfig.Schedule.LINEAR);
         String name = cfg.mode().name().toLowerCase(java.util.Locale.ROOT);
         double peak = SgemmPeak.get(); // measured once per process, before the first step is timed
         metrics.start(name, start, total);
+        boolean allTokens = cfg.lossTokens() == TrainConfig.LossTokens.ALL;
         Interrupt interrupt = Interrupt.install();
         try {
             double loss = Double.NaN;
@@ -70,14 +72,14 @@ public final class Trainer {
                 int supervised = 0, tokens = 0;
                 double flops = 0;
                 for (int k = 0; k < micro.length; k++) {
-                    micro[k] = data.collate(which[k]);
+                    micro[k] = data.collate(which[k], allTokens);
                     supervised += micro[k].supervised();
                     tokens += micro[k].tokens();
                     flops += objective.flops(micro[k]);
                 }
                 long[] global = parallel.sum(supervised, tokens); // of the global batch: every rank's shard
                 if (micro.length == 0) { // no data here this step: a batch without targets keeps this rank in step
-                    micro = new Batch[]{DataParallel.withoutTargets(data.collate(new int[]{sampler.microBatches(step)[0][0]}))};
+                    micro = new Batch[]{DataParallel.withoutTargets(data.collate(new int[]{sampler.microBatches(step)[0][0]}, allTokens))};
                 }
                 boolean logNow = (step + 1) % cfg.logEvery() == 0 || step + 1 == total;
                 Map<String, Object> diagnostics = new LinkedHashMap<>();

@@ -69,9 +69,10 @@ public final class TrainingRun {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
             parallel.broadcastParameters(strong); // identical starts (they read the same files; this makes it so)
             if (weak != null) parallel.broadcastParameters(weak);
-            strong.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
-            if (weak != null) weak.adamW(cfg.lr(), 0.9, 0.95, 1e-8, cfg.weightDecay());
-            Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak(), head)
+            strong.adamW(cfg.lr(), TrainConfig.ADAM_BETA1, cfg.adamBeta2(), TrainConfig.ADAM_EPS, cfg.weightDecay());
+            if (weak != null) weak.adamW(cfg.lr(), TrainConfig.ADAM_BETA1, cfg.adamBeta2(), TrainConfig.ADAM_EPS, cfg.weightDecay());
+            Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak(), head,
+                    cfg.clipScope() == TrainConfig.ClipScope.JOINT)
                     : new SftObjective(strong, head);
             if (from != null) {
                 for (var e : objective.models().entrySet()) {
@@ -83,7 +84,7 @@ public final class TrainingRun {
                     : MetricsSink.of(); // rank 0 reports for the job
             Trainer.Result r;
             try (DataParallel.Gradients gradients = parallel.gradients(trained(objective))) { // closed before the models
-                Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), cfg.seed()), data, objective,
+                Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), Sampler.stageSeed(cfg)), data, objective,
                         new Checkpointer(out), identity, sink, parallel, gradients);
                 r = trainer.run(from != null ? from.step() : 0);
             }

@@ -28,18 +28,21 @@ public final class WdJtObjective implements Objective {
     private final float lambda;
     private final boolean freezeWeak;
     private final Head head;
+    private final boolean jointClip;
 
     public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak) {
-        this(strong, weak, lambda, freezeWeak, Head.FUSED);
+        this(strong, weak, lambda, freezeWeak, Head.FUSED, true);
     }
 
-    public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak, Head head) {
+    /** jointClip: the gradient clip acts on both models' joint norm (default), else on each model's own. */
+    public WdJtObjective(TorchModel strong, TorchModel weak, float lambda, boolean freezeWeak, Head head, boolean jointClip) {
         if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("lambda must be in [0, 1], got " + lambda);
         this.strong = strong;
         this.weak = weak;
         this.lambda = lambda;
         this.freezeWeak = freezeWeak;
         this.head = head;
+        this.jointClip = jointClip;
         if (freezeWeak) weak.setTrainable(false);
     }
 
@@ -101,9 +104,18 @@ public final class WdJtObjective implements Objective {
 
     @Override
     public double step(double lr, double maxGradNorm) {
-        double norm = strong.step(lr, maxGradNorm);
-        if (!freezeWeak) weak.step(lr, maxGradNorm);
-        return norm;
+        if (freezeWeak || !jointClip || maxGradNorm <= 0) {
+            double norm = strong.step(lr, maxGradNorm);
+            if (!freezeWeak) weak.step(lr, maxGradNorm);
+            return norm;
+        }
+        // one clip over the joint norm of both models' gradients (the authors' code: one optimizer over both): each
+        // model steps with the max norm that gives its own clip the joint coefficient
+        double ns = strong.gradNorm(), nw = weak.gradNorm();
+        double coef = maxGradNorm / (Math.hypot(ns, nw) + 1e-6);
+        strong.step(lr, coef < 1 ? coef * (ns + 1e-6) : 0);
+        weak.step(lr, coef < 1 ? coef * (nw + 1e-6) : 0);
+        return ns;
     }
 
     @Override

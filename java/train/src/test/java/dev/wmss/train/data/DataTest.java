@@ -80,6 +80,17 @@ class DataTest {
     }
 
     @Test
+    void everyTokenIsATargetOnRequest() {
+        Collator b = new Collator(List.of(new Example("ab", "xyz"), new Example("p", "q")), new ByteTokenizer(), 64);
+        Batch batch = b.collate(new int[]{0, 1}, true);
+        long E = ByteTokenizer.EOS;
+        // every next token, the prompt's included; padding stays ignored
+        assertArrayEquals(new long[]{'a', 'b', 'x', 'y', 'z', E, 'p', 'q', E, -100, -100, -100}, batch.labels());
+        assertEquals(9, batch.supervised());
+        assertArrayEquals(b.collate(new int[]{0, 1}).ids(), batch.ids(), "the same inputs");
+    }
+
+    @Test
     void longExamplesAreCutAndPromptOnlyOnesCounted() {
         Collator b = new Collator(List.of(new Example("0123456789", "abc"), new Example("p", "abcdefghij")),
                 new ByteTokenizer(), 8);
@@ -96,5 +107,18 @@ class DataTest {
         assertArrayEquals(a, b);
         assertFalse(java.util.Arrays.equals(a, c));
         assertArrayEquals(java.util.stream.IntStream.range(0, 100).toArray(), java.util.Arrays.stream(a).sorted().toArray());
+    }
+
+    @Test
+    void wdJtDoesNotReplayTheSftOrderOfTheSameSeed() {
+        var sft = dev.wmss.train.loop.TrainConfig.builder(dev.wmss.train.loop.TrainConfig.Mode.SFT).seed(5).build();
+        var jt = sft.toBuilder().mode(dev.wmss.train.loop.TrainConfig.Mode.WMSS).build();
+        long s0 = dev.wmss.train.loop.Sampler.stageSeed(sft), s1 = dev.wmss.train.loop.Sampler.stageSeed(jt);
+        assertEquals(5, s0, "SFT keeps the run's seed");
+        int[] a = dev.wmss.train.loop.Sampler.epochOrder(100, s0, 0), b = dev.wmss.train.loop.Sampler.epochOrder(100, s1, 0);
+        assertFalse(java.util.Arrays.equals(a, b), "WD-JT's first epoch has its own order");
+        for (int e = 0; e < 3; e++) {
+            assertFalse(java.util.Arrays.equals(dev.wmss.train.loop.Sampler.epochOrder(100, s0, e), b), "nor any SFT epoch's");
+        }
     }
 }

@@ -20,6 +20,20 @@ class LrScheduleTest {
     }
 
     @Test
+    void theAuthorsShapeDecaysLinearlyFromThePeakWithoutWarmUp() {
+        LrSchedule s = LrSchedule.linearDecay(2e-5, 100);
+        assertEquals(0, s.warmupSteps());
+        assertEquals(2e-5, s.at(0), 1e-18, "starts at the peak");
+        assertEquals(1e-5, s.at(50), 1e-18, "half way: half the peak");
+        assertEquals(2e-5 * 0.01, s.at(99), 1e-18);
+        assertEquals(0, s.at(100), 0);
+        for (long k = 0; k < 100; k++) assertEquals(s.at(k) - s.at(k + 1), 2e-7, 1e-18, "a straight line at " + k);
+        LrSchedule w = new LrSchedule(1e-3, 10, 110, 0, true);
+        assertEquals(1e-3, w.at(10), 1e-15, "a linear decay may follow a warm-up");
+        assertEquals(5e-4, w.at(60), 1e-15);
+    }
+
+    @Test
     void rejectsNonsense() {
         assertThrows(IllegalArgumentException.class, () -> new LrSchedule(1e-3, 20, 10, 0));
         assertThrows(IllegalArgumentException.class, () -> new LrSchedule(1e-3, 0, 10, 1e-2));

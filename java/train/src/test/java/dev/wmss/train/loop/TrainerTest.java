@@ -168,6 +168,56 @@ public class TrainerTest {
                 && e.getMessage().contains("--freeze-weak"), e.getMessage());
     }
 
+    /**
+     * The joint clip scales both models' gradients by clip / ‖(g_strong, g_weak)‖ (the per-model clip by each one's own
+     * norm). Observed through AdamW's first step, -lr · g' / (|g'| + eps), with a clip so small that |g'| is near eps.
+     */
+    @Test
+    void wdJtClipsTheJointGradientNormOfBothModels(@TempDir Path tmp) {
+        Collator data = new Collator(ArithmeticTasks.generate(8, 2, 3), new ByteTokenizer(), 160);
+        Path weak = init(tmp.resolve("weak"), 1), strong = init(tmp.resolve("strong"), 2);
+        double lr = 1e-3, clip = 3e-6; // |clipped gradient| near AdamW's eps: the update depends on the clip
+        for (boolean joint : new boolean[]{true, false}) {
+            try (TorchModel s = TorchModel.load(strong); TorchModel w = TorchModel.load(weak);
+                 java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                s.adamW(lr, TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, TrainConfig.ADAM_EPS, 0);
+                w.adamW(lr, TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, TrainConfig.ADAM_EPS, 0);
+                WdJtObjective jt = new WdJtObjective(s, w, 0.5f, false, Head.FUSED, joint);
+                dev.wmss.train.data.Batch b = data.collate(new int[]{0, 1, 2, 3, 4, 5, 6, 7}, true);
+                jt.microBatch(b, 1f / b.supervised(), arena, null);
+                double ns = s.gradNorm(), nw = w.gradNorm();
+                assertTrue(ns > 0 && nw > 0 && Math.abs(ns - nw) > 0.05 * ns, ns + " " + nw);
+                String name = "model.norm.weight";
+                float[][] before = new float[2][], grad = new float[2][];
+                TorchModel[] models = {s, w};
+                for (int m = 0; m < 2; m++) {
+                    java.lang.foreign.MemorySegment[] p = models[m].parameter(name);
+                    before[m] = p[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                    grad[m] = p[1].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                }
+                assertEquals(ns, jt.step(lr, clip), 1e-9 * ns, "the strong model's norm before clipping");
+                double jointCoef = clip / (Math.hypot(ns, nw) + 1e-6);
+                double[][] coefs = {{jointCoef, jointCoef}, {clip / (ns + 1e-6), clip / (nw + 1e-6)}}; // joint, per model
+                double[] want = coefs[joint ? 0 : 1], other = coefs[joint ? 1 : 0];
+                for (int m = 0; m < 2; m++) {
+                    float[] after = models[m].parameter(name)[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                    double worst = 0, worstOther = 0, moved = 0;
+                    for (int i = 0; i < after.length; i++) {
+                        double g = want[m] * grad[m][i], expect = -lr * g / (Math.abs(g) + TrainConfig.ADAM_EPS);
+                        double go = other[m] * grad[m][i], expectOther = -lr * go / (Math.abs(go) + TrainConfig.ADAM_EPS);
+                        worst = Math.max(worst, Math.abs((after[i] - before[m][i]) - expect));
+                        worstOther = Math.max(worstOther, Math.abs((after[i] - before[m][i]) - expectOther));
+                        moved = Math.max(moved, Math.abs(expect));
+                    }
+                    String what = (joint ? "joint" : "per-model") + " clip, model " + m;
+                    assertTrue(moved > 1e-4, "the update is visible: " + moved);
+                    assertTrue(worst < 2e-6, what + ": off by " + worst);
+                    assertTrue(worstOther > 5e-6, what + ": the other clip's update would fit too (" + worstOther + ")");
+                }
+            }
+        }
+    }
+
     @Test
     void mostExamplesWithoutAnAnswerTokenIsAnErrorNotZeroLossTraining(@TempDir Path tmp) {
         // prompts of 40 bytes and a window of 32: no example keeps an answer token
@@ -199,6 +249,22 @@ public class TrainerTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ((TrainConfig.Builder) c[0])::build);
             assertTrue(e.getMessage().startsWith((String) c[1]), e.getMessage());
         }
+        for (var c : new Object[][]{{TrainConfig.builder(TrainConfig.Mode.SFT).adamBeta2(1), "--adam-beta2"},
+                {TrainConfig.builder(TrainConfig.Mode.SFT).schedule(null), "--schedule"},
+                {TrainConfig.builder(TrainConfig.Mode.WMSS).clipScope(null), "--clip-scope"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ((TrainConfig.Builder) c[0])::build);
+            assertTrue(e.getMessage().startsWith((String) c[1]), e.getMessage());
+        }
+        // defaults follow the authors' code
+        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WMSS).build(), sft = TrainConfig.builder(TrainConfig.Mode.SFT).build();
+        assertEquals(0.999, jt.adamBeta2());
+        assertEquals(0, jt.warmupRatio());
+        assertEquals(TrainConfig.Schedule.LINEAR, jt.schedule());
+        assertEquals(TrainConfig.ClipScope.JOINT, jt.clipScope());
+        assertEquals(TrainConfig.LossTokens.ALL, jt.lossTokens(), "WD-JT trains on every token");
+        assertEquals(TrainConfig.LossTokens.COMPLETION, sft.lossTokens(), "SFT on the response");
+        assertEquals(TrainConfig.LossTokens.COMPLETION,
+                sft.toBuilder().mode(TrainConfig.Mode.WMSS).lossTokens(TrainConfig.LossTokens.COMPLETION).build().lossTokens());
         assertEquals(0.5f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().lambda());
         assertEquals(1f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().toBuilder().mode(TrainConfig.Mode.SFT).build().lambda());
     }
