@@ -35,7 +35,7 @@ if(WMSS_WITH_TORCH)
     find_package(nlohmann_json 3 REQUIRED)
     add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/threads.cpp native/torch/durable.cpp native/torch/safetensors.cpp
                 native/torch/model.cpp native/torch/model_api.cpp
-                native/torch/fused_head.cpp native/torch/perf.cpp native/torch/allocator.cpp
+                native/torch/fused_head.cpp native/torch/generate.cpp native/torch/perf.cpp native/torch/allocator.cpp
                 native/torch/fused_ops.cpp native/torch/optim.cpp)
     target_include_directories(wmss_torch PUBLIC native/include)
     # libwmss: the one ce_mix implementation, which the fused head calls per chunk

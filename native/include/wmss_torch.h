@@ -59,6 +59,19 @@ WMSS_API int wmss_torch_model_adamw(wmss_torch_model *m, double lr, double beta1
 /** Clips the global gradient norm (max_grad_norm <= 0: no clipping; the norm before clipping goes to *grad_norm),
  * takes one AdamW step at learning rate lr, and zeroes the gradients. */
 WMSS_API int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, double *grad_norm);
+/**
+ * Greedy decoding with a KV cache, without gradients: prompts [batch, width] (row i's first prompt_lens[i] >= 1
+ * entries are its prompt), then up to max_new tokens per row, each the argmax of the next-token logits (the first
+ * maximum on ties), until the row produces eos (not written; eos < 0: never) or the longest row, finished ones
+ * included, holds max_len tokens. out [batch, max_new] receives each row's tokens, out_lens the counts. The prompts run
+ * once; each step runs only the rows still decoding, and logits exist only for the positions decoded.
+ */
+WMSS_API int wmss_torch_model_generate(wmss_torch_model *m, const int64_t *prompts, const int64_t *prompt_lens,
+                                       int64_t batch, int64_t width, int64_t max_new, int64_t max_len, int64_t eos,
+                                       int64_t *out, int64_t *out_lens);
+/** The global gradient norm that wmss_torch_model_step would clip (0 without gradients), without changing anything:
+ * for a clip over several models' joint norm (pass each model max_grad_norm = coef * (its norm + 1e-6)). */
+WMSS_API int wmss_torch_model_grad_norm(wmss_torch_model *m, double *grad_norm);
 /** The parameter with a Hugging Face name: its fp32 data and gradient (created as zeros if absent), in place. */
 WMSS_API int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad,
                                         int64_t *numel);

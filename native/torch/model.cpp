@@ -315,7 +315,12 @@ torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &ma
 
 torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mask) {
     const int64_t T = ids.size(1);
-    auto x = torch::embedding(embed_, ids);
+    // Where the embedding already has a dense gradient (the fused head's, for a tied head; or one the optimizer
+    // step zeroed), its backward adds a sparse update into it: no transient dense [V, H] gradient, which at a
+    // real vocabulary is the size of the embedding itself. Without one, the dense gradient becomes the gradient.
+    const bool sparse = torch::GradMode::is_enabled() && embed_.requires_grad() && embed_.grad().defined() &&
+                        !embed_.grad().is_sparse();
+    auto x = torch::embedding(embed_, ids, -1, false, sparse);
     // Positions count real tokens, so left and right padding both work; padding keys are masked out. A large
     // negative (not -inf) keeps fully masked rows (padding queries) finite.
     const auto m = mask.to(torch::kInt64);
@@ -334,6 +339,66 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mas
         const auto h = rms_norm(x, l.post_norm);
         x = x + torch::linear(fused::swiglu_linear(h, l.gate, l.up), l.down);
     }
+    return rms_norm(x, final_norm_);
+}
+
+void KvCache::select_rows(const torch::Tensor &keep) {
+    for (auto &t : k) t = t.index_select(0, keep);
+    for (auto &t : v) t = t.index_select(0, keep);
+    mask = mask.index_select(0, keep);
+    count = count.index_select(0, keep);
+}
+
+torch::Tensor Decoder::extend(const torch::Tensor &ids, const torch::Tensor &mask, KvCache &c, int64_t capacity) {
+    torch::NoGradGuard no_grad;
+    const int64_t B = ids.size(0), T = ids.size(1), L0 = c.used, hd = cfg_.head_dim;
+    const int64_t nh = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
+    if (c.k.empty()) {
+        c.capacity = capacity;
+        for (size_t i = 0; i < layers_.size(); i++) {
+            c.k.push_back(torch::empty({B, nkv, capacity, hd}, embed_.options().requires_grad(false)));
+            c.v.push_back(torch::empty({B, nkv, capacity, hd}, embed_.options().requires_grad(false)));
+        }
+        c.count = torch::zeros({B}, torch::kInt64);
+    }
+    if (L0 + T > c.capacity)
+        throw Error{WMSS_ERR_SHAPE, "KV cache of " + std::to_string(c.capacity) + " slots cannot take " +
+                                        std::to_string(L0 + T) + " tokens"};
+    auto x = torch::embedding(embed_, ids);
+    const auto m = mask.to(torch::kInt64);
+    // positions count real tokens (as hidden() does): the row's tokens so far, then this call's
+    const auto pos = (c.count.unsqueeze(1) + m.cumsum(1) - 1).clamp_min(0).to(torch::kFloat64); // [B, T]
+    const auto inv_freq =
+        1.0 / torch::pow(cfg_.rope_theta, torch::arange(0, hd, 2, torch::kFloat64) / (double)hd);
+    const auto freqs = pos.unsqueeze(-1) * inv_freq;
+    const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
+    const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+    const auto all = L0 ? torch::cat({c.mask, m}, 1) : m; // [B, L0 + T]
+    const auto causal = torch::ones({T, L0 + T}, torch::kBool).tril(L0); // query t sees slots <= L0 + t
+    const auto allowed = causal.unsqueeze(0) & all.to(torch::kBool).unsqueeze(1);
+    const auto bias = torch::where(allowed, torch::zeros({}, x.options()), torch::full({}, -1e9, x.options())).unsqueeze(1);
+    for (size_t i = 0; i < layers_.size(); i++) {
+        const Layer &l = layers_[i];
+        const auto h = rms_norm(x, l.in_norm);
+        const auto qkv = fused::linears(h, {l.q, l.k, l.v}, {l.q_bias, l.k_bias, l.v_bias});
+        auto q = qkv[0].view({B, T, nh, hd});
+        auto k = qkv[1].view({B, T, nkv, hd});
+        auto v = qkv[2].view({B, T, nkv, hd});
+        if (cfg_.qk_norm) {
+            q = rms_norm(q, l.q_norm);
+            k = rms_norm(k, l.k_norm);
+        }
+        q = fused::rope(q.transpose(1, 2), cos, sin);
+        c.k[i].narrow(2, L0, T).copy_(fused::rope(k.transpose(1, 2), cos, sin));
+        c.v[i].narrow(2, L0, T).copy_(v.transpose(1, 2));
+        const auto keys = c.k[i].narrow(2, 0, L0 + T), values = c.v[i].narrow(2, 0, L0 + T);
+        x = x + torch::linear(fused::attention(q, keys, values, bias, 1.0 / std::sqrt((double)hd)), l.o);
+        const auto h2 = rms_norm(x, l.post_norm);
+        x = x + torch::linear(fused::swiglu_linear(h2, l.gate, l.up), l.down);
+    }
+    c.mask = all;
+    c.count = c.count + m.sum(1);
+    c.used = L0 + T;
     return rms_norm(x, final_norm_);
 }
 

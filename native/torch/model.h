@@ -36,6 +36,20 @@ void check_against_index(const ModelConfig &c, const TensorIndex &index, const s
  */
 void require_memory(double bytes, const std::string &what);
 
+/**
+ * Keys and values of every layer for the tokens seen so far (inference only: Decoder::extend fills it), so that a
+ * decoding step runs the new token alone. Columns are token slots; mask says which hold a real token (prompts are
+ * left-padded), count how many real tokens each row has (the next position).
+ */
+struct KvCache {
+    std::vector<torch::Tensor> k, v; // per layer [B, n_kv_heads, capacity, head_dim], rotary embedding applied
+    torch::Tensor mask;              // [B, used] int64
+    torch::Tensor count;             // [B] int64
+    int64_t used = 0, capacity = 0;
+    /** Keeps the rows `keep` ([B'] int64 indices), e.g. once the others have finished decoding. */
+    void select_rows(const torch::Tensor &keep);
+};
+
 class Decoder {
   public:
     explicit Decoder(const ModelConfig &c);
@@ -43,6 +57,12 @@ class Decoder {
     torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask);
     /** The same forward stopped after the final norm: hidden states [B, T, H] (what the head multiplies). */
     torch::Tensor hidden(const torch::Tensor &ids, const torch::Tensor &mask);
+    /**
+     * Runs ids [B, T] (mask [B, T]) after the tokens already in the cache, appends their keys and values (the cache is
+     * allocated for `capacity` slots on the first call) and returns their final-norm hidden states [B, T, H]. Without
+     * gradients; the math of hidden() on the whole sequence.
+     */
+    torch::Tensor extend(const torch::Tensor &ids, const torch::Tensor &mask, KvCache &cache, int64_t capacity);
     /** The head's weight [V, H]: lm_head, or the embedding when tied (then its gradient is the embedding's). */
     const torch::Tensor &head_weight() const { return cfg_.tie_word_embeddings ? embed_ : lm_head_; }
     const ModelConfig &config() const { return cfg_; }

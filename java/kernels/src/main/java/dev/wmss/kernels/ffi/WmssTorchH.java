@@ -228,6 +228,38 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_grad_norm {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_grad_norm", DESC);
+    }
+
+    public static int wmss_torch_model_grad_norm(MemorySegment m, MemorySegment grad_norm) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_grad_norm", m, grad_norm);
+        try {
+            return (int) wmss_torch_model_grad_norm.HANDLE.invokeExact(m, grad_norm);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_grad_norm", t);
+        }
+    }
+
+    private static final class wmss_torch_model_generate {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_generate", DESC);
+    }
+
+    public static int wmss_torch_model_generate(MemorySegment m, MemorySegment prompts, MemorySegment prompt_lens, long batch, long width, long max_new, long max_len, long eos, MemorySegment out, MemorySegment out_lens) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_generate", m, prompts, prompt_lens, batch, width, max_new, max_len, eos, out, out_lens);
+        try {
+            return (int) wmss_torch_model_generate.HANDLE.invokeExact(m, prompts, prompt_lens, batch, width, max_new, max_len, eos, out, out_lens);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_generate", t);
+        }
+    }
+
     private static final class wmss_torch_model_parameter {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_parameter", DESC);

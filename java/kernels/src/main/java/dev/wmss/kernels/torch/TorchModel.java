@@ -115,6 +115,52 @@ public final class TorchModel implements AutoCloseable {
         check(WmssTorchH.wmss_torch_model_adamw(handle(), lr, beta1, beta2, eps, weightDecay));
     }
 
+    /**
+     * Greedy decoding with a KV cache: each prompt (non-empty token ids) is continued by the argmax token (the first
+     * maximum on ties) until it produces eos (not returned; eos &lt; 0: never), maxNew tokens are made, or the longest
+     * sequence of the batch, finished ones included, holds maxLen tokens. The prompts run once and each step only the
+     * rows still decoding, with logits for the decoded positions only. Returns each row's new tokens.
+     */
+    public int[][] generate(int[][] prompts, int maxNew, int maxLen, int eos) {
+        if (prompts.length == 0) return new int[0][];
+        if (maxNew < 0 || maxLen < 1) throw new IllegalArgumentException("maxNew must be >= 0 and maxLen >= 1");
+        int width = 1;
+        for (int[] p : prompts) {
+            if (p.length == 0) throw new IllegalArgumentException("an empty prompt: generation needs at least one token");
+            width = Math.max(width, p.length);
+        }
+        int n = prompts.length;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ids = arena.allocate(8L * n * width, 8), lens = arena.allocate(8L * n, 8);
+            MemorySegment out = arena.allocate(Math.max(8, 8L * n * maxNew), 8), outLens = arena.allocate(8L * n, 8);
+            for (int i = 0; i < n; i++) {
+                lens.setAtIndex(ValueLayout.JAVA_LONG, i, prompts[i].length);
+                for (int t = 0; t < prompts[i].length; t++) ids.setAtIndex(ValueLayout.JAVA_LONG, (long) i * width + t, prompts[i][t]);
+            }
+            check(WmssTorchH.wmss_torch_model_generate(handle(), ids, lens, n, width, maxNew, maxLen, eos, out, outLens));
+            int[][] made = new int[n][];
+            for (int i = 0; i < n; i++) {
+                made[i] = new int[(int) outLens.getAtIndex(ValueLayout.JAVA_LONG, i)];
+                for (int t = 0; t < made[i].length; t++) {
+                    made[i][t] = (int) out.getAtIndex(ValueLayout.JAVA_LONG, (long) i * maxNew + t);
+                }
+            }
+            return made;
+        }
+    }
+
+    /**
+     * The global norm of the accumulated gradients, as {@link #step} would clip it (0 without gradients); changes
+     * nothing. For one clip over several models' joint norm: step each with maxGradNorm = coef · (its norm + 1e-6).
+     */
+    public double gradNorm() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment norm = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            check(WmssTorchH.wmss_torch_model_grad_norm(handle(), norm));
+            return norm.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
+
     /** Clips to maxGradNorm (<= 0: no clipping), steps at lr, zeroes gradients; returns the norm before clipping. */
     public double step(double lr, double maxGradNorm) {
         try (Arena arena = Arena.ofConfined()) {
