@@ -3,10 +3,12 @@
 #   toolchain : gcc, g++, cmake, make, maven, python3
 #   libtorch  : libtorch-dev (1.13.1, CPU) + libopenblas0-pthread (without it BLAS is ~30x slower) + libgloo-dev
 #   JSON      : nlohmann-json3-dev (config.json and safetensors headers in libwmss_torch)
+#   fonts     : fontconfig + fonts-dejavu-core (text in the run report's PNG plots, drawn by headless AWT)
 #   JDK 25    : not in Debian 12; found by scripts/env.sh ($JAVA_HOME or /usr/lib/jvm)
 #   CUDA      : optional; nvcc from /usr/local/cuda or PATH builds the CUDA kernels, else CPU only
 set -euo pipefail
-packages=(gcc g++ make cmake maven python3 libgomp1 libtorch-dev libopenblas0-pthread libgloo-dev nlohmann-json3-dev)
+packages=(gcc g++ make cmake maven python3 libgomp1 libtorch-dev libopenblas0-pthread libgloo-dev nlohmann-json3-dev
+          fontconfig fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

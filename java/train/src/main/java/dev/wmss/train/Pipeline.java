@@ -1,18 +1,18 @@
 package dev.wmss.train;
 
+import dev.wmss.kernels.DType;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.eval.Evaluator;
-import dev.wmss.train.eval.ShardedStats;
 import dev.wmss.train.eval.TokenStats;
 import dev.wmss.train.loop.DataParallel;
+import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.TrainingRun;
-import dev.wmss.train.select.EntropyFile;
 import dev.wmss.train.select.Selection;
 import dev.wmss.train.task.ArithmeticTasks;
 import org.slf4j.Logger;
@@ -23,12 +23,11 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The whole WMSS pipeline on the built-in task and a tiny byte-level model, against its fair control:
+ * The demo: `run` ({@link MethodRun}) on the built-in task with a tiny byte-level model made here:
  * <pre>
  *   base  M0 = SFT of a random model on separate data (the "pretrained" base)
- *   SFT   M0 -> 2 epochs of plain SFT                                  (the control, same budget)
- *   WMSS  M0 -> 1 epoch SFT = M1; H0, H1 -> WD-DS (code variant) -> D_active;
- *         WD-JT weak = M0, strong = M1, 1 epoch over D_active, lambda 0.5 -> keep the strong model
+ *   then the method and its control on M0 ({@link MethodRun}): M1 = 1 SFT epoch; WD-DS; WD-JT of M0 and M1;
+ *         the control = 2 SFT epochs; evaluation on the held-out problems; report.md and plots/
  * </pre>
  * It uses the library (training runs, token statistics, selection), never the command classes. Under a launcher
  * every rank runs it: training stages and entropies are shared, rank 0 writes files, selects and evaluates (the
@@ -94,7 +93,9 @@ final class Pipeline {
         Collator train = new Collator(split.train(), tok, s.maxLen());
         TrainConfig sft = TrainConfig.builder(TrainConfig.Mode.SFT).epochs(1).batchSize(s.batch()).lr(s.tuneLr()).seed(seed)
                 .logEvery(25).checkpointEvery(0).build();
-        TrainConfig pretrain = sft.toBuilder().epochs(s.baseEpochs()).lr(s.lr()).build();
+        // the base model's pre-training is not a stage of the method: warm-up and cosine suit its higher rate
+        TrainConfig pretrain = sft.toBuilder().epochs(s.baseEpochs()).lr(s.lr()).warmupRatio(0.1)
+                .schedule(TrainConfig.Schedule.COSINE).build();
 
         step("init + base model M0 (" + s.baseEpochs() + " epochs on separate data)");
         if (parallel.isRoot()) {
@@ -109,54 +110,19 @@ final class Pipeline {
         }
         Path m0 = train(pretrain, new Collator(baseData, tok, s.maxLen()), Sampler.all(baseData.size()), out.resolve("init"),
                 null, out.resolve("base"));
-        Evaluator.Result base = evaluate(m0, split.test(), tok, s);
 
-        step("control: SFT for 2 epochs");
-        Path sft2 = train(sft.toBuilder().epochs(2).build(), train, Sampler.all(train.size()), m0, null, out.resolve("sft-2ep"));
-
-        step("WMSS 1/3: SFT for 1 epoch (M1)");
-        Path m1 = train(sft, train, Sampler.all(train.size()), m0, null, out.resolve("sft-1ep"));
-
-        step("WMSS 2/3: WD-DS entropies under M0 and M1, " + (o.selection() == null ? "no selection (control)"
-                : o.selection().name().toLowerCase(Locale.ROOT) + "-variant weights"));
-        double[] h0, h1;
-        try (TorchModel weak = TorchModel.load(m0); TorchModel strong = TorchModel.load(m1)) {
-            h0 = ShardedStats.answerEntropy(parallel, weak, train, 64);
-            h1 = ShardedStats.answerEntropy(parallel, strong, train, 64);
-        }
-        int[] active = Sampler.all(train.size());
-        if (parallel.isRoot()) {
-            EntropyFile.write(out.resolve("entropy-m0.jsonl"), h0);
-            EntropyFile.write(out.resolve("entropy-m1.jsonl"), h1);
-            if (o.selection() != null) {
-                active = Selection.select(h0, h1, o.selection(), Selection.ALPHA, Selection.BETA, Selection.GAMMA, seed,
-                        o.selection() == Selection.Variant.PAPER);
-            }
-        }
-        active = parallel.fromRoot(active); // selected once, the same on every rank
-
-        step("WMSS 3/3: WD-JT of weak M0 and strong M1 over D_active (lambda " + o.lambda()
-                + (o.freezeWeak() ? ", weak frozen)" : ")"));
-        TrainConfig jt = sft.toBuilder().mode(TrainConfig.Mode.WMSS).lambda(o.lambda()).freezeWeak(o.freezeWeak()).build();
-        Path wmss = train(jt, train, active, m1, m0, out.resolve("wmss"));
-
-        step("evaluation on " + split.test().size() + " held-out problems");
-        Evaluator.Result a = evaluate(sft2, split.test(), tok, s), b = evaluate(wmss, split.test(), tok, s);
-        return new Report(initLoss, base, a, b, active.length, (System.nanoTime() - t0) / 1e9);
+        // the method and its control on M0, as `run` does (stages in out/: m1, control, wdds, wdjt, eval, final)
+        if (parallel.isRoot()) MethodRun.clearStages(out); // the demo starts every stage afresh
+        parallel.barrier();
+        MethodRun.Report r = MethodRun.run(out, new MethodRun.Spec(m0, train, split.test(), tok, sft, 1, o.lambda(),
+                o.freezeWeak(), o.selection(), null, Head.FUSED, s.maxNew(), 64, DType.F32));
+        return new Report(initLoss, r.base(), r.control(), r.wmss(), r.draws(), (System.nanoTime() - t0) / 1e9);
     }
 
-    /** One stage; a re-run of the demo into the same directory starts each stage afresh. */
+    /** The base model's stage; a re-run of the demo into the same directory starts it afresh. */
     private static Path train(TrainConfig cfg, Collator data, int[] active, Path strong, Path weak, Path out) {
         return TrainingRun.builder(cfg).data(data, active).strong(strong).weak(weak).out(out).startOver(true).prepare().run()
                 .strong();
-    }
-
-    /** On rank 0 (null on the others, which go on to the next stage and wait for it there). */
-    private static Evaluator.Result evaluate(Path model, List<Example> test, ByteTokenizer tok, Sizes s) {
-        if (!DataParallel.process().isRoot()) return null;
-        try (TorchModel m = TorchModel.load(model)) {
-            return Evaluator.evaluate(m, test, tok, s.maxLen() + s.maxNew(), s.maxNew(), 64);
-        }
     }
 
     private static void step(String what) {

@@ -35,6 +35,16 @@ final class SharedOptions {
                 description = "JSONL file, or builtin:train / builtin:test (the built-in task; an existing file of that"
                         + " name wins).")
         String spec;
+        /** The option the spec came from, for messages (other commands read data from --train, --eval). */
+        String option = "--data";
+
+        /** A data spec given under another option's name. */
+        static Data named(String option, String spec) {
+            Data d = new Data();
+            d.option = option;
+            d.spec = spec;
+            return d;
+        }
 
         /** The examples; chat lines rendered with the tokenizer's chat template. seed: of the built-in task. */
         List<Example> load(long seed, Tokenizer tok) {
@@ -60,12 +70,12 @@ final class SharedOptions {
         private Path file() {
             Path file = Path.of(spec);
             if (Files.exists(file)) {
-                if (Files.isDirectory(file)) throw new IllegalArgumentException("--data " + spec + " is a directory, not a JSONL file");
+                if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + spec + " is a directory, not a JSONL file");
                 return file;
             }
             if (spec.equals("builtin:train") || spec.equals("builtin:test")) return null;
             if (spec.startsWith("builtin")) {
-                throw new IllegalArgumentException("--data " + spec + ": no such file, and the built-in sets are exactly"
+                throw new IllegalArgumentException(option + " " + spec + ": no such file, and the built-in sets are exactly"
                         + " builtin:train and builtin:test");
             }
             return file; // the reader says it is not found

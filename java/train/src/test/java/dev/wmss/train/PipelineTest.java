@@ -14,11 +14,18 @@ class PipelineTest {
     void demoPipelineRunsEndToEnd(@TempDir Path tmp) throws Exception {
         Pipeline.Report r = Pipeline.run(tmp, Pipeline.Sizes.QUICK, 3,
                 new Pipeline.Options(0.5f, false, dev.wmss.train.select.Selection.Variant.CODE));
-        for (String d : new String[]{"init", "base/strong", "sft-2ep/strong", "sft-1ep/strong", "wmss/strong", "wmss/weak"}) {
+        for (String d : new String[]{"init", "base/strong", "control/strong", "m1/strong", "wdjt/strong", "wdjt/weak", "final"}) {
             assertTrue(Files.exists(tmp.resolve(d).resolve("model.safetensors")), d);
         }
-        assertEquals(Pipeline.Sizes.QUICK.train(), Files.readAllLines(tmp.resolve("entropy-m1.jsonl")).size());
-        assertTrue(Files.readString(tmp.resolve("wmss/metrics.jsonl")).contains("entropy_mixed"));
+        assertEquals(Pipeline.Sizes.QUICK.train(), Files.readAllLines(tmp.resolve("wdds/entropy-strong.jsonl")).size());
+        assertTrue(Files.readString(tmp.resolve("wdjt/metrics.jsonl")).contains("entropy_mixed"));
+        // the report and the plots a person looks at
+        String report = Files.readString(tmp.resolve("report.md"));
+        assertTrue(report.contains("| control: SFT, 2 epochs |") && report.contains("WMSS − control"), report);
+        for (String png : new String[]{"loss.png", "entropy.png", "logits.png", "wdds-weights.png"}) {
+            byte[] b = Files.readAllBytes(tmp.resolve("plots").resolve(png));
+            assertTrue(b.length > 1000 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G', png);
+        }
         // learning happened: every stage lowers the held-out token loss of the one before it
         assertTrue(r.base().tokenLoss() < 0.8 * r.initTokenLoss(), "base " + r.base().tokenLoss() + " vs init " + r.initTokenLoss());
         assertTrue(r.sft().tokenLoss() < r.base().tokenLoss(), "SFT " + r.sft().tokenLoss() + " vs base " + r.base().tokenLoss());

@@ -1,0 +1,128 @@
+package dev.wmss.train;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.wmss.kernels.DType;
+import dev.wmss.train.data.Collator;
+import dev.wmss.train.data.Example;
+import dev.wmss.train.data.Tokenizer;
+import dev.wmss.train.loop.DataParallel;
+import dev.wmss.train.loop.TrainConfig;
+import dev.wmss.train.select.Selection;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"The whole method on your base model and data, with its fair control: SFT (M1) -> entropies under M0"
+                + " and M1 -> WD-DS -> WD-JT -> evaluation -> export, and plain SFT for 1 + --epochs epochs from M0.",
+                "Writes RUN/report.md and RUN/plots/*.png. A finished stage is not redone: run the same command with"
+                        + " --resume to continue after a stop (a half-done stage resumes from its checkpoint)."})
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--base", required = true, paramLabel = "M0", description = "The base model directory (config.json + safetensors).")
+    Path base;
+    @Option(names = "--train", required = true, paramLabel = "D",
+            description = "Training data: JSONL (prompt/response, question/answer, chat) or builtin:train.")
+    String train;
+    @Option(names = "--eval", paramLabel = "T",
+            description = "Evaluation data (answers after '####' are compared); none: no evaluation stage.")
+    String eval;
+    @Mixin
+    SharedOptions.Out out;
+    @Mixin
+    SharedOptions.TokenizerOption tokenizer;
+    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
+    float lambda;
+    @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
+    boolean freezeWeak;
+    @Option(names = "--selection", defaultValue = "CODE", paramLabel = "CODE|PAPER|NONE",
+            description = "WD-DS variant: CODE (the authors' code, default), PAPER, or NONE (every example once).")
+    String selection;
+    @Option(names = "--max-new", defaultValue = "256", description = "Evaluation: new tokens per answer (default ${DEFAULT-VALUE}).")
+    int maxNew;
+    @Option(names = "--eval-batch", defaultValue = "32", description = "Evaluation: prompts decoded together (default ${DEFAULT-VALUE}).")
+    int evalBatch;
+    @Option(names = "--export-dtype", defaultValue = "BF16", description = "F32 or BF16: RUN/final's weights (default ${DEFAULT-VALUE}).")
+    DType exportDType;
+    @Mixin
+    TrainOptions options;
+
+    @Override
+    public Integer call() {
+        DataParallel.process(); // under a launcher: join the other ranks before any work
+        // every option is checked before the first stage: --epochs is WD-JT's (M1 is 1 SFT epoch, the control 1 + it)
+        TrainConfig sft = options.config(TrainConfig.Mode.SFT, 1f, false).toBuilder().epochs(1)
+                .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
+        Selection.Variant variant = Pipeline.selection(selection);
+        if (exportDType != DType.F32 && exportDType != DType.BF16) throw new IllegalArgumentException("--export-dtype must be F32 or BF16");
+        Tokenizer tok = tokenizer.load();
+        SharedOptions.checkModel(tok, base, "--base");
+        List<Example> trainSet = SharedOptions.Data.named("--train", train).load(options.seed.value, tok);
+        List<Example> evalSet = eval == null ? null : SharedOptions.Data.named("--eval", eval).load(options.seed.value, tok);
+        MethodRun.Spec spec = new MethodRun.Spec(base, new Collator(trainSet, tok, options.maxLen.checked()), evalSet, tok, sft,
+                options.epochs, lambda, freezeWeak, variant, options.lossTokens, options.head.value(), maxNew, evalBatch,
+                exportDType);
+        String settings = new GsonBuilder().setPrettyPrinting().create().toJson(Runs.fields("command", "run",
+                "base", base.toString(), "train", train, "eval", eval, "tokenizer", tokenizer.spec, "max_len",
+                options.maxLen.value, "examples", trainSet.size(), "eval_examples", evalSet == null ? 0 : evalSet.size(),
+                "lambda", lambda, "freeze_weak", freezeWeak, "selection", variant == null ? "NONE" : variant.name(),
+                "wdjt_epochs", options.epochs, "max_new", maxNew, "sft", sft, "wdjt", spec.jt().build()));
+        checkResume(settings);
+        DataParallel.process().barrier(); // every rank has checked before rank 0 writes run.json
+        if (DataParallel.process().isRoot()) {
+            Runs.writeJson(out.path.resolve("run.json"), JsonParser.parseString(settings));
+        }
+        MethodRun.Report r;
+        try {
+            r = MethodRun.run(out.path, spec);
+        } catch (MethodRun.Interrupted e) {
+            System.err.println(e.getMessage() + " (with --resume)");
+            return 130;
+        }
+        if (!DataParallel.process().isRoot()) return 0;
+        if (r.control() != null) {
+            System.out.printf(Locale.ROOT, "%n%-36s %12s %12s%n", "evaluation (" + r.control().examples() + ")", "exact match", "token loss");
+            print("M0 (base)", r.base());
+            print("M1 (SFT, 1 epoch)", r.m1());
+            print("control: SFT, " + (1 + options.epochs) + " epochs", r.control());
+            print("WMSS: M1 + WD-JT", r.wmss());
+        }
+        System.out.println("\nreport: " + out.path.resolve("report.md").toAbsolutePath() + "; WMSS model: " + out.path.resolve("final"));
+        return 0;
+    }
+
+    private static void print(String name, dev.wmss.train.eval.Evaluator.Result e) {
+        System.out.printf(Locale.ROOT, "%-36s %11.1f%% %12.4f%n", name, 100 * e.accuracy(), e.tokenLoss());
+    }
+
+    /** A run directory is continued only with --resume, and only with the settings it was made with. */
+    private void checkResume(String settings) {
+        Path previous = out.path.resolve("run.json");
+        boolean exists = Files.isRegularFile(previous);
+        if (exists && !options.resume) {
+            throw new IllegalArgumentException(out.path + " holds a run (run.json): continue it with --resume, or choose another --out");
+        }
+        if (!exists && options.resume) throw new IllegalArgumentException("--resume: no run in " + out.path + " (no run.json)");
+        if (!exists) return;
+        JsonObject was = JsonParser.parseString(MethodRun.read(previous)).getAsJsonObject();
+        JsonObject now = JsonParser.parseString(settings).getAsJsonObject();
+        List<String> diff = new ArrayList<>();
+        for (Map.Entry<String, JsonElement> e : now.entrySet()) {
+            if (!e.getValue().equals(was.get(e.getKey()))) diff.add(e.getKey() + ": run " + was.get(e.getKey()) + ", now " + e.getValue());
+        }
+        if (!diff.isEmpty()) {
+            throw new IllegalArgumentException("--resume: " + out.path + " was made with other settings:\n  "
+                    + String.join("\n  ", diff) + "\nuse the run's settings, or another --out for a new run");
+        }
+    }
+}
