@@ -288,8 +288,17 @@ torch::Tensor Decoder::rms_norm(const torch::Tensor &x, const torch::Tensor &w) 
     return fused::rms_norm(x, w, cfg_.rms_norm_eps);
 }
 
+std::pair<torch::Tensor, torch::Tensor> Decoder::rotary(const torch::Tensor &pos, c10::ScalarType type) const {
+    const auto inv_freq =
+        1.0 / torch::pow(cfg_.rope_theta, torch::arange(0, cfg_.head_dim, 2, torch::kFloat64) / (double)cfg_.head_dim);
+    const auto freqs = pos.to(torch::kFloat64).unsqueeze(-1) * inv_freq; // [B, T, hd/2]
+    const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);        // [B, 1, T, hd]
+    return {emb.cos().to(type), emb.sin().to(type)};
+}
+
 torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos,
-                                     const torch::Tensor &sin, const torch::Tensor &bias) const {
+                                     const torch::Tensor &sin, const torch::Tensor &bias, KvCache *cache,
+                                     size_t layer) const {
     const int64_t B = x.size(0), T = x.size(1), hd = cfg_.head_dim;
     const int64_t nh = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
     const auto qkv = fused::linears(x, {l.q, l.k, l.v}, {l.q_bias, l.k_bias, l.v_bias}); // one product
@@ -300,13 +309,31 @@ torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const t
         q = rms_norm(q, l.q_norm);
         k = rms_norm(k, l.k_norm);
     }
-    q = q.transpose(1, 2); // [B, nh, T, hd]
-    k = k.transpose(1, 2);
+    q = fused::rope(q.transpose(1, 2), cos, sin); // [B, nh, T, hd]
+    k = fused::rope(k.transpose(1, 2), cos, sin);
     v = v.transpose(1, 2);
-    q = fused::rope(q, cos, sin);
-    k = fused::rope(k, cos, sin);
+    if (cache) { // this call's keys and values go after the cached ones, and the queries see all of them
+        cache->k[layer].narrow(2, cache->used, T).copy_(k);
+        cache->v[layer].narrow(2, cache->used, T).copy_(v);
+        k = cache->k[layer].narrow(2, 0, cache->used + T);
+        v = cache->v[layer].narrow(2, 0, cache->used + T);
+    }
     // grouped-query attention (each kv head serves nh / nkv query heads) with the causal + padding bias
     return torch::linear(fused::attention(q, k, v, bias, 1.0 / std::sqrt((double)hd)), l.o);
+}
+
+torch::Tensor Decoder::block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
+                             const torch::Tensor &bias, KvCache *cache) const {
+    const Layer &l = layers_[i];
+    x = x + attention(l, rms_norm(x, l.in_norm), cos, sin, bias, cache, i);
+    const auto h = rms_norm(x, l.post_norm);
+    return x + torch::linear(fused::swiglu_linear(h, l.gate, l.up), l.down);
+}
+
+/** The additive attention bias [B, 1, T(q), T(k)] of a boolean [B, T(q), T(k)] "may attend". */
+static torch::Tensor mask_bias(const torch::Tensor &allowed, const torch::TensorOptions &options) {
+    // a large negative (not -inf) keeps fully masked rows (padding queries) finite
+    return torch::where(allowed, torch::zeros({}, options), torch::full({}, -1e9, options)).unsqueeze(1);
 }
 
 torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &mask) {
@@ -321,24 +348,12 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mas
     const bool sparse = torch::GradMode::is_enabled() && embed_.requires_grad() && embed_.grad().defined() &&
                         !embed_.grad().is_sparse();
     auto x = torch::embedding(embed_, ids, -1, false, sparse);
-    // Positions count real tokens, so left and right padding both work; padding keys are masked out. A large
-    // negative (not -inf) keeps fully masked rows (padding queries) finite.
+    // Positions count real tokens, so left and right padding both work; padding keys are masked out.
     const auto m = mask.to(torch::kInt64);
-    const auto pos = (m.cumsum(1) - 1).clamp_min(0).to(torch::kFloat32); // [B, T]
-    const auto inv_freq =
-        1.0 / torch::pow(cfg_.rope_theta, torch::arange(0, cfg_.head_dim, 2, torch::kFloat64) / (double)cfg_.head_dim);
-    const auto freqs = pos.to(torch::kFloat64).unsqueeze(-1) * inv_freq; // [B, T, hd/2]
-    const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);        // [B, 1, T, hd]
-    const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+    const auto [cos, sin] = rotary((m.cumsum(1) - 1).clamp_min(0), x.scalar_type());
     const auto causal = torch::ones({T, T}, torch::kBool).tril();
-    const auto allowed = causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1); // [B, T(q), T(k)]
-    const auto bias = torch::where(allowed, torch::zeros({}, x.options()), torch::full({}, -1e9, x.options()))
-                          .unsqueeze(1); // [B, 1, T, T]
-    for (const auto &l : layers_) {
-        x = x + attention(l, rms_norm(x, l.in_norm), cos, sin, bias);
-        const auto h = rms_norm(x, l.post_norm);
-        x = x + torch::linear(fused::swiglu_linear(h, l.gate, l.up), l.down);
-    }
+    const auto bias = mask_bias(causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1), x.options()); // [B, 1, T, T]
+    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, bias, nullptr);
     return rms_norm(x, final_norm_);
 }
 
@@ -351,13 +366,13 @@ void KvCache::select_rows(const torch::Tensor &keep) {
 
 torch::Tensor Decoder::extend(const torch::Tensor &ids, const torch::Tensor &mask, KvCache &c, int64_t capacity) {
     torch::NoGradGuard no_grad;
-    const int64_t B = ids.size(0), T = ids.size(1), L0 = c.used, hd = cfg_.head_dim;
-    const int64_t nh = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
+    const int64_t B = ids.size(0), T = ids.size(1), L0 = c.used;
     if (c.k.empty()) {
         c.capacity = capacity;
+        const auto opts = embed_.options().requires_grad(false);
         for (size_t i = 0; i < layers_.size(); i++) {
-            c.k.push_back(torch::empty({B, nkv, capacity, hd}, embed_.options().requires_grad(false)));
-            c.v.push_back(torch::empty({B, nkv, capacity, hd}, embed_.options().requires_grad(false)));
+            c.k.push_back(torch::empty({B, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
+            c.v.push_back(torch::empty({B, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
         }
         c.count = torch::zeros({B}, torch::kInt64);
     }
@@ -367,35 +382,11 @@ torch::Tensor Decoder::extend(const torch::Tensor &ids, const torch::Tensor &mas
     auto x = torch::embedding(embed_, ids);
     const auto m = mask.to(torch::kInt64);
     // positions count real tokens (as hidden() does): the row's tokens so far, then this call's
-    const auto pos = (c.count.unsqueeze(1) + m.cumsum(1) - 1).clamp_min(0).to(torch::kFloat64); // [B, T]
-    const auto inv_freq =
-        1.0 / torch::pow(cfg_.rope_theta, torch::arange(0, hd, 2, torch::kFloat64) / (double)hd);
-    const auto freqs = pos.unsqueeze(-1) * inv_freq;
-    const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);
-    const auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-    const auto all = L0 ? torch::cat({c.mask, m}, 1) : m; // [B, L0 + T]
+    const auto [cos, sin] = rotary((c.count.unsqueeze(1) + m.cumsum(1) - 1).clamp_min(0), x.scalar_type());
+    const auto all = L0 ? torch::cat({c.mask, m}, 1) : m;              // [B, L0 + T]
     const auto causal = torch::ones({T, L0 + T}, torch::kBool).tril(L0); // query t sees slots <= L0 + t
-    const auto allowed = causal.unsqueeze(0) & all.to(torch::kBool).unsqueeze(1);
-    const auto bias = torch::where(allowed, torch::zeros({}, x.options()), torch::full({}, -1e9, x.options())).unsqueeze(1);
-    for (size_t i = 0; i < layers_.size(); i++) {
-        const Layer &l = layers_[i];
-        const auto h = rms_norm(x, l.in_norm);
-        const auto qkv = fused::linears(h, {l.q, l.k, l.v}, {l.q_bias, l.k_bias, l.v_bias});
-        auto q = qkv[0].view({B, T, nh, hd});
-        auto k = qkv[1].view({B, T, nkv, hd});
-        auto v = qkv[2].view({B, T, nkv, hd});
-        if (cfg_.qk_norm) {
-            q = rms_norm(q, l.q_norm);
-            k = rms_norm(k, l.k_norm);
-        }
-        q = fused::rope(q.transpose(1, 2), cos, sin);
-        c.k[i].narrow(2, L0, T).copy_(fused::rope(k.transpose(1, 2), cos, sin));
-        c.v[i].narrow(2, L0, T).copy_(v.transpose(1, 2));
-        const auto keys = c.k[i].narrow(2, 0, L0 + T), values = c.v[i].narrow(2, 0, L0 + T);
-        x = x + torch::linear(fused::attention(q, keys, values, bias, 1.0 / std::sqrt((double)hd)), l.o);
-        const auto h2 = rms_norm(x, l.post_norm);
-        x = x + torch::linear(fused::swiglu_linear(h2, l.gate, l.up), l.down);
-    }
+    const auto bias = mask_bias(causal.unsqueeze(0) & all.to(torch::kBool).unsqueeze(1), x.options());
+    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, bias, &c);
     c.mask = all;
     c.count = c.count + m.sum(1);
     c.used = L0 + T;

@@ -81,8 +81,14 @@ class Decoder {
     torch::Tensor embed_, final_norm_, lm_head_;
     std::vector<Layer> layers_;
     torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w) const;
+    /** cos and sin [B, 1, T, head_dim] of the rotary embedding at positions pos [B, T]. */
+    std::pair<torch::Tensor, torch::Tensor> rotary(const torch::Tensor &pos, c10::ScalarType type) const;
+    /** Self-attention of one layer; with a cache, after the tokens in it (and this call's keys and values appended). */
     torch::Tensor attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                            const torch::Tensor &bias) const;
+                            const torch::Tensor &bias, KvCache *cache, size_t layer) const;
+    /** Decoder layer i: attention and MLP, each with its pre-norm and residual. */
+    torch::Tensor block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
+                        const torch::Tensor &bias, KvCache *cache) const;
     torch::Tensor register_parameter(const std::string &name, torch::Tensor t);
 };
 

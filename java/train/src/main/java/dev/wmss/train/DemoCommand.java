@@ -12,8 +12,8 @@ import java.util.concurrent.Callable;
 
 /** The built-in default job: the whole pipeline on the built-in task, SFT-2-epochs vs WMSS side by side. */
 @Command(name = "demo", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
-        description = {"Run the whole WMSS pipeline on the built-in arithmetic task with a tiny model (CPU, a few minutes)",
-                "and print plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by side."})
+        description = {"'run' on the built-in arithmetic task with a tiny base model made first (CPU, a few minutes):",
+                "plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by side, report.md and plots."})
 final class DemoCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Out out;
@@ -21,10 +21,8 @@ final class DemoCommand implements Callable<Integer> {
     SharedOptions.Seed seed;
     @Option(names = "--quick", description = "A much smaller run (seconds), for smoke tests.")
     boolean quick;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
-    float lambda;
-    @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
-    boolean freezeWeak;
+    @Mixin
+    SharedOptions.Joint joint;
     @Option(names = "--selection", defaultValue = "CODE",
             description = "WD-DS variant: CODE (default), PAPER, or NONE (every example once: a control).")
     String selection;
@@ -34,7 +32,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // every option is checked before the first stage starts
-        Pipeline.Options options = new Pipeline.Options(lambda, freezeWeak, Pipeline.selection(selection));
+        Pipeline.Options options = new Pipeline.Options(joint.lambda, joint.freezeWeak, Pipeline.selection(selection));
         Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native demo: {}", Backend.current());
         Pipeline.Report r = Pipeline.run(out.path, sizes, seed.value, options);
@@ -50,6 +48,7 @@ final class DemoCommand implements Callable<Integer> {
                 r.active(), options.selection() == null ? "all, once" : "WD-DS " + options.selection() + " draws",
                 r.seconds(), out.path.toAbsolutePath());
         if (!r.wmss().samples().isEmpty()) System.out.println("\na WMSS answer:\n" + r.wmss().samples().get(0));
+        System.out.println("\nreport with plots: " + out.path.resolve("report.md").toAbsolutePath());
         return 0;
     }
 }

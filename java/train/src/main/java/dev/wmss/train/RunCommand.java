@@ -41,10 +41,8 @@ final class RunCommand implements Callable<Integer> {
     SharedOptions.Out out;
     @Mixin
     SharedOptions.TokenizerOption tokenizer;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "WD-JT weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
-    float lambda;
-    @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT.")
-    boolean freezeWeak;
+    @Mixin
+    SharedOptions.Joint joint;
     @Option(names = "--selection", defaultValue = "CODE", paramLabel = "CODE|PAPER|NONE",
             description = "WD-DS variant: CODE (the authors' code, default), PAPER, or NONE (every example once).")
     String selection;
@@ -70,12 +68,12 @@ final class RunCommand implements Callable<Integer> {
         List<Example> trainSet = SharedOptions.Data.named("--train", train).load(options.seed.value, tok);
         List<Example> evalSet = eval == null ? null : SharedOptions.Data.named("--eval", eval).load(options.seed.value, tok);
         MethodRun.Spec spec = new MethodRun.Spec(base, new Collator(trainSet, tok, options.maxLen.checked()), evalSet, tok, sft,
-                options.epochs, lambda, freezeWeak, variant, options.lossTokens, options.head.value(), maxNew, evalBatch,
+                options.epochs, joint.lambda, joint.freezeWeak, variant, options.lossTokens, options.head.value(), maxNew, evalBatch,
                 exportDType);
         String settings = new GsonBuilder().setPrettyPrinting().create().toJson(Runs.fields("command", "run",
                 "base", base.toString(), "train", train, "eval", eval, "tokenizer", tokenizer.spec, "max_len",
                 options.maxLen.value, "examples", trainSet.size(), "eval_examples", evalSet == null ? 0 : evalSet.size(),
-                "lambda", lambda, "freeze_weak", freezeWeak, "selection", variant == null ? "NONE" : variant.name(),
+                "lambda", joint.lambda, "freeze_weak", joint.freezeWeak, "selection", variant == null ? "NONE" : variant.name(),
                 "wdjt_epochs", options.epochs, "max_new", maxNew, "sft", sft, "wdjt", spec.jt().build()));
         checkResume(settings);
         DataParallel.process().barrier(); // every rank has checked before rank 0 writes run.json

@@ -123,6 +123,15 @@ final class SharedOptions {
         }
     }
 
+    /** --lambda, --freeze-weak: WD-JT's mixing weight and whether the weak model trains (demo, run, wmss). */
+    static final class Joint {
+        @Option(names = "--lambda", defaultValue = "0.5", paramLabel = "L",
+                description = "WD-JT weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
+        float lambda;
+        @Option(names = "--freeze-weak", description = "Keep the weak model fixed during WD-JT (train the strong one only).")
+        boolean freezeWeak;
+    }
+
     /** --head, --head-chunk-mb: how the loss meets the vocabulary (training and entropy commands). */
     static final class HeadOption {
         @Option(names = "--head", defaultValue = "fused", paramLabel = "fused|full",

@@ -40,10 +40,8 @@ final class WmssCommand implements Callable<Integer> {
     SharedOptions.Out out;
     @Mixin
     SharedOptions.TokenizerOption tokenizer;
-    @Option(names = "--lambda", defaultValue = "0.5", description = "Weight of the strong logits, in [0, 1] (default ${DEFAULT-VALUE}).")
-    float lambda;
-    @Option(names = "--freeze-weak", description = "Train the strong model only.")
-    boolean freezeWeak;
+    @Mixin
+    SharedOptions.Joint joint;
     @Option(names = "--rounds", defaultValue = "1",
             description = "K rounds (Algorithm 1): round k+1 uses round k's strong model as weak and its result as strong,"
                     + " and re-runs WD-DS (needs --selection CODE or PAPER).")
@@ -60,7 +58,7 @@ final class WmssCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DataParallel.process(); // under a launcher: join the other ranks before any work
-        TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, lambda, freezeWeak);
+        TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, joint.lambda, joint.freezeWeak);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
         if (rounds > 1 && train.resume) throw new IllegalArgumentException("--resume works with --rounds 1 (resume a round's directory)");
         Selection.Variant variant = Pipeline.selection(selection);
