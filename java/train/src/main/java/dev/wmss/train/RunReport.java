@@ -118,9 +118,15 @@ final class RunReport {
         XYChart c = chart("Training loss", "optimizer step", "loss (mean over the step's targets)");
         add(c, "control (SFT)", series(control, "loss", 0));
         add(c, "WMSS: M1's SFT epoch", series(m1, "loss", 0));
-        add(c, "WMSS: WD-JT (mixed logits)", series(jt, "loss", m1Steps));
+        add(c, "WMSS: WD-JT (mixed logits, over " + (jtAllTokens(out) ? "every token, prompt too)" : "the response)"), series(jt, "loss", m1Steps));
         BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         return true;
+    }
+
+    /** Whether WD-JT's targets were every token (its train.json), whose loss is not on the response's scale. */
+    private static boolean jtAllTokens(Path out) throws IOException {
+        Path f = out.resolve("wdjt").resolve("train.json");
+        return Files.isRegularFile(f) && Files.readString(f).contains("\"lossTokens\": \"ALL\"");
     }
 
     /** The paper's diagnostics over WD-JT's steps. */
