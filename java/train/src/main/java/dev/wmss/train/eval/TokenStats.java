@@ -71,11 +71,49 @@ public final class TokenStats {
         return h;
     }
 
+    /**
+     * Teacher-forced exact match, per example: at every supervised position (the response's tokens and EOS) the
+     * argmax of the next-token logits, the first maximum on ties as greedy decoding takes it, is the reference token.
+     * True exactly when greedy decoding from the prompt reproduces the whole reference response and then stops, so it
+     * scores thousands of examples for the cost of one forward each. Through full logits (argmax over the
+     * supervised rows only).
+     */
+    public static boolean[] teacherForcedExactMatch(TorchModel m, Collator data, int batch) {
+        boolean[] ok = new boolean[data.size()];
+        for (int b0 = 0; b0 < data.size(); b0 += batch) {
+            try (Arena arena = Arena.ofConfined()) {
+                Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
+                Logits.Host z = forward(m, b, arena);
+                long[] labels = b.labels();
+                for (int r = 0; r < b.batch(); r++) {
+                    boolean all = true, any = false;
+                    for (int t = 0; t < b.seq() && all; t++) {
+                        long row = (long) r * b.seq() + t, y = labels[(int) row];
+                        if (y == Batch.IGNORE_INDEX) continue;
+                        any = true;
+                        int best = 0;
+                        float top = z.get(row, 0);
+                        for (int v = 1; v < z.vocab(); v++) {
+                            float x = z.get(row, v);
+                            if (x > top) {
+                                top = x;
+                                best = v;
+                            }
+                        }
+                        all = best == y;
+                    }
+                    ok[b.examples()[r]] = all && any;
+                }
+            }
+        }
+        return ok;
+    }
+
     private static long rows(Batch b) {
         return (long) b.batch() * b.seq();
     }
 
-    private static Logits forward(TorchModel m, Batch b, Arena arena) {
+    private static Logits.Host forward(TorchModel m, Batch b, Arena arena) {
         return m.forward(arena.allocateFrom(ValueLayout.JAVA_LONG, b.ids()), arena.allocateFrom(ValueLayout.JAVA_LONG,
                 b.mask()), b.batch(), b.seq(), false);
     }
