@@ -24,11 +24,15 @@ public final class Sampler {
 
     /**
      * The seed of a stage's example order: the run's seed for SFT, a different one derived from it for WD-JT, so that
-     * WD-JT's first epoch does not replay the order of the SFT epoch that made M1 from the same seed.
+     * WD-JT's first epoch does not replay the order of the SFT epoch that made M1 from the same seed (the temperature
+     * control orders as WD-JT does). An SFT stage after M1 that must see WD-JT's order uses seed ^ {@link #JOINT_SALT}.
      */
     public static long stageSeed(TrainConfig cfg) {
-        return cfg.mode() == TrainConfig.Mode.SFT ? cfg.seed() : cfg.seed() ^ 0x5744_4A54_0000_0000L; // "WDJT"
+        return cfg.mode() == TrainConfig.Mode.SFT ? cfg.seed() : cfg.seed() ^ JOINT_SALT;
     }
+
+    /** What WD-JT's order seed differs from the run's seed by ("WDJT"). */
+    public static final long JOINT_SALT = 0x5744_4A54_0000_0000L;
 
     /** Every index 0..n-1 once: the active set when no selection is made. */
     public static int[] all(int n) {

@@ -11,7 +11,12 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
                           double weightDecay, double maxGradNorm, float lambda, boolean freezeWeak, long seed,
                           int logEvery, int checkpointEvery, Schedule schedule, double adamBeta2, ClipScope clipScope,
                           LossTokens lossTokens) {
-    public enum Mode { SFT, WMSS }
+    /**
+     * SFT: one model's cross-entropy; WMSS: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
+     * of lambda·z (WD-JT's mixing without a weak model: the control that tells the weak model's part from a
+     * temperature's).
+     */
+    public enum Mode { SFT, WMSS, TEMPERATURE }
 
     /** The learning-rate shape after the warm-up: linear decay to 0 (the authors' code) or cosine to 0. */
     public enum Schedule { LINEAR, COSINE }
@@ -46,6 +51,10 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
         if (!(lambda >= 0 && lambda <= 1)) throw new IllegalArgumentException("--lambda must be in [0, 1], got " + lambda);
         if (mode == Mode.SFT && (lambda != 1f || freezeWeak)) {
             throw new IllegalArgumentException("SFT trains one model: lambda is 1 and there is no weak model to freeze");
+        }
+        if (mode == Mode.TEMPERATURE && (lambda == 0f || freezeWeak)) {
+            throw new IllegalArgumentException("the temperature control trains one model on lambda·z: lambda must be > 0"
+                    + " and there is no weak model to freeze");
         }
         if (schedule == null) throw new IllegalArgumentException("--schedule is required (linear or cosine)");
         if (clipScope == null) throw new IllegalArgumentException("--clip-scope is required (joint or per-model)");

@@ -73,6 +73,7 @@ public final class TrainingRun {
             if (weak != null) weak.adamW(cfg.lr(), TrainConfig.ADAM_BETA1, cfg.adamBeta2(), TrainConfig.ADAM_EPS, cfg.weightDecay());
             Objective objective = wmss ? new WdJtObjective(strong, weak, cfg.lambda(), cfg.freezeWeak(), head,
                     cfg.clipScope() == TrainConfig.ClipScope.JOINT)
+                    : cfg.mode() == TrainConfig.Mode.TEMPERATURE ? new TemperatureObjective(strong, cfg.lambda())
                     : new SftObjective(strong, head);
             if (from != null) {
                 for (var e : objective.models().entrySet()) {

@@ -95,7 +95,7 @@ public final class WdJtObjective implements Objective {
         double loss = call.run();
         if (diag != null) {
             diag.put("entropy_mixed", b.meanOverSupervised(mixedH));
-            diag.put("grad_norm_strong_logits", norm(zs));
+            diag.put("grad_norm_strong_logits", SftObjective.norm(zs));
         }
         strong.backward(zs);
         if (!freezeWeak) weak.backward(zw);
@@ -153,16 +153,5 @@ public final class WdJtObjective implements Objective {
             perRow.setAtIndex(ValueLayout.JAVA_FLOAT, r, (float) ((row - z.get(r, y)) / (z.vocab() - 1)));
         }
         return b.meanOverSupervised(perRow);
-    }
-
-    private static double norm(Logits.Host g) {
-        double s = 0;
-        for (long r = 0; r < g.rows(); r++) {
-            for (long v = 0; v < g.vocab(); v++) {
-                double x = g.get(r, v);
-                s += x * x;
-            }
-        }
-        return Math.sqrt(s);
     }
 }

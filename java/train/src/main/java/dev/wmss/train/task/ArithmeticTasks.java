@@ -72,6 +72,24 @@ public final class ArithmeticTasks {
         };
     }
 
+    /**
+     * The problem as plain text of the task family without the answer format, for a base model trained as a plain
+     * language model: the story without its question, the equations in a sentence, "That makes N." (no "Q:"/"A:", no
+     * line per step, no "####"). The whole text is the response of an example with an empty prompt.
+     */
+    public static Example plainText(Example problem) {
+        String q = problem.prompt();
+        if (!q.startsWith("Q: ") || !q.endsWith("\nA: ")) throw new IllegalArgumentException("not a built-in problem: " + q);
+        q = q.substring(3, q.length() - 4);
+        int ask = q.lastIndexOf(" How many");
+        String story = ask > 0 ? q.substring(0, ask) : q;
+        String r = problem.response();
+        int mark = r.lastIndexOf("\n#### ");
+        if (mark < 0) throw new IllegalArgumentException("not a built-in solution: " + r);
+        String steps = String.join(", ", r.substring(0, mark).split("\n"));
+        return new Example("", story + " " + steps + ". That makes " + r.substring(mark + 6) + ".");
+    }
+
     private static Example ex(String question, String steps, int answer) {
         return new Example("Q: " + question + "\nA: ", steps + "\n#### " + answer);
     }
