@@ -24,6 +24,18 @@ final class ExperimentCommand implements Callable<Integer> {
     boolean quick;
     @Option(names = "--seeds", paramLabel = "N", description = "Paired seeds (default: 5; --quick: 2).")
     Integer seeds;
+    @Option(names = "--train", paramLabel = "N", description = "SFT problems per seed (default: 400).")
+    Integer train;
+    @Option(names = "--test", paramLabel = "N", description = "Held-out problems, the same for every seed and arm (default: 1500).")
+    Integer test;
+    @Option(names = "--m1-epochs", paramLabel = "N", description = "SFT epochs that make M1 (default: 12).")
+    Integer m1Epochs;
+    @Option(names = "--lr", paramLabel = "X", description = "Learning rate of M1 and of every second stage (default: 2e-3).")
+    Double lr;
+    @Option(names = "--batch", paramLabel = "N", description = "Examples per step (default: 16).")
+    Integer batch;
+    @Option(names = "--levels", paramLabel = "N", description = "Task levels 1..N, N <= 3 (default: 1).")
+    Integer levels;
     @Option(names = "--resume", description = "Continue an experiment in --out: finished stages are read back.")
     boolean resume;
     @Option(names = "--force", description = "Run the arms even when a regime gate fails (the report says so).")
@@ -32,10 +44,15 @@ final class ExperimentCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ExperimentSpec spec = quick ? ExperimentSpec.QUICK : ExperimentSpec.FULL;
-        if (seeds != null) {
-            if (seeds < 1) throw new IllegalArgumentException("--seeds must be >= 1, got " + seeds);
-            spec = spec.withSeeds(seeds);
-        }
+        java.util.Map<String, Number> sizes = new java.util.HashMap<>();
+        put(sizes, "seeds", "--seeds", seeds);
+        put(sizes, "train", "--train", train);
+        put(sizes, "test", "--test", test);
+        put(sizes, "m1Epochs", "--m1-epochs", m1Epochs);
+        put(sizes, "batch", "--batch", batch);
+        put(sizes, "levels", "--levels", levels);
+        if (lr != null) sizes.put("lr", lr);
+        spec = spec.with(sizes);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native experiment: {}", Backend.current());
         Experiment.Result r = Experiment.run(out.path, spec, resume, force);
         System.out.println();
@@ -43,5 +60,11 @@ final class ExperimentCommand implements Callable<Integer> {
                 : "arms run on " + r.arms().size() + " seeds" + (r.forced() ? " (forced past a failed gate)" : ""));
         System.out.println("report with plots: " + out.path.resolve("report.md").toAbsolutePath());
         return r.arms().isEmpty() && !r.gatesPassed() ? 3 : 0;
+    }
+
+    private static void put(java.util.Map<String, Number> sizes, String name, String option, Integer v) {
+        if (v == null) return;
+        if (v < 1) throw new IllegalArgumentException(option + " must be >= 1, got " + v);
+        sizes.put(name, v);
     }
 }

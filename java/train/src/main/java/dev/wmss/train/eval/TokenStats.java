@@ -79,34 +79,54 @@ public final class TokenStats {
      * supervised rows only).
      */
     public static boolean[] teacherForcedExactMatch(TorchModel m, Collator data, int batch) {
+        return teacherForced(m, data, batch).exactMatch();
+    }
+
+    /** Teacher-forced exact match per example and the mean NLL per supervised token, from the same forward. */
+    public record TeacherForced(boolean[] exactMatch, double tokenLoss) {}
+
+    /** {@link #teacherForcedExactMatch} and {@link #tokenLoss} of one forward per batch (full logits). */
+    public static TeacherForced teacherForced(TorchModel m, Collator data, int batch) {
         boolean[] ok = new boolean[data.size()];
+        double nll = 0;
+        long tokens = 0;
         for (int b0 = 0; b0 < data.size(); b0 += batch) {
             try (Arena arena = Arena.ofConfined()) {
                 Batch b = data.collate(range(b0, Math.min(data.size(), b0 + batch)));
                 Logits.Host z = forward(m, b, arena);
+                MemorySegment rowLoss = arena.allocate(Math.max(4, 4 * z.rows()), 8);
+                CeMix.of(z, z, arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels())).lambda(1f).invNorm(1f)
+                        .rowLoss(rowLoss).run();
                 long[] labels = b.labels();
                 for (int r = 0; r < b.batch(); r++) {
                     boolean all = true, any = false;
-                    for (int t = 0; t < b.seq() && all; t++) {
+                    for (int t = 0; t < b.seq(); t++) {
                         long row = (long) r * b.seq() + t, y = labels[(int) row];
                         if (y == Batch.IGNORE_INDEX) continue;
                         any = true;
-                        int best = 0;
-                        float top = z.get(row, 0);
-                        for (int v = 1; v < z.vocab(); v++) {
-                            float x = z.get(row, v);
-                            if (x > top) {
-                                top = x;
-                                best = v;
-                            }
-                        }
-                        all = best == y;
+                        nll += rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, row);
+                        tokens++;
+                        if (all) all = argmax(z, row) == y;
                     }
                     ok[b.examples()[r]] = all && any;
                 }
             }
         }
-        return ok;
+        return new TeacherForced(ok, tokens == 0 ? 0 : nll / tokens);
+    }
+
+    /** The first maximum of a row, as greedy decoding takes it. */
+    private static int argmax(Logits.Host z, long row) {
+        int best = 0;
+        float top = z.get(row, 0);
+        for (int v = 1; v < z.vocab(); v++) {
+            float x = z.get(row, v);
+            if (x > top) {
+                top = x;
+                best = v;
+            }
+        }
+        return best;
     }
 
     private static long rows(Batch b) {

@@ -148,7 +148,7 @@ public final class Experiment {
         }
         List<Example> texts = new ArrayList<>();
         for (Example e : pool.train().subList(0, s.lmTexts())) texts.add(ArithmeticTasks.plainText(e));
-        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.SFT).epochs(s.lmEpochs()).batchSize(s.batch()).lr(s.lmLr())
+        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.SFT).epochs(s.lmEpochs()).batchSize(ExperimentSpec.LM_BATCH).lr(s.lmLr())
                 .warmupRatio(0.1).schedule(TrainConfig.Schedule.COSINE).seed(s.dataSeed()).logEvery(25).checkpointEvery(0)
                 .build();
         Path strong = train(cfg, new Collator(texts, tok, s.maxLen()), Sampler.all(texts.size()), init, null, "base");

@@ -1,12 +1,14 @@
 package dev.wmss.train.experiment;
 
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The experiment's sizes and settings (all recorded in experiment.json; a resumed experiment must match them).
  *
  * @param lmTexts   plain-text problems the base model M0 is trained on as a language model (no answer format)
- * @param lmEpochs  its epochs
+ * @param lmEpochs  its epochs (batches of {@link #LM_BATCH})
  * @param train     SFT examples per seed (a different draw each seed, none of them a test problem)
  * @param test      held-out problems, shared by every seed and arm (paired)
  * @param m1Epochs  SFT epochs that make M1 from M0 (the control trains m1Epochs + 1 in one schedule)
@@ -18,8 +20,9 @@ import java.util.Arrays;
 public record ExperimentSpec(int lmTexts, int lmEpochs, int train, int test, int m1Epochs, int seeds, int levels,
                              int hidden, int layers, int batch, int maxLen, int validate, double lmLr, double lr,
                              float lambda, float[] sweep, long dataSeed, int logEvery) {
-    public static final ExperimentSpec FULL = new ExperimentSpec(6000, 3, 400, 1500, 4, 5, 2, 128, 3, 32, 200, 400,
-            3e-3, 1e-3, 0.5f, new float[]{0.3f, 0.5f, 0.7f, 0.9f}, 1, 2);
+    public static final int LM_BATCH = 32;
+    public static final ExperimentSpec FULL = new ExperimentSpec(6000, 3, 400, 1500, 12, 5, 1, 128, 3, 16, 200, 400,
+            3e-3, 2e-3, 0.5f, new float[]{0.3f, 0.5f, 0.7f, 0.9f}, 1, 2);
     public static final ExperimentSpec QUICK = new ExperimentSpec(200, 1, 48, 40, 2, 2, 2, 32, 1, 16, 200, 16,
             3e-3, 1e-3, 0.5f, new float[]{0.3f, 0.5f}, 1, 1);
 
@@ -31,12 +34,32 @@ public record ExperimentSpec(int lmTexts, int lmEpochs, int train, int test, int
         if (validate < 0 || validate > test) throw new IllegalArgumentException("--validate must be in [0, test], got " + validate);
         if (!(lambda > 0 && lambda < 1)) throw new IllegalArgumentException("--lambda must be in (0, 1), got " + lambda);
         for (float l : sweep) if (!(l > 0 && l <= 1)) throw new IllegalArgumentException("sweep lambdas must be in (0, 1], got " + l);
+        if (!(lr > 0 && lr < 1) || !(lmLr > 0 && lmLr < 1)) throw new IllegalArgumentException("--lr must be in (0, 1), got " + lr);
         if (hidden % 4 != 0) throw new IllegalArgumentException("--hidden must be a multiple of 4 (heads), got " + hidden);
     }
 
     public ExperimentSpec withSeeds(int n) {
-        return new ExperimentSpec(lmTexts, lmEpochs, train, test, m1Epochs, n, levels, hidden, layers, batch, maxLen,
-                validate, lmLr, lr, lambda, sweep, dataSeed, logEvery);
+        return with(Map.of("seeds", n));
+    }
+
+    /**
+     * This spec with some sizes replaced, by name: lmTexts, lmEpochs, train, test, m1Epochs, seeds, levels, batch
+     * (integers) and lr (a double); an unknown name is an error.
+     */
+    public ExperimentSpec with(Map<String, Number> v) {
+        for (String k : v.keySet()) {
+            if (!List.of("lmTexts", "lmEpochs", "train", "test", "m1Epochs", "seeds", "levels", "batch", "lr").contains(k)) {
+                throw new IllegalArgumentException("no experiment size named " + k);
+            }
+        }
+        return new ExperimentSpec(i(v, "lmTexts", lmTexts), i(v, "lmEpochs", lmEpochs), i(v, "train", train),
+                i(v, "test", test), i(v, "m1Epochs", m1Epochs), i(v, "seeds", seeds), i(v, "levels", levels), hidden, layers,
+                i(v, "batch", batch), maxLen, Math.min(validate, i(v, "test", test)), lmLr,
+                v.containsKey("lr") ? v.get("lr").doubleValue() : lr, lambda, sweep, dataSeed, logEvery);
+    }
+
+    private static int i(Map<String, Number> v, String k, int dflt) {
+        return v.containsKey(k) ? v.get(k).intValue() : dflt;
     }
 
     @Override

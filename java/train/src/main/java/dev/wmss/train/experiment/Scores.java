@@ -10,14 +10,15 @@ import dev.wmss.train.eval.TokenStats;
  */
 public record Scores(double exactMatch, double tokenLoss, String right) {
     public static Scores of(TorchModel m, Collator data, int batch) {
-        boolean[] ok = TokenStats.teacherForcedExactMatch(m, data, batch);
+        TokenStats.TeacherForced tf = TokenStats.teacherForced(m, data, batch);
+        boolean[] ok = tf.exactMatch();
         StringBuilder s = new StringBuilder(ok.length);
         int n = 0;
         for (boolean b : ok) {
             s.append(b ? '1' : '0');
             if (b) n++;
         }
-        return new Scores((double) n / Math.max(1, ok.length), TokenStats.tokenLoss(m, data, batch), s.toString());
+        return new Scores((double) n / Math.max(1, ok.length), tf.tokenLoss(), s.toString());
     }
 
     public boolean right(int problem) {

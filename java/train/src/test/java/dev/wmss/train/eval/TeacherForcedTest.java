@@ -38,6 +38,8 @@ class TeacherForcedTest {
         for (int k = 0; k < 2; k++) {
             try (TorchModel m = TorchModel.load(models[k])) {
                 boolean[] tf = TokenStats.teacherForcedExactMatch(m, data, 7);
+                double loss = TokenStats.tokenLoss(m, data, 5);
+                assertEquals(loss, TokenStats.teacherForced(m, data, 7).tokenLoss(), 1e-5 * loss, "the same forward's token loss");
                 int[][] prompts = new int[ex.size()][];
                 for (int i = 0; i < prompts.length; i++) prompts[i] = data.promptTokens(i);
                 String[] greedy = Generator.greedy(m, tok, prompts, 4, 64); // room to show whether EOS comes

@@ -58,4 +58,22 @@ class ArithmeticTasksTest {
         List<Example> l = ArithmeticTasks.generate(1, 1, 3);
         assertNotNull(dev.wmss.train.eval.Answers.extract(l.get(0).response()));
     }
+
+    @Test
+    void plainTextIsTheProblemWithoutTheAnswerFormat() {
+        for (int level = 1; level <= 3; level++) {
+            for (Example e : ArithmeticTasks.generate(50, level, 11)) {
+                Example t = ArithmeticTasks.plainText(e);
+                assertEquals("", t.prompt());
+                String text = t.response();
+                assertFalse(text.contains("Q:") || text.contains("A:") || text.contains("####") || text.contains("\n")
+                        || text.contains("How many"), text);
+                assertTrue(text.endsWith("That makes " + e.response().substring(e.response().lastIndexOf("#### ") + 5) + "."), text);
+                for (String step : e.response().split("\n")) if (!step.startsWith("####")) assertTrue(text.contains(step), text);
+            }
+        }
+        assertEquals("Ana has 3 pens and gets 2 more. 3 + 2 = 5. That makes 5.", ArithmeticTasks.plainText(new Example(
+                "Q: Ana has 3 pens and gets 2 more. How many pens does Ana have?\nA: ", "3 + 2 = 5\n#### 5")).response());
+        assertThrows(IllegalArgumentException.class, () -> ArithmeticTasks.plainText(new Example("hi", "there")));
+    }
 }
