@@ -49,25 +49,19 @@ final class ExperimentPlots {
     private static void accuracy(Experiment.Result r, Path png) throws IOException {
         List<String> names = new ArrayList<>();
         List<Double> mean = new ArrayList<>(), err = new ArrayList<>();
-        double m0 = 0, m1 = 0;
-        for (Regime g : r.regimes()) {
-            m0 += g.m0Test().exactMatch() / r.regimes().size();
-            m1 += g.m1Test().exactMatch() / r.regimes().size();
+        int n = r.regimes().size();
+        double[] m0 = new double[n], m1 = new double[n];
+        for (int i = 0; i < n; i++) {
+            m0[i] = r.regimes().get(i).m0Test().exactMatch();
+            m1[i] = r.regimes().get(i).m1Test().exactMatch();
         }
-        names.add("M0");
-        mean.add(100 * m0);
-        err.add(0.0);
-        names.add("M1");
-        mean.add(100 * m1);
-        err.add(0.0);
+        bar(names, mean, err, "M0", m0);
+        bar(names, mean, err, "M1", m1);
         for (Arm a : r.armList()) {
             double[] em = new double[r.arms().size()];
             int i = 0;
             for (Map<String, Experiment.ArmResult> seed : r.arms().values()) em[i++] = seed.get(a.name()).test().exactMatch();
-            names.add(a.name());
-            mean.add(100 * ExperimentReport.mean(em));
-            double se = ExperimentReport.sem(em);
-            err.add(Double.isNaN(se) ? 0 : 100 * se);
+            bar(names, mean, err, a.name(), em);
         }
         CategoryChart c = new CategoryChartBuilder().width(900).height(500)
                 .title("Held-out exact match (mean over " + r.arms().size() + " seeds ± s.e.)").xAxisTitle("model")
@@ -76,6 +70,14 @@ final class ExperimentPlots {
         c.getStyler().setXAxisLabelRotation(45);
         c.addSeries("exact match", names, mean, err);
         BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** One bar: the mean over seeds in percent, with its standard error (0 for one seed). */
+    private static void bar(List<String> names, List<Double> mean, List<Double> err, String name, double[] perSeed) {
+        names.add(name);
+        mean.add(100 * ExperimentReport.mean(perSeed));
+        double se = ExperimentReport.sem(perSeed);
+        err.add(Double.isNaN(se) ? 0 : 100 * se);
     }
 
     private static boolean curves(Path out, Experiment.Result r, String key, String title, String y, Path png) throws IOException {

@@ -65,12 +65,12 @@ final class ExperimentReport {
         StringBuilder md = new StringBuilder("# WMSS experiment\n\n");
         ExperimentSpec s = r.spec();
         md.append(String.format(Locale.ROOT, """
-                Built-in arithmetic task (levels 1–%d), byte-level Qwen3-shaped model (hidden %d, %d layers). M0: a plain \
+                Built-in arithmetic task (%s), byte-level Qwen3-shaped model (hidden %d, %d layers). M0: a plain \
                 language model on %d texts of the task without the answer format (%d epochs). Per seed: %d SFT problems \
                 of its own; M1 = %d SFT epochs of M0; every arm's second stage is 1 epoch from M1 (the control: %d epochs \
                 from M0 in one schedule), lr %.0e with linear decay, completion-only targets for every arm. Score: \
                 teacher-forced exact match on the same %d held-out problems for every seed and arm. %d paired seeds.%n%n""",
-                s.levels(), s.hidden(), s.layers(), s.lmTexts(), s.lmEpochs(), s.train(), s.m1Epochs(), s.m1Epochs() + 1,
+                s.levels() == 1 ? "level 1" : "levels 1–" + s.levels(), s.hidden(), s.layers(), s.lmTexts(), s.lmEpochs(), s.train(), s.m1Epochs(), s.m1Epochs() + 1,
                 s.lr(), s.test(), s.seeds()));
         md.append("## Regime gates (checked before the arms)\n\n");
         md.append("| seed | M0 test | M1 test | M1 train | M1 test loss | M1 train loss | H0 | H1 | ΔH < 0 | WD-DS unique | gates |\n");

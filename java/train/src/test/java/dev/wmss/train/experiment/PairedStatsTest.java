@@ -11,7 +11,10 @@ class PairedStatsTest {
         assertEquals(0.2, d.mean(), 1e-12);
         assertEquals(0.1 / Math.sqrt(3), d.se(), 1e-12); // differences 0.1, 0.2, 0.3: sd 0.1
         assertEquals(0.2 - 4.303 * 0.1 / Math.sqrt(3), d.lo(), 1e-12);
-        assertTrue(d.positive());
+        assertFalse(d.positive(), "the interval [-0.048, 0.448] contains 0");
+        PairedStats.Difference tight = PairedStats.difference(new double[]{0.5, 0.55, 0.6}, new double[]{0.4, 0.4, 0.4});
+        assertEquals(0.15 - 4.303 * 0.05 / Math.sqrt(3), tight.lo(), 1e-12);
+        assertTrue(tight.positive());
         PairedStats.Difference wide = PairedStats.difference(new double[]{0.5, 0.3}, new double[]{0.4, 0.4});
         assertEquals(0, wide.mean(), 1e-12);
         assertFalse(wide.positive());
