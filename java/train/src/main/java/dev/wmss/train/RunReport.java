@@ -1,6 +1,5 @@
 package dev.wmss.train;
 
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.wmss.train.eval.Evaluator;
@@ -15,6 +14,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.wmss.train.loop.JsonlMetrics;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,15 +75,7 @@ final class RunReport {
 
     /** The metrics.jsonl lines of a stage (empty when absent). */
     static List<JsonObject> metrics(Path stage) throws IOException {
-        Path f = stage.resolve("metrics.jsonl");
-        List<JsonObject> out = new ArrayList<>();
-        if (!Files.isRegularFile(f)) return out;
-        for (String l : Files.readAllLines(f)) {
-            if (l.isBlank()) continue;
-            JsonElement e = JsonParser.parseString(l);
-            if (e.isJsonObject()) out.add(e.getAsJsonObject());
-        }
-        return out;
+        return JsonlMetrics.read(stage);
     }
 
     private static double[][] series(List<JsonObject> rows, String key, double offset) {

@@ -2,12 +2,7 @@ package dev.wmss.train;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,41 +11,29 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** `experiment --quick`: the gates stop it before the arms; --force runs every arm; --resume reads the stages back. */
 class ExperimentCommandTest {
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true));
-        try {
-            return new Run(cl.execute(args), out.toString(), err.toString());
-        } finally {
-            System.setOut(old);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void gatesThenEveryArmThenResume(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("x");
         // the quick sizes cannot make a saturated M1: the gates fail, and the arms do not run
-        Run gated = run("experiment", "--quick", "--out", dir.toString());
+        CliRun gated = run("experiment", "--quick", "--out", dir.toString());
         assertEquals(3, gated.code(), gated.err());
         String report = Files.readString(dir.resolve("report.md"));
         assertTrue(report.contains("A gate failed: the arms were not run") && report.contains("failed: "), report);
         assertFalse(Files.exists(dir.resolve("seed-1/control")), "no arm ran");
         assertEquals(1 + 2 * 2, Files.readAllLines(dir.resolve("results.csv")).size(), "M0 and M1 of 2 seeds");
 
-        Run again = run("experiment", "--quick", "--out", dir.toString());
+        CliRun again = run("experiment", "--quick", "--out", dir.toString());
         assertEquals(1, again.code());
         assertTrue(again.err().contains("holds an experiment: --resume continues it"), again.err());
-        Run other = run("experiment", "--quick", "--seeds", "3", "--resume", "--out", dir.toString());
+        CliRun other = run("experiment", "--quick", "--seeds", "3", "--resume", "--out", dir.toString());
         assertEquals(1, other.code());
         assertTrue(other.err().contains("other settings") && other.err().contains("seeds=3"), other.err());
 
-        Run forced = run("experiment", "--quick", "--resume", "--force", "--out", dir.toString());
+        CliRun forced = run("experiment", "--quick", "--resume", "--force", "--out", dir.toString());
         assertEquals(0, forced.code(), forced.err());
         List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
         assertEquals(1 + 2 * 2 + 2 * 8, csv.size(), String.join("\n", csv)); // 7 arms + 1 extra lambda per seed
@@ -71,7 +54,7 @@ class ExperimentCommandTest {
         assertTrue(Files.readString(dir.resolve("seed-1/m1/metrics.jsonl")).contains("grad_norm_strong_logits"));
 
         long t0 = System.nanoTime();
-        Run resumed = run("experiment", "--quick", "--resume", "--force", "--out", dir.toString());
+        CliRun resumed = run("experiment", "--quick", "--resume", "--force", "--out", dir.toString());
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(csv, Files.readAllLines(dir.resolve("results.csv")), "every stage read back, nothing re-run");
         assertTrue(System.nanoTime() - t0 < 8_000_000_000L, "a finished experiment resumes without training");
@@ -79,7 +62,7 @@ class ExperimentCommandTest {
 
     @Test
     void badOptionsStopBeforeAnyWork(@TempDir Path tmp) {
-        Run seeds = run("experiment", "--quick", "--seeds", "0", "--out", tmp.resolve("x").toString());
+        CliRun seeds = run("experiment", "--quick", "--seeds", "0", "--out", tmp.resolve("x").toString());
         assertEquals(1, seeds.code());
         assertTrue(seeds.err().contains("--seeds must be >= 1"), seeds.err());
         assertFalse(Files.exists(tmp.resolve("x")));

@@ -1,39 +1,19 @@
 package dev.wmss.train;
 
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The CLI: help without arguments, the demo on a small size, clear errors for bad options. */
 class MainTest {
-    private record Run(int code, String out, String err) {}
-
-    private static Run run(String... args) {
-        CommandLine cl = Main.commandLine();
-        StringWriter err = new StringWriter();
-        cl.setErr(new PrintWriter(err));
-        PrintStream old = System.out;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true));
-        StringWriter picoOut = new StringWriter();
-        cl.setOut(new PrintWriter(picoOut));
-        try {
-            int code = cl.execute(args);
-            return new Run(code, out + picoOut.toString(), err.toString());
-        } finally {
-            System.setOut(old);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void noArgumentsPrintsHelp() {
-        Run r = run();
+        CliRun r = run();
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Usage: wmss-native"), r.out());
         for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-kernel"}) {
@@ -43,10 +23,10 @@ class MainTest {
 
     @Test
     void pipelineCommandsExplainBadInput(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
-        Run missing = run("sft", "--data", "builtin:train", "--out", tmp.toString());
+        CliRun missing = run("sft", "--data", "builtin:train", "--out", tmp.toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("--model"), missing.err());
-        Run notModel = run("sft", "--model", tmp.toString(), "--data", "builtin:train", "--out", tmp.resolve("o").toString());
+        CliRun notModel = run("sft", "--model", tmp.toString(), "--data", "builtin:train", "--out", tmp.resolve("o").toString());
         assertEquals(1, notModel.code());
         assertTrue(notModel.err().contains("no config.json"), notModel.err());
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
@@ -55,17 +35,17 @@ class MainTest {
         }
         java.nio.file.Path bad = tmp.resolve("bad.jsonl");
         java.nio.file.Files.writeString(bad, "{\"prompt\": \"a\", \"response\": \"b\"}\nnot json\n");
-        Run badData = run("sft", "--model", model.toString(), "--data", bad.toString(), "--out", tmp.resolve("o").toString());
+        CliRun badData = run("sft", "--model", model.toString(), "--data", bad.toString(), "--out", tmp.resolve("o").toString());
         assertEquals(1, badData.code());
         assertTrue(badData.err().contains("bad.jsonl:2") && badData.err().contains("malformed JSON"), badData.err());
-        Run sel = run("select", "--weak-entropy", tmp.resolve("none.jsonl").toString(), "--strong-entropy", "x",
+        CliRun sel = run("select", "--weak-entropy", tmp.resolve("none.jsonl").toString(), "--strong-entropy", "x",
                 "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
         assertEquals(1, sel.code());
         assertTrue(sel.err().contains("--weak-entropy: entropy file not found") && sel.err().contains("none.jsonl"), sel.err());
         // enum options take any case; an entropy file's bad line is named as an editor counts lines (blank ones too)
         java.nio.file.Path h = tmp.resolve("h.jsonl");
         java.nio.file.Files.writeString(h, "{\"index\": 0, \"entropy\": 1}\n\n{\"index\": 1}\n");
-        Run badLine = run("select", "--weak-entropy", h.toString(), "--strong-entropy", h.toString(), "--variant", "paper",
+        CliRun badLine = run("select", "--weak-entropy", h.toString(), "--strong-entropy", h.toString(), "--variant", "paper",
                 "--data", "builtin:train", "--out", tmp.resolve("s.jsonl").toString());
         assertEquals(1, badLine.code(), badLine.err());
         assertTrue(badLine.err().contains("h.jsonl:3"), badLine.err());
@@ -78,20 +58,20 @@ class MainTest {
         try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
-        Run bogus = run("entropy", "--model", model.toString(), "--data", "builtin:bogus", "--out", tmp.resolve("h.jsonl").toString());
+        CliRun bogus = run("entropy", "--model", model.toString(), "--data", "builtin:bogus", "--out", tmp.resolve("h.jsonl").toString());
         assertEquals(1, bogus.code());
         assertTrue(bogus.err().contains("builtin:bogus") && bogus.err().contains("builtin:train and builtin:test"), bogus.err());
         // a real file whose name starts with "builtin" is read, not replaced by the built-in task
         java.nio.file.Path own = tmp.resolve("builtin-mydata.jsonl");
         java.nio.file.Files.writeString(own, "{\"prompt\": \"a\", \"response\": \"b\"}\n".repeat(3));
-        Run mine = run("entropy", "--model", model.toString(), "--data", own.toString(), "--out", tmp.resolve("h.jsonl").toString());
+        CliRun mine = run("entropy", "--model", model.toString(), "--data", own.toString(), "--out", tmp.resolve("h.jsonl").toString());
         assertEquals(0, mine.code(), mine.err());
         assertEquals(3, java.nio.file.Files.readAllLines(tmp.resolve("h.jsonl")).size());
         // and a file literally named builtin:train wins over the built-in set
         java.nio.file.Path named = tmp.resolve("builtin:train");
         java.nio.file.Files.writeString(named, "{\"prompt\": \"a\", \"response\": \"b\"}\n");
         String cwdFile = named.toString();
-        Run literal = run("entropy", "--model", model.toString(), "--data", cwdFile, "--out", tmp.resolve("h2.jsonl").toString());
+        CliRun literal = run("entropy", "--model", model.toString(), "--data", cwdFile, "--out", tmp.resolve("h2.jsonl").toString());
         assertEquals(0, literal.code(), literal.err());
         assertEquals(1, java.nio.file.Files.readAllLines(tmp.resolve("h2.jsonl")).size());
     }
@@ -99,12 +79,12 @@ class MainTest {
     @Test
     void everyOptionIsCheckedBeforeAnyWork(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         long t0 = System.nanoTime();
-        Run demo = run("demo", "--lambda", "1.5", "--out", tmp.resolve("demo").toString());
+        CliRun demo = run("demo", "--lambda", "1.5", "--out", tmp.resolve("demo").toString());
         assertEquals(1, demo.code());
         assertTrue(demo.err().contains("--lambda must be in [0, 1], got 1.5"), demo.err());
         assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "no stage may run before the check");
         assertFalse(java.nio.file.Files.exists(tmp.resolve("demo")), "nothing is written");
-        Run levels = run("demo", "--levels", "4", "--out", tmp.resolve("demo").toString());
+        CliRun levels = run("demo", "--levels", "4", "--out", tmp.resolve("demo").toString());
         assertTrue(levels.code() == 1 && levels.err().contains("--levels"), levels.err());
 
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
@@ -112,36 +92,36 @@ class MainTest {
             m.save(model);
         }
         java.nio.file.Path out = tmp.resolve("run");
-        Run ck = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
+        CliRun ck = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
                 "--checkpoint-every", "-1");
         assertEquals(1, ck.code());
         assertTrue(ck.err().contains("--checkpoint-every must be >= 0, got -1"), ck.err());
         assertFalse(java.nio.file.Files.exists(out.resolve("run.json")), "run.json only for good inputs");
-        Run head = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--head", "half");
+        CliRun head = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--head", "half");
         assertTrue(head.code() == 1 && head.err().contains("--head must be fused or full, got half"), head.err());
-        Run chunk = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out",
+        CliRun chunk = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out",
                 tmp.resolve("h.jsonl").toString(), "--head-chunk-mb", "0");
         assertTrue(chunk.code() == 1 && chunk.err().contains("--head-chunk-mb must be >= 1, got 0"), chunk.err());
         assertFalse(java.nio.file.Files.exists(out.resolve("run.json")));
-        Run resume = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--resume");
+        CliRun resume = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(), "--resume");
         assertEquals(1, resume.code());
         assertTrue(resume.err().contains("--resume: no checkpoint"), resume.err());
         assertFalse(java.nio.file.Files.exists(out.resolve("run.json")));
         // an output that is a file: named, before anything is trained
         java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("f"), "x");
-        Run outFile = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", file.toString());
+        CliRun outFile = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", file.toString());
         assertEquals(1, outFile.code());
         assertTrue(outFile.err().contains("is a file, not a directory"), outFile.err());
-        Run sub = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out", file.resolve("h.jsonl").toString());
+        CliRun sub = run("entropy", "--model", model.toString(), "--data", "builtin:train", "--out", file.resolve("h.jsonl").toString());
         assertEquals(1, sub.code());
         assertTrue(sub.err().contains("Not a directory") || sub.err().contains("not a directory"), sub.err());
         // config.json that is not JSON, and max-len too short for the answers
         java.nio.file.Path broken = java.nio.file.Files.createDirectories(tmp.resolve("broken"));
         java.nio.file.Files.writeString(broken.resolve("config.json"), "vocab_size = 259");
-        Run notJson = run("eval", "--model", broken.toString());
+        CliRun notJson = run("eval", "--model", broken.toString());
         assertEquals(1, notJson.code());
         assertTrue(notJson.err().contains("config.json is not JSON"), notJson.err());
-        Run shortLen = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
+        CliRun shortLen = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
                 "--max-len", "40");
         assertEquals(1, shortLen.code());
         assertTrue(shortLen.err().contains("have no answer token within --max-len 40") && shortLen.err().contains("would fit"),
@@ -157,15 +137,15 @@ class MainTest {
         }
         java.nio.file.Path data = tmp.resolve("d.jsonl");
         java.nio.file.Files.writeString(data, "{\"prompt\": \"Q: 1+1\\nA: \", \"response\": \"1 + 1 = 2\\n#### 2\"}\n".repeat(16));
-        Run sft = run("sft", "--model", model.toString(), "--data", data.toString(), "--out", tmp.resolve("run").toString(),
+        CliRun sft = run("sft", "--model", model.toString(), "--data", data.toString(), "--out", tmp.resolve("run").toString(),
                 "--batch", "8", "--log-every", "1");
         assertEquals(0, sft.code(), sft.err());
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/run.json")));
         assertTrue(java.nio.file.Files.exists(tmp.resolve("run/strong/model.safetensors")));
-        Run eval = run("eval", "--model", tmp.resolve("run/strong").toString(), "--data", data.toString(), "--max-new", "8");
+        CliRun eval = run("eval", "--model", tmp.resolve("run/strong").toString(), "--data", data.toString(), "--max-new", "8");
         assertEquals(0, eval.code(), eval.err());
         assertTrue(eval.out().contains("exact match"), eval.out());
-        Run export = run("export", "--model", tmp.resolve("run/strong").toString(), "--out", tmp.resolve("hf").toString());
+        CliRun export = run("export", "--model", tmp.resolve("run/strong").toString(), "--out", tmp.resolve("hf").toString());
         assertEquals(0, export.code(), export.err());
         assertTrue(java.nio.file.Files.exists(tmp.resolve("hf/model.safetensors")));
     }
@@ -187,11 +167,11 @@ class MainTest {
         java.nio.file.Files.writeString(data, lines);
         String[] common = {"wmss", "--weak", m0.toString(), "--strong", m1.toString(), "--data", data.toString(),
                 "--batch", "8", "--log-every", "1", "--rounds", "2"};
-        Run none = run(concat(common, "--out", tmp.resolve("none").toString()));
+        CliRun none = run(concat(common, "--out", tmp.resolve("none").toString()));
         assertEquals(1, none.code());
         assertTrue(none.err().contains("re-runs WD-DS in every round") && none.err().contains("--selection CODE or PAPER"),
                 none.err());
-        Run r = run(concat(common, "--out", tmp.resolve("run").toString(), "--selection", "code"));
+        CliRun r = run(concat(common, "--out", tmp.resolve("run").toString(), "--selection", "code"));
         assertEquals(0, r.code(), r.err());
         com.google.gson.JsonObject a1 = com.google.gson.JsonParser.parseString(
                 java.nio.file.Files.readString(tmp.resolve("run/round-1/active.json"))).getAsJsonObject();
@@ -216,7 +196,7 @@ class MainTest {
 
     @Test
     void kernelBenchRunsAndReportsAllVariants() {
-        Run r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
+        CliRun r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
         assertEquals(0, r.code(), r.err());
         for (String s : new String[]{"fused", "unfused", "java", "copy bandwidth", "faster than unfused"}) {
             assertTrue(r.out().contains(s), "missing '" + s + "' in:\n" + r.out());
@@ -225,17 +205,17 @@ class MainTest {
 
     @Test
     void badOptionsGiveAClearError() {
-        Run r = run("bench-kernel", "--rows", "0");
+        CliRun r = run("bench-kernel", "--rows", "0");
         assertEquals(1, r.code());
         assertTrue(r.err().contains("--rows"), r.err());
-        Run d = run("bench-kernel", "--dtype", "f16");
+        CliRun d = run("bench-kernel", "--dtype", "f16");
         assertEquals(2, d.code());
         assertTrue(d.err().contains("--dtype"), d.err());
     }
 
     @Test
     void infoNamesTheBackend() {
-        Run r = run("info");
+        CliRun r = run("info");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("backend  : cpu"), r.out());
     }

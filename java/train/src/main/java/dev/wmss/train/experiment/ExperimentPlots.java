@@ -1,8 +1,6 @@
 package dev.wmss.train.experiment;
 
-import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -13,6 +11,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.wmss.train.loop.JsonlMetrics;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,15 +106,7 @@ final class ExperimentPlots {
         c.addSeries(name, x, v).setMarker(SeriesMarkers.NONE);
     }
 
-    private static List<JsonObject> metrics(Path stage) throws IOException {
-        Path f = stage.resolve("metrics.jsonl");
-        List<JsonObject> rows = new ArrayList<>();
-        if (!Files.isRegularFile(f)) return rows;
-        for (String l : Files.readAllLines(f)) {
-            if (l.isBlank()) continue;
-            JsonElement e = JsonParser.parseString(l);
-            if (e.isJsonObject()) rows.add(e.getAsJsonObject());
-        }
-        return rows;
+    static List<JsonObject> metrics(Path stage) throws IOException {
+        return JsonlMetrics.read(stage);
     }
 }

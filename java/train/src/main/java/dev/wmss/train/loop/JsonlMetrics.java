@@ -87,4 +87,21 @@ public final class JsonlMetrics implements MetricsSink {
 
     @Override
     public void close() {}
+
+    /** The JSON-object lines of a run's metrics.jsonl (empty when absent; a damaged line is skipped). */
+    public static java.util.List<com.google.gson.JsonObject> read(Path runDir) throws java.io.IOException {
+        Path f = runDir.resolve("metrics.jsonl");
+        java.util.List<com.google.gson.JsonObject> out = new java.util.ArrayList<>();
+        if (!java.nio.file.Files.isRegularFile(f)) return out;
+        for (String l : java.nio.file.Files.readAllLines(f)) {
+            if (l.isBlank()) continue;
+            try {
+                com.google.gson.JsonElement e = com.google.gson.JsonParser.parseString(l);
+                if (e.isJsonObject()) out.add(e.getAsJsonObject());
+            } catch (com.google.gson.JsonParseException e) {
+                // a line cut by a crash: the rest of the curve is still worth plotting
+            }
+        }
+        return out;
+    }
 }

@@ -17,8 +17,7 @@ import java.util.Map;
  * gradient overwrites them in place. Diagnostic: the norm of the gradient on the logits (how far from saturated the
  * model still is on its targets; WD-JT logs the same for its strong model).
  */
-public final class SftObjective implements Objective {
-    private final TorchModel strong;
+public final class SftObjective extends OneModelObjective {
     private final Head head;
 
     public SftObjective(TorchModel strong) {
@@ -26,7 +25,7 @@ public final class SftObjective implements Objective {
     }
 
     public SftObjective(TorchModel strong, Head head) {
-        this.strong = strong;
+        super(strong);
         this.head = head;
     }
 
@@ -66,20 +65,5 @@ public final class SftObjective implements Objective {
             }
         }
         return Math.sqrt(s);
-    }
-
-    @Override
-    public double step(double lr, double maxGradNorm) {
-        return strong.step(lr, maxGradNorm);
-    }
-
-    @Override
-    public Map<String, TorchModel> models() {
-        return Map.of("strong", strong);
-    }
-
-    @Override
-    public double flops(Batch b) {
-        return 3 * strong.forwardFlops(b.batch(), b.seq());
     }
 }

@@ -19,13 +19,12 @@ import java.util.Map;
  * fused head takes one model only at lambda 1). Diagnostics: the model's entropy at temperature 1 and at 1/lambda
  * (as "entropy_mixed"), and the norm of the gradient on its logits.
  */
-public final class TemperatureObjective implements Objective {
-    private final TorchModel strong;
+public final class TemperatureObjective extends OneModelObjective {
     private final float lambda;
 
     public TemperatureObjective(TorchModel strong, float lambda) {
         if (!(lambda > 0 && lambda <= 1)) throw new IllegalArgumentException("lambda must be in (0, 1], got " + lambda);
-        this.strong = strong;
+        super(strong);
         this.lambda = lambda;
     }
 
@@ -53,20 +52,5 @@ public final class TemperatureObjective implements Objective {
         }
         strong.backward(z);
         return loss;
-    }
-
-    @Override
-    public double step(double lr, double maxGradNorm) {
-        return strong.step(lr, maxGradNorm);
-    }
-
-    @Override
-    public Map<String, TorchModel> models() {
-        return Map.of("strong", strong);
-    }
-
-    @Override
-    public double flops(Batch b) {
-        return 3 * strong.forwardFlops(b.batch(), b.seq());
     }
 }

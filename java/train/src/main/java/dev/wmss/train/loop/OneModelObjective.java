@@ -1,0 +1,30 @@
+package dev.wmss.train.loop;
+
+import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.train.data.Batch;
+
+import java.util.Map;
+
+/** An objective that trains one model ("strong"): its step, its checkpoint role and its FLOPs. */
+abstract class OneModelObjective implements Objective {
+    protected final TorchModel strong;
+
+    OneModelObjective(TorchModel strong) {
+        this.strong = strong;
+    }
+
+    @Override
+    public double step(double lr, double maxGradNorm) {
+        return strong.step(lr, maxGradNorm);
+    }
+
+    @Override
+    public Map<String, TorchModel> models() {
+        return Map.of("strong", strong);
+    }
+
+    @Override
+    public double flops(Batch b) {
+        return 3 * strong.forwardFlops(b.batch(), b.seq());
+    }
+}
