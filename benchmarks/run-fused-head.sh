@@ -4,7 +4,7 @@
 #   time:   full and fused alternate step by step in one process (same models, same math)
 #   memory: one process per head; the peak resident memory of a step, minus that of the same step without a head
 #           ("body": forward to the final norm, backward from zero), is the memory of the loss part
-# Options (environment): BATCH (2), SEQ (1024), STEPS (2), CHUNK_MB (256), CONFIG (benchmarks/model/qwen3-shaped.json)
+# Options (environment): BATCH (2), SEQ (1024), STEPS (2), CHUNK_MB (320), CONFIG (benchmarks/model/qwen3-shaped.json)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/env.sh"
@@ -14,7 +14,7 @@ cmake --build java/kernels/target/cmake --target wmss_wdjt_step > /dev/null
 bin=java/kernels/target/cmake/wmss_wdjt_step
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 args=(--config "${CONFIG:-benchmarks/model/qwen3-shaped.json}" --batch "${BATCH:-2}" --seq "${SEQ:-1024}"
-      --chunk-mb "${CHUNK_MB:-256}")
+      --chunk-mb "${CHUNK_MB:-320}")
 steps=${STEPS:-2}
 echo "# $(date -u +%FT%TZ) commit $(git rev-parse --short HEAD) on $(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 echo "# $bin ${args[*]}"

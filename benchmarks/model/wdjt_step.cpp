@@ -1,8 +1,8 @@
 // wdjt_step: one WD-JT training step of two decoders (weak and strong, both trained) through the C ABI that Java
 // uses, with the loss head either fused (forward to the final norm, wmss_torch_fused_head in chunks) or full
 // (forward to N x V logits, ce_mix in place, backward from the logits' gradient); "body" runs the step without a
-// head (forward to the final norm, backward from a zero d loss / d hidden) as the memory baseline of the rest of
-// the model. Prints one line of key=value pairs per head: step times, the process's peak resident memory during a
+// head (both forwards to the final norm, then both backwards from a zero d loss / d hidden) as the memory baseline
+// of the rest of the model. Prints one line of key=value pairs per head: step times, the process's peak resident memory during a
 // step (VmHWM, reset as the step starts; with one head per process the models, gradients and AdamW state are the
 // same in every run, so peak(head) - peak(body) is the memory of the loss part), and the MFU against a measured
 // sgemm rate. benchmarks/run-fused-head.sh
@@ -60,7 +60,7 @@ double now_ms() {
 
 int main(int argc, char **argv) {
     std::string head = "fused", config_path = "benchmarks/model/model-10m.json";
-    int64_t batch = 8, seq = 128, chunk_mb = 256;
+    int64_t batch = 8, seq = 128, chunk_mb = 320;
     int steps = 10, warmup = 3;
     float lambda = 0.5f;
     bool sft = false, peak = false;
@@ -170,13 +170,14 @@ int main(int argc, char **argv) {
             a.loss = loss.data();
             CHECK(wmss_torch_fused_head(&a));
         } else {
+            // Both forwards, then both backwards: the heads hold both models' graphs at once, so must the baseline.
+            int64_t width = 0;
             for (auto *m : models) {
                 float *h = nullptr;
-                int64_t width = 0;
                 CHECK(wmss_torch_model_forward_hidden(m, ids.data(), nullptr, batch, seq, 1, &h, &width));
-                zero_grad_hidden.assign(n * width, 0.0f);
-                CHECK(wmss_torch_model_backward_hidden(m, zero_grad_hidden.data()));
             }
+            zero_grad_hidden.assign(n * width, 0.0f);
+            for (auto *m : models) CHECK(wmss_torch_model_backward_hidden(m, zero_grad_hidden.data()));
         }
         for (float l : loss) total += l;
         for (auto *m : models) CHECK(wmss_torch_model_step(m, 1e-4, 1.0, nullptr));
@@ -187,7 +188,7 @@ int main(int argc, char **argv) {
         for (const auto &h : heads) step(h);
     const size_t H = heads.size();
     std::vector<std::vector<double>> ms(H);
-    std::vector<double> peak_above(H, 0), peak_abs(H, 0), rest(H, 0), last_loss(H, 0);
+    std::vector<double> peak_above(H, 0), peak_abs(H, 0), rest(H, 0), last_loss(H, 0), cached(H, 0);
     const bool can_reset = reset_peak();
     for (int s = 0; s < steps; s++) {
         for (size_t k = 0; k < H; k++) {
@@ -200,6 +201,9 @@ int main(int argc, char **argv) {
             peak_above[k] = std::max(peak_above[k], hwm - before);
             peak_abs[k] = std::max(peak_abs[k], hwm);
             rest[k] = before;
+            int64_t cache[4] = {0, 0, 0, 0}; // free blocks libwmss_torch's caching allocator holds after the step
+            CHECK(wmss_torch_cache_stats(cache));
+            cached[k] = (double)cache[0] / (1 << 20);
         }
     }
     double sgemm = 0;
@@ -212,10 +216,10 @@ int main(int argc, char **argv) {
         const double med = sorted[sorted.size() / 2];
         std::printf("head=%s models=%zu params=%lld vocab=%lld tokens=%lld chunk_mb=%lld intra_op=%d passive=%d "
                     "ms_median=%.2f ms_min=%.2f ms_max=%.2f tok_s=%.0f rss_rest_mib=%.1f step_peak_mib=%.1f step_peak_above_rest_mib=%.1f "
-                    "peak_reset=%s loss=%.5f gflop=%.2f sgemm_gflops=%.1f mfu=%.3f\n",
+                    "cache_free_mib=%.1f peak_reset=%s loss=%.5f gflop=%.2f sgemm_gflops=%.1f mfu=%.3f\n",
                     heads[k].c_str(), models.size(), (long long)params, (long long)vocab, (long long)n,
                     (long long)chunk_mb, intra, passive, med, sorted.front(), sorted.back(), (double)n / med * 1e3,
-                    rest[k], peak_abs[k], peak_above[k], can_reset ? "yes" : "no", last_loss[k], flops / 1e9, sgemm / 1e9,
+                    rest[k], peak_abs[k], peak_above[k], cached[k], can_reset ? "yes" : "no", last_loss[k], flops / 1e9, sgemm / 1e9,
                     sgemm > 0 ? flops / (med / 1e3) / sgemm : 0.0);
     }
     for (auto *m : models) CHECK(wmss_torch_model_free(m));

@@ -185,8 +185,8 @@ WMSS_API int wmss_torch_dist_grads_free(wmss_torch_dist_grads *g);
 
 /** Bits of wmss_torch_fused_head_args.flags besides WMSS_FLAG_ALLOW_NONFINITE. */
 #define WMSS_TORCH_HEAD_NO_BACKWARD 0x100u /* stop at d loss / d hidden: the caller runs wmss_torch_model_backward_hidden */
-/** A chunk budget that keeps one chunk's logits in 256 MiB (the Java default). */
-#define WMSS_TORCH_HEAD_DEFAULT_CHUNK_BYTES (INT64_C(256) << 20)
+/** A chunk budget that keeps one chunk's logits in 320 MiB (the Java default): 256 rows of two Qwen-sized vocabularies. */
+#define WMSS_TORCH_HEAD_DEFAULT_CHUNK_BYTES (INT64_C(320) << 20)
 
 /**
  * Forward on ids [batch, seq] (mask as wmss_torch_model_forward) that stops after the final norm. *hidden receives
@@ -213,7 +213,7 @@ typedef struct wmss_torch_fused_head_args {
     int64_t rows;                /* batch * seq of the models' last forward_hidden */
     float lambda;                /* weight of the strong logits, in [0, 1] */
     float inv_norm;              /* 1 / supervised tokens of the global batch: scales the gradients */
-    int64_t chunk_bytes;         /* > 0: budget for one chunk's fp32 logits of all models together (>= 1 row) */
+    int64_t chunk_bytes;         /* > 0: budget for one chunk's fp32 logits of all models together (>= 1 row; a multiple of 32 rows when >= 64 fit) */
     uint32_t flags;              /* WMSS_FLAG_ALLOW_NONFINITE, WMSS_TORCH_HEAD_NO_BACKWARD */
     uint32_t reserved;           /* 0 */
     float *loss;                 /* required: per-row loss of the mixed logits, unscaled (0 for ignored rows) */

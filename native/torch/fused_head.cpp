@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,32 @@ int64_t chunk_rows(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes)
         throw Error{WMSS_ERR_ARGUMENT, "chunk_bytes = " + str(chunk_bytes) + ": the chunk budget must be > 0 bytes"};
     if (models < 1 || models > 2) throw Error{WMSS_ERR_ARGUMENT, "models must be 1 or 2, got " + str(models)};
     if (rows < 0 || vocab < 1) throw Error{WMSS_ERR_SHAPE, "rows = " + str(rows) + ", vocab = " + str(vocab)};
-    const int64_t row_bytes = vocab * 4 * models;
-    return std::max<int64_t>(1, std::min<int64_t>(std::max<int64_t>(rows, 1), chunk_bytes / row_bytes));
+    const int64_t row_bytes = vocab * 4 * models, n = std::max<int64_t>(rows, 1);
+    int64_t fit = chunk_bytes / row_bytes;
+    // Several chunks: a multiple of 32 rows where at least 64 fit. OpenBLAS's sgemm runs the chunk's products
+    // ~10% slower on row counts it splits unevenly (measured on the benchmark's shapes: 220 rows 62-66 GFLOP/s,
+    // 208, 224 and 256 rows 69-71, the whole 2,048 rows 70-74).
+    if (fit < n && fit >= 64) fit = fit / 32 * 32;
+    return std::max<int64_t>(1, std::min<int64_t>(n, fit));
 }
+
+/**
+ * A chunk's logits [rows, V] on the CPU. When the budget binds (several chunks), they bypass libwmss_torch's caching
+ * allocator: a cached block of this size stays resident through the rest of the step (the bodies' backward cannot
+ * reuse it), which measured ~250 MiB above the budget at Qwen3's vocabulary. Returned to the system after the call,
+ * the chunk costs its page faults once per call (~0.1% of that step). One chunk: the cache, as every other tensor.
+ */
+torch::Tensor chunk_logits(int64_t rows, int64_t vocab, bool several, const torch::TensorOptions &f32) {
+    if (!several || f32.device().is_cuda()) return torch::empty({rows, vocab}, f32);
+    void *p = nullptr;
+    const size_t bytes = (size_t)rows * (size_t)vocab * sizeof(float);
+    if (posix_memalign(&p, 64, std::max<size_t>(bytes, 64)) != 0)
+        throw Error{WMSS_ERR_OUT_OF_MEMORY, "out of memory for a chunk of " + str(rows) + " x " + str(vocab) + " logits"};
+    return torch::from_blob(p, {rows, vocab}, [](void *q) { std::free(q); }, f32);
+}
+
+/** Rows of the head gradient per product (see the chunk loop). */
+constexpr int64_t kGradSlice = 32768;
 
 /** One model in a fused head call. */
 struct Side {
@@ -150,7 +174,7 @@ void fused_head(const wmss_torch_fused_head_args &a) {
     torch::Tensor ent_s = per_row(a.entropy_strong), ent_w = per_row(a.entropy_weak);
     torch::Tensor non_target = per_row(a.non_target_logit_strong), grad_sq = per_row(a.grad_sq_strong);
     for (Side &d : sides) {
-        d.z = torch::empty({std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V}, f32);
+        d.z = chunk_logits(std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V, rows_per_chunk < N, f32);
         if (!d.grad) continue;
         d.gh = torch::empty({N, d.width()}, f32);
         d.gw = d.param.grad();
@@ -209,10 +233,20 @@ void fused_head(const wmss_torch_fused_head_args &a) {
             const torch::Tensor g = d.z.narrow(0, 0, n), hc = d.h.narrow(0, r0, n);
             torch::Tensor gh = d.gh.narrow(0, r0, n);
             at::mm_out(gh, g, d.w);
-            if (d.gw_fresh)
-                at::mm_out(d.gw, g.t(), hc);
-            else
-                d.gw.addmm_(g.t(), hc);
+            // The head gradient in slices of the vocabulary on the CPU: OpenBLAS packs the [n, V] operand of one
+            // whole product into its per-thread buffers (128 MiB reserved each), and the pages it touches stay
+            // resident (measured: 148 MiB more than the bodies touch, at Qwen3's vocabulary); slices of kGradSlice
+            // rows bound that by n x kGradSlice floats.
+            const int64_t slice = cuda ? V : kGradSlice;
+            for (int64_t v0 = 0; v0 < V; v0 += slice) {
+                const int64_t m = std::min(slice, V - v0);
+                torch::Tensor gws = d.gw.narrow(0, v0, m);
+                const torch::Tensor gt = g.narrow(1, v0, m).t();
+                if (d.gw_fresh)
+                    at::mm_out(gws, gt, hc);
+                else
+                    gws.addmm_(gt, hc);
+            }
             d.gw_fresh = false;
         }
     }

@@ -138,7 +138,7 @@ final class SharedOptions {
                 description = "fused: the head, the mix and the cross-entropy in chunks of rows, never the whole N x V"
                         + " logits; full: materialise the logits (the reference path) (default ${DEFAULT-VALUE}).")
         String mode;
-        @Option(names = "--head-chunk-mb", defaultValue = "256", paramLabel = "MB",
+        @Option(names = "--head-chunk-mb", defaultValue = "320", paramLabel = "MB",
                 description = "Fused head: MiB of logits (all models) per chunk of rows (default ${DEFAULT-VALUE}).")
         long chunkMb;
 

@@ -27,8 +27,8 @@ import java.lang.foreign.ValueLayout;
  * model's own entropy, the strong model's mean non-target logit and squared gradient norm) are optional buffers.
  */
 public final class FusedHead {
-    /** The default chunk budget: one chunk's logits (all models) in 256 MiB. */
-    public static final long DEFAULT_CHUNK_BYTES = 256L << 20;
+    /** The default chunk budget: one chunk's logits (all models) in 320 MiB, 256 rows of two Qwen-sized vocabularies. */
+    public static final long DEFAULT_CHUNK_BYTES = 320L << 20;
     /** Stop at d loss / d hidden: the caller runs {@link TorchModel#backwardHidden}. */
     static final int NO_BACKWARD = 0x100;
 

@@ -308,10 +308,15 @@ class FusedHeadTest {
         assertArrayEquals(new long[]{3, 5}, FusedHead.plan(14, V, 2, 3 * V * 4 * 2 + 399)); // rounds down
         assertArrayEquals(new long[]{1, 14}, FusedHead.plan(14, V, 2, 1));                 // at least one row
         assertArrayEquals(new long[]{14, 1}, FusedHead.plan(14, V, 1, FusedHead.DEFAULT_CHUNK_BYTES));
-        // the default keeps a chunk of two Qwen-sized vocabularies within 256 MiB
+        // the default keeps a chunk of two Qwen-sized vocabularies within 320 MiB: 256 rows, 276 would fit
         long[] qwen = FusedHead.plan(8192, 151936, 2, FusedHead.DEFAULT_CHUNK_BYTES);
-        assertEquals(220, qwen[0]);
+        assertArrayEquals(new long[]{256, 32}, qwen);
         assertTrue(qwen[0] * 151936L * 4 * 2 <= FusedHead.DEFAULT_CHUNK_BYTES);
+        // a multiple of 32 rows once 64 fit (220 fit here), never more than the budget, never for one chunk
+        assertArrayEquals(new long[]{192, 11}, FusedHead.plan(2048, 151936, 2, 256L << 20));
+        assertArrayEquals(new long[]{64, 2}, FusedHead.plan(100, V, 2, 70L * V * 4 * 2));
+        assertArrayEquals(new long[]{63, 2}, FusedHead.plan(100, V, 2, 63L * V * 4 * 2));
+        assertArrayEquals(new long[]{100, 1}, FusedHead.plan(100, V, 2, 100L * V * 4 * 2));
     }
 
     @Test
