@@ -175,10 +175,9 @@ WMSS_INLINE vf vexp_neg(vf x) {
  */
 #define WMSS_EXP_FLOOR (-104.0f)
 #define WMSS_EXP_KEEPS_NAN 0
-WMSS_INLINE vf vexp_neg(vf x) {
-    const vf lo = vsplat(-87.3f);
-    const vi under = x < lo;
-    x = vmax(lo, x); /* NaN stays NaN */
+#define WMSS_EXP_LO (-87.3f)
+/** The same for x already in [WMSS_EXP_LO, 0] (or NaN), with the lanes whose input was below it in `under` (-> 0). */
+WMSS_INLINE vf vexp_neg_in_range(vf x, vi under) {
     const vf magic = vsplat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
     const vf t = x * vsplat(1.44269504088896341f) + magic;
     const vf n = t - magic;
@@ -190,8 +189,13 @@ WMSS_INLINE vf vexp_neg(vf x) {
     p = p * r + vsplat(2.4022242426872253e-1f);
     p = p * r + vsplat(6.931470036506653e-1f);
     p = p * r + vsplat(1.0f);
-    const vf y = (vf)((vi)p + (((vi)t - (vi)magic) << 23));
+    /* t = magic + n holds n in its low mantissa bits; magic's own bits there are 0, so t << 23 is n << 23 (mod 2^32). */
+    const vf y = (vf)((vi)p + ((vi)t << 23));
     return (vf)(~under & (vi)y);
+}
+WMSS_INLINE vf vexp_neg(vf x) {
+    const vf lo = vsplat(WMSS_EXP_LO);
+    return vexp_neg_in_range(vmax(lo, x), x < lo); /* NaN stays NaN (and is not "under") */
 }
 #endif
 
