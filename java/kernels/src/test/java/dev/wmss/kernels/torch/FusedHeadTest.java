@@ -302,6 +302,45 @@ class FusedHeadTest {
         }
     }
 
+    /** A vocabulary over two of the fused head's 32,768-row gradient slices (and a short third), several chunks. */
+    @Test
+    void headGradientInVocabularySlicesMatchesTheFullPath() {
+        int v = 70_001, n = 6;
+        String cfg = """
+                {"model_type": "qwen3", "vocab_size": %d, "hidden_size": 8, "intermediate_size": 8,
+                 "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "head_dim": 8,
+                 "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "tie_word_embeddings": true}""".formatted(v);
+        try (Arena arena = Arena.ofConfined();
+             TorchModel refS = TorchModel.init(cfg, 21); TorchModel refW = TorchModel.init(cfg, 22);
+             TorchModel gotS = TorchModel.init(cfg, 21); TorchModel gotW = TorchModel.init(cfg, 22)) {
+            long[] idArray = new long[n], maskArray = new long[n], labelArray = new long[n];
+            for (int i = 0; i < n; i++) {
+                idArray[i] = (i * 24_571L + 5) % v;
+                maskArray[i] = 1;
+                labelArray[i] = i == 2 ? CeMix.IGNORE_INDEX : (i * 33_331L + 69_000) % v; // labels in every slice
+            }
+            MemorySegment ids = arena.allocateFrom(ValueLayout.JAVA_LONG, idArray);
+            MemorySegment mask = arena.allocateFrom(ValueLayout.JAVA_LONG, maskArray);
+            MemorySegment labels = arena.allocateFrom(ValueLayout.JAVA_LONG, labelArray);
+            MemorySegment wantLoss = arena.allocate(4L * n, 8), haveLoss = arena.allocate(4L * n, 8);
+            Logits.Host zs = refS.forward(ids, mask, 1, n, true), zw = refW.forward(ids, mask, 1, n, true);
+            CeMix.of(zs, zw, labels).lambda(0.42f).invNorm(0.2f).gradStrong(zs).gradWeak(zw).rowLoss(wantLoss).run();
+            refS.backward(zs);
+            refW.backward(zw);
+            gotS.forwardHidden(ids, mask, 1, n, true);
+            gotW.forwardHidden(ids, mask, 1, n, true);
+            assertArrayEquals(new long[]{2, 3}, FusedHead.plan(n, v, 2, 2L * v * 4 * 2));
+            FusedHead.of(gotS, gotW, labels, n).lambda(0.42f).invNorm(0.2f).chunkBytes(2L * v * 4 * 2).rowLoss(haveLoss).run();
+            close(floats(wantLoss, n), floats(haveLoss, n), 1e-6, 1e-5, "row loss");
+            for (TorchModel[] p : new TorchModel[][]{{refS, gotS}, {refW, gotW}}) {
+                for (String name : List.of("model.embed_tokens.weight", "model.layers.0.mlp.down_proj.weight")) {
+                    close(p[0].parameter(name)[1].toArray(ValueLayout.JAVA_FLOAT),
+                            p[1].parameter(name)[1].toArray(ValueLayout.JAVA_FLOAT), 2e-5, 2e-4, "grad " + name);
+                }
+            }
+        }
+    }
+
     @Test
     void chunkingFollowsTheBudget() {
         assertArrayEquals(new long[]{3, 5}, FusedHead.plan(14, V, 2, 3 * V * 4 * 2));
