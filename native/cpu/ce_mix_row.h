@@ -77,20 +77,11 @@ typedef struct row_stats {
 static inline int64_t wmss_row_scratch_floats(int64_t V) { return (V + VL - 1) / VL * VL; }
 static inline int64_t wmss_row_chunks(int64_t V) { return V / WMSS_CHUNK + 1; }
 
-/** e = exp(z - M) of one vector of the staged row (overwriting it when keep_e), accumulated into s and t. */
-#if VL == 16
-#define WMSS_ROW_FLOOR WMSS_EXP_FLOOR
-WMSS_INLINE void exp_step(float *x, vf m, vf floor_d, int keep_e, vf *s, vf *t) {
-    const vf d = clamp_lo(load_f32(x) - m, floor_d); /* -inf entries give 0 (d is clamped, e = 0) */
-    const vf e = vexp_neg(d);
-    if (keep_e) store_f32(x, e);
-    *s += e;
-    *t += e * d;
-}
-#else
-/* One clamp serves the exp and the entropy term: d below the exp's range is clamped to its edge and its e set to
- * exactly 0, so e * d is 0 for -inf entries (one max fewer per vector than clamping twice). */
-#define WMSS_ROW_FLOOR WMSS_EXP_LO
+/**
+ * e = exp(z - M) of one vector of the staged row (overwriting it when keep_e), accumulated into s and t. One clamp
+ * serves the exp and the entropy term: d below the exp's range is clamped to its edge and its e is exactly 0, so
+ * e * d is 0 for -inf entries.
+ */
 WMSS_INLINE void exp_step(float *x, vf m, vf lo, int keep_e, vf *s, vf *t) {
     const vf d0 = load_f32(x) - m;
     const vf d = clamp_lo(d0, lo);
@@ -99,7 +90,6 @@ WMSS_INLINE void exp_step(float *x, vf m, vf lo, int keep_e, vf *s, vf *t) {
     *s += e;
     *t += e * d;
 }
-#endif
 
 /**
  * Sweep 1, chunk by chunk: (a) mix into the scratch and take the chunk max; (b) replace the scratch by
@@ -111,7 +101,7 @@ WMSS_INLINE row_stats row_stats_stage(const void *zs, const void *zw, int64_t V,
                                       const mix_coef *c, float *scratch, float *chunk_max, int keep_e) {
     row_stats st = {-INFINITY, 0.0, 0.0, 0};
     vi nan = (vi)vsplat(0.0f);
-    const vf floor_d = vsplat(WMSS_ROW_FLOOR);
+    const vf floor_d = vsplat(WMSS_EXP_LO);
     const int64_t es = bf16 ? 2 : 4;
     for (int64_t c0 = 0, ci = 0; c0 < V; c0 += WMSS_CHUNK, ci++) {
         const int64_t end = c0 + WMSS_CHUNK < V ? c0 + WMSS_CHUNK : V;

@@ -166,6 +166,12 @@ WMSS_INLINE vf vexp_neg(vf x) {
     vf p = WMSS_EXP_POLY(r);
     return (vf)_mm512_scalef_ps((__m512)p, (__m512)n);
 }
+/** The lower edge of vexp_neg_in_range's input; below it exp is exactly 0 here by itself, so `under` is not needed. */
+#define WMSS_EXP_LO WMSS_EXP_FLOOR
+WMSS_INLINE vf vexp_neg_in_range(vf x, vi under) {
+    (void)under;
+    return vexp_neg(x);
+}
 #else
 /*
  * exp(x) for x <= 0 (NaN kept: see WMSS_EXP_KEEPS_NAN): x = (n + r) ln 2 with the product x*log2(e) split over two
