@@ -84,6 +84,8 @@ int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int dtype, in
         if (!dir) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir is NULL"};
         if (dtype != WMSS_DTYPE_F32 && dtype != WMSS_DTYPE_BF16)
             throw wmss::Error{WMSS_ERR_DTYPE, "dtype must be WMSS_DTYPE_F32 or WMSS_DTYPE_BF16"};
+        // a diverged model is refused before the old files below are removed (write_checkpoint checks again)
+        for (const auto &kv : m->net->named()) wmss::require_finite(kv.first, kv.second, "refusing to write " + std::string(dir));
         fs::create_directories(dir);
         const fs::path d(dir);
         // A previous save in another layout would leave stale files that loaders could pick up.
@@ -219,8 +221,13 @@ int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path) {
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "create the optimizer (wmss_torch_model_adamw) before loading its state"};
         if (!fs::exists(path)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string("optimizer state not found: ") + path};
         torch::serialize::InputArchive archive;
-        archive.load_from(path);
-        m->opt->load(archive);
+        try {
+            archive.load_from(path);
+            m->opt->load(archive);
+        } catch (const c10::Error &e) { // libtorch's message does not say which file
+            throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(path) + ": not a readable optimizer state (truncated or "
+                                                 "corrupt): " + e.what_without_backtrace()};
+        }
     });
 }
 
