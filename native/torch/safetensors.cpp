@@ -4,7 +4,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <ATen/Parallel.h>
 
 #include "durable.h"
 #include "error.h"
@@ -50,13 +52,25 @@ struct Header {
     size_t data_start = 0;
 };
 
+std::string shape_str(const std::vector<int64_t> &shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); i++) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+std::string bytes_str(uint64_t n) { return std::to_string(n) + (n == 1 ? " byte" : " bytes"); }
+
 /** Parses and checks the header of a safetensors file whose first bytes (at least the header) are in `bytes`. */
 Header parse_header(const std::string &bytes, uint64_t file_size, const std::string &path) {
-    if (bytes.size() < 8) throw Error{WMSS_ERR_ARGUMENT, path + ": not a safetensors file (shorter than 8 bytes)"};
+    if (file_size < 8 || bytes.size() < 8)
+        throw Error{WMSS_ERR_ARGUMENT, path + ": not a safetensors file (" + bytes_str(file_size) +
+                                           "; the format starts with an 8-byte header length)"};
     uint64_t header_len = 0;
     std::memcpy(&header_len, bytes.data(), 8); // little endian on every platform we build for
     if (header_len > file_size - 8 || header_len > bytes.size() - 8)
-        throw Error{WMSS_ERR_ARGUMENT, path + ": header length " + std::to_string(header_len) + " exceeds the file"};
+        throw Error{WMSS_ERR_ARGUMENT, path + ": truncated or not a safetensors file: its first 8 bytes promise a JSON"
+                                           " header of " + bytes_str(header_len) + ", but the file has " +
+                                           bytes_str(file_size)};
     Header h;
     try {
         h.header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + (long)header_len);
@@ -65,6 +79,22 @@ Header parse_header(const std::string &bytes, uint64_t file_size, const std::str
     }
     if (!h.header.is_object()) throw Error{WMSS_ERR_ARGUMENT, path + ": malformed header: not a JSON object"};
     h.data_start = 8 + header_len;
+    // A file cut short (an interrupted copy or download) is named as such, with what the header promises: the end of
+    // the last tensor's data, which must be the end of the file.
+    uint64_t promised = 0;
+    std::string last;
+    for (auto it = h.header.begin(); it != h.header.end(); ++it) {
+        if (it.key() == "__metadata__" || !it.value().is_object()) continue;
+        const auto off = it.value().find("data_offsets");
+        if (off == it.value().end() || !off->is_array() || off->size() != 2 || !(*off)[1].is_number_unsigned()) continue;
+        const uint64_t end = (*off)[1].get<uint64_t>();
+        if (end > promised) promised = end, last = it.key();
+    }
+    if (promised > file_size - h.data_start)
+        throw Error{WMSS_ERR_SHAPE, path + ": truncated: the header promises " + bytes_str(h.data_start + promised) +
+                                        " (" + bytes_str(h.data_start) + " of header, then " + bytes_str(promised) +
+                                        " of tensor data ending with " + last + "), but the file has " +
+                                        bytes_str(file_size)};
     return h;
 }
 
@@ -82,15 +112,26 @@ TensorInfo tensor_info(const std::string &name, const json &info, size_t data_st
         throw Error{WMSS_ERR_ARGUMENT, path + ": tensor " + name + ": malformed entry: " + e.what()};
     }
     const DType &dt = by_name(t.dtype, name, path);
+    const std::string what = path + ": tensor " + name + " (" + t.dtype + ", shape " + shape_str(t.shape) + ")";
     uint64_t numel = 1;
-    bool overflow = false;
     for (int64_t d : t.shape) {
-        if (d < 0 || __builtin_mul_overflow(numel, (uint64_t)d, &numel)) overflow = true;
+        if (d < 0) throw Error{WMSS_ERR_SHAPE, what + ": a dimension is negative"};
+        if (__builtin_mul_overflow(numel, (uint64_t)d, &numel) || __builtin_mul_overflow(numel, (uint64_t)dt.size, &t.bytes))
+            throw Error{WMSS_ERR_SHAPE, what + ": the shape's size overflows 64 bits"};
     }
-    if (overflow || off.size() != 2 || off[1] < off[0] || off[1] - off[0] != numel * dt.size ||
-        data_start + off[1] > file_size)
-        throw Error{WMSS_ERR_SHAPE, path + ": tensor " + name + " has inconsistent offsets/shape"};
-    t.bytes = off[1] - off[0];
+    t.bytes = numel * dt.size;
+    if (off.size() != 2)
+        throw Error{WMSS_ERR_SHAPE, what + ": data_offsets must be [begin, end], got " + std::to_string(off.size()) +
+                                        " numbers"};
+    const std::string range = "data_offsets [" + std::to_string(off[0]) + ", " + std::to_string(off[1]) + "]";
+    if (off[1] < off[0]) throw Error{WMSS_ERR_SHAPE, what + ": " + range + " ends before it begins"};
+    if (off[1] - off[0] != t.bytes)
+        throw Error{WMSS_ERR_SHAPE, what + " needs " + bytes_str(t.bytes) + ", but its " + range + " span " +
+                                        bytes_str(off[1] - off[0])};
+    if (data_start + off[1] > file_size)
+        throw Error{WMSS_ERR_SHAPE, what + ": truncated: the header puts its data at bytes " +
+                                        std::to_string(data_start + off[0]) + " to " + std::to_string(data_start + off[1]) +
+                                        ", but the file has " + bytes_str(file_size)};
     return t;
 }
 
@@ -99,6 +140,67 @@ void require_floating(const std::string &name, const TensorInfo &t) {
         throw Error{WMSS_ERR_DTYPE, t.file + ": tensor " + name + " is stored as " + t.dtype +
                                         "; model weights must be F32, BF16 or F16"};
 }
+
+/** The non-finite values (NaN, +inf, -inf) of a floating tensor: count, and the flat index of the first. */
+struct NonFinite {
+    int64_t count = 0, first = -1;
+};
+
+template <class Bits>
+NonFinite scan_bits(const Bits *p, int64_t n, Bits exponent) {
+    // a value is NaN or infinite exactly when its exponent bits are all ones (IEEE binary32, bfloat16, binary16)
+    NonFinite r;
+    std::mutex m;
+    at::parallel_for(0, n, 1 << 20, [&](int64_t b, int64_t e) {
+        NonFinite local;
+        for (int64_t i = b; i < e; i++)
+            if ((p[i] & exponent) == exponent) {
+                if (local.count++ == 0) local.first = i;
+            }
+        if (local.count == 0) return;
+        std::lock_guard<std::mutex> lock(m);
+        r.count += local.count;
+        if (r.first < 0 || local.first < r.first) r.first = local.first;
+    });
+    return r;
+}
+
+NonFinite nonfinite(const torch::Tensor &tensor) {
+    if (!tensor.is_floating_point()) return {};
+    if (!tensor.is_cpu()) { // on a device: its own kernels, one small read-back
+        const torch::Tensor bad = torch::logical_not(torch::isfinite(tensor)).flatten();
+        NonFinite r;
+        r.count = bad.sum().item<int64_t>();
+        if (r.count > 0) r.first = bad.nonzero()[0][0].item<int64_t>();
+        return r;
+    }
+    const torch::Tensor t = tensor.contiguous();
+    switch (t.scalar_type()) {
+        case torch::kFloat32: return scan_bits(static_cast<const uint32_t *>(t.data_ptr()), t.numel(), 0x7f800000u);
+        case torch::kBFloat16: return scan_bits(static_cast<const uint16_t *>(t.data_ptr()), t.numel(), (uint16_t)0x7f80);
+        case torch::kFloat16: return scan_bits(static_cast<const uint16_t *>(t.data_ptr()), t.numel(), (uint16_t)0x7c00);
+        default: {
+            const torch::Tensor bad = torch::logical_not(torch::isfinite(t)).flatten();
+            NonFinite r;
+            r.count = bad.sum().item<int64_t>();
+            if (r.count > 0) r.first = bad.nonzero()[0][0].item<int64_t>();
+            return r;
+        }
+    }
+}
+
+}  // namespace
+
+void require_finite(const std::string &name, const torch::Tensor &t, const std::string &where) {
+    const NonFinite bad = nonfinite(t);
+    if (bad.count == 0) return;
+    throw Error{WMSS_ERR_NONFINITE, where + ": tensor " + name + " (shape " + shape_str(t.sizes().vec()) + ") holds " +
+                                        std::to_string(bad.count) + " NaN or infinite value" + (bad.count == 1 ? "" : "s") +
+                                        " (the first at flat index " + std::to_string(bad.first) +
+                                        "): the weights are corrupt or come from a run that diverged"};
+}
+
+namespace {
 
 /** The shard files of a checkpoint directory. */
 std::vector<std::string> checkpoint_files(const std::string &dir) {
@@ -176,6 +278,7 @@ TensorMap read_checkpoint(const std::string &dir) {
             t.file = path;
             t.dtype = by_type(kv.second.scalar_type(), kv.first).name;
             require_floating(kv.first, t);
+            require_finite(kv.first, kv.second, dir + " (" + fs::path(path).filename().string() + ")");
         }
         out.insert(part.begin(), part.end());
     }
@@ -224,6 +327,8 @@ void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::S
     int64_t in_shard = 0, total = 0;
     for (const auto &kv : tensors) {
         torch::Tensor t = kv.second.detach().to(dtype);
+        // a diverged model is refused before any file is written (F32 values beyond BF16's range become inf here)
+        require_finite(kv.first, t, "refusing to write " + dir);
         const int64_t n = (int64_t)t.nbytes();
         if (max_shard_bytes > 0 && in_shard > 0 && in_shard + n > max_shard_bytes) {
             shards.emplace_back();

@@ -28,8 +28,17 @@ using TensorIndex = std::map<std::string, TensorInfo>;
  */
 TensorIndex read_checkpoint_index(const std::string &dir);
 
-/** Reads a checkpoint directory (as read_checkpoint_index; floating dtypes only) into owned CPU tensors. */
+/**
+ * Reads a checkpoint directory (as read_checkpoint_index; floating dtypes only) into owned CPU tensors. A tensor
+ * holding NaN or infinite values is an error naming the directory, its file and the tensor (require_finite).
+ */
 TensorMap read_checkpoint(const std::string &dir);
+
+/**
+ * Throws WMSS_ERR_NONFINITE, naming `where`, the tensor, how many of its values are NaN or infinite and the first's
+ * flat index, when a floating tensor holds any (read from the bits on the CPU: nothing is allocated).
+ */
+void require_finite(const std::string &name, const torch::Tensor &t, const std::string &where);
 
 /** Writes tensors (contiguous CPU copies) to path via a temporary file and a rename: never half a file. */
 void write_safetensors(const std::string &path, const TensorMap &tensors,
@@ -38,7 +47,8 @@ void write_safetensors(const std::string &path, const TensorMap &tensors,
 /**
  * Writes a checkpoint directory's weights in `dtype` (kFloat32 or kBFloat16): model.safetensors, or, when
  * max_shard_bytes > 0 and the weights are larger, model-0000i-of-0000n.safetensors plus
- * model.safetensors.index.json (the Hugging Face layout). Every file goes through a temporary name.
+ * model.safetensors.index.json (the Hugging Face layout). Every file goes through a temporary name. Weights holding
+ * NaN or infinite values (in `dtype`) are refused before any file is written.
  */
 void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::ScalarType dtype, int64_t max_shard_bytes);
 
