@@ -1,5 +1,7 @@
 // CUDA runtime glue of wmss.h: device probe, device memory for callers without their own allocator (Java tests,
 // benchmarks), and the pointer checks of the launchers. Runtime error codes become wmss statuses; nothing aborts.
+#include <dlfcn.h>
+
 #include <cstdio>
 
 #include "cuda_common.h"
@@ -18,6 +20,17 @@ int check_device_pointer(const void *p, const char *name, const char *fn) {
         return wmss_fail(WMSS_ERR_ARGUMENT, "%s: %s (%p) is host memory; the CUDA kernels need device or managed memory",
                          fn, name, p);
     return WMSS_OK;
+}
+
+/**
+ * Why the runtime said "CUDA driver version is insufficient": the static runtime says so too when there is no NVIDIA
+ * driver at all (no libcuda.so.1 to load), which on a machine without a GPU misleads. Tells the two apart.
+ */
+const char *insufficient_driver_reason() {
+    void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (!driver) return "no NVIDIA driver (libcuda.so.1 cannot be loaded)";
+    dlclose(driver);
+    return "the NVIDIA driver is older than this build's CUDA runtime needs (CUDA driver version is insufficient)";
 }
 
 }  // namespace
@@ -51,7 +64,9 @@ int wmss_cuda_device_count(int *count) {
         e == cudaErrorInitializationError || e == cudaErrorNotPermitted || e == cudaErrorNotSupported ||
         e == cudaErrorSystemDriverMismatch || e == cudaErrorCompatNotSupportedOnDevice)
         return wmss_fail(WMSS_ERR_NO_DEVICE, "no CUDA device: %s",
-                         e == cudaSuccess ? "the driver reports 0 devices" : cudaGetErrorString(e));
+                         e == cudaSuccess                   ? "the driver reports 0 devices"
+                         : e == cudaErrorInsufficientDriver ? insufficient_driver_reason()
+                                                            : cudaGetErrorString(e));
     return wmss_fail(WMSS_ERR_CUDA, "CUDA probe failed: %s (%s)", cudaGetErrorString(e), cudaGetErrorName(e));
 }
 

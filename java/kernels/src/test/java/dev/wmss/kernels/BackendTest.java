@@ -34,6 +34,20 @@ class BackendTest {
             assertTrue(b.cudaStatus().contains("no CUDA device") || b.cudaStatus().contains("without CUDA"),
                     b.cudaStatus());
         }
+        // without a driver the runtime says "driver version is insufficient", which misleads: the probe says so
+        if (b.cudaDevices() == 0 && b.cudaStatus().startsWith("no CUDA device") && !driverInstalled()) {
+            assertTrue(b.cudaStatus().contains("no NVIDIA driver"), b.cudaStatus());
+            assertFalse(b.cudaStatus().contains("insufficient"), b.cudaStatus());
+        }
+    }
+
+    /** Whether libcuda.so.1 is where the dynamic loader looks (the usual directories and LD_LIBRARY_PATH). */
+    private static boolean driverInstalled() {
+        java.util.List<String> dirs = new java.util.ArrayList<>(java.util.List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64",
+                "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/local/nvidia/lib64", "/usr/lib/wsl/lib"));
+        String ld = System.getenv("LD_LIBRARY_PATH");
+        if (ld != null) dirs.addAll(java.util.List.of(ld.split(":")));
+        return dirs.stream().anyMatch(d -> !d.isEmpty() && java.nio.file.Files.exists(java.nio.file.Path.of(d, "libcuda.so.1")));
     }
 
     @Test
