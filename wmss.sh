@@ -1,18 +1,39 @@
 #!/usr/bin/env bash
-# The two set-up commands of the README (each installs what is missing, then builds):
-#   ./wmss.sh demo [options]   run the built-in default job (java -jar target/wmss-native.jar demo ...)
-#   ./wmss.sh test             run every test, then print the summary
+# One launcher for everything (each call installs what is missing, finds a JDK 25, and builds when needed):
+#   ./wmss.sh demo [options]      run the built-in default job
+#   ./wmss.sh test                build, run every test, then print the summary
+#   ./wmss.sh COMMAND [options]   any command of wmss-native.jar (run, experiment, eval, export, info, ...) on JDK 25
+#   ./wmss.sh build               build target/wmss-native.jar (tests skipped)
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
+jar="$root/target/wmss-native.jar"
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
+
+# Builds the jar; the build's output goes to target/build.log (its errors, and the log's name, on failure).
+build() {
+  bash "$root/scripts/setup.sh"
+  source "$root/scripts/env.sh"
+  mkdir -p "$root/target"
+  local log="$root/target/build.log"
+  echo "wmss: building with $JAVA_HOME (tests skipped; ./wmss.sh test runs them; log: target/build.log)"
+  if ! wmss_mvn install -DskipTests >"$log" 2>&1; then
+    grep -E '^\[ERROR\]|error:|Error ' "$log" | sed 's/\x1b\[[0-9;]*m//g' | head -n 40 >&2 || true
+    echo "wmss: the build failed; its whole output is in $log" >&2
+    exit 1
+  fi
+}
+
+# Whether the jar is missing or older than a source file.
+stale() {
+  [ ! -f "$jar" ] && return 0
+  [ -n "$(find "$root/java" "$root/native" "$root/cmake" "$root/pom.xml" "$root/CMakeLists.txt" \
+            -path '*/target' -prune -o -newer "$jar" -type f -print -quit 2>/dev/null)" ]
+}
+
 case "$cmd" in
-  demo)
-    bash "$root/scripts/setup.sh"
-    source "$root/scripts/env.sh"
-    echo "wmss: building with $JAVA_HOME (tests skipped; ./wmss.sh test runs them)"
-    wmss_mvn -q install -DskipTests | sed 's/\x1b\[[0-9;]*m//g'
-    exec "$JAVA_HOME/bin/java" -jar "$root/target/wmss-native.jar" demo "$@"
+  help|-h|--help)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
     ;;
   test)
     bash "$root/scripts/setup.sh"
@@ -24,8 +45,15 @@ case "$cmd" in
     python3 "$root/scripts/test-summary.py" "$root"
     exit $status
     ;;
+  build)
+    build
+    ;;
+  demo)
+    build
+    exec "$JAVA_HOME/bin/java" -jar "$jar" demo "$@"
+    ;;
   *)
-    sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'
-    [ "$cmd" = help ] || exit 2
+    if stale; then build; else source "$root/scripts/env.sh"; fi
+    exec "$JAVA_HOME/bin/java" -jar "$jar" "$cmd" "$@"
     ;;
 esac

@@ -18,9 +18,18 @@ if [ ${#missing[@]} -eq 0 ]; then
 else
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "wmss setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # apt's and dpkg's own output (about 1,500 lines for libtorch's dependencies) goes to a log; its tail on failure
+  log_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/target"
+  mkdir -p "$log_dir"
+  log="$log_dir/setup-apt.log"
+  echo "wmss setup: installing ${missing[*]} (apt's output: target/setup-apt.log)"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+         --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    echo "wmss setup: apt-get failed; the end of its output ($log):" >&2
+    tail -n 25 "$log" >&2
+    exit 1
+  fi
+  echo "wmss setup: installed $(grep -c '^Setting up ' "$log" || true) packages"
 fi
 if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "wmss setup: nvcc found: the CUDA kernels will be built"
