@@ -9,6 +9,8 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -97,8 +99,11 @@ final class RunReport {
         return c;
     }
 
-    private static void add(XYChart c, String name, double[][] xy) {
-        if (xy[0].length > 0) c.addSeries(name, xy[0], xy[1]).setMarker(SeriesMarkers.NONE);
+    private static XYSeries add(XYChart c, String name, double[][] xy) {
+        if (xy[0].length == 0) return null;
+        XYSeries s = c.addSeries(name, xy[0], xy[1]);
+        s.setMarker(SeriesMarkers.NONE);
+        return s;
     }
 
     /** Training loss per step: the control's, and WMSS's (M1's SFT epoch, then WD-JT after it). */
@@ -106,19 +111,38 @@ final class RunReport {
         List<JsonObject> control = metrics(out.resolve("control")), m1 = metrics(out.resolve("m1")),
                 jt = metrics(out.resolve("wdjt"));
         if (control.isEmpty() && m1.isEmpty()) return false;
-        double m1Steps = m1.isEmpty() ? 0 : m1.getLast().get("step").getAsDouble();
-        XYChart c = chart("Training loss", "optimizer step", "loss (mean over the step's targets)");
-        add(c, "control (SFT)", series(control, "loss", 0));
-        add(c, "WMSS: M1's SFT epoch", series(m1, "loss", 0));
-        add(c, "WMSS: WD-JT (mixed logits, over " + (jtAllTokens(out) ? "every token, prompt too)" : "the response)"), series(jt, "loss", m1Steps));
-        BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        BitmapEncoder.saveBitmap(lossChart(control, m1, jt, jtAllTokens(out)), png.toString(), BitmapEncoder.BitmapFormat.PNG);
         return true;
     }
 
-    /** Whether WD-JT's targets were every token (its train.json), whose loss is not on the response's scale. */
+    /**
+     * The loss chart. SFT's loss is over the response's tokens; WD-JT's, with every token a target (the authors'
+     * default), over the prompt's too, which a model cannot predict (random operands, questions): a higher curve that
+     * is not on the same scale, so it gets its own axis on the right and says so.
+     */
+    static XYChart lossChart(List<JsonObject> control, List<JsonObject> m1, List<JsonObject> jt, boolean jtAllTokens) {
+        double m1Steps = m1.isEmpty() ? 0 : m1.getLast().get("step").getAsDouble();
+        XYChart c = chart("Training loss" + (jtAllTokens ? ": SFT over the response, WD-JT over every token" : ""),
+                "optimizer step", "SFT loss (mean over response tokens)");
+        add(c, "control: SFT (response tokens)", series(control, "loss", 0));
+        add(c, "WMSS: M1's SFT epoch (response tokens)", series(m1, "loss", 0));
+        XYSeries j = add(c, "WMSS: WD-JT, mixed logits (" + (jtAllTokens ? "every token, prompt too; right axis)"
+                : "response tokens)"), series(jt, "loss", m1Steps));
+        if (j != null && jtAllTokens) {
+            j.setYAxisGroup(1);
+            c.setYAxisGroupTitle(1, "WD-JT loss (mean over every token)");
+            c.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+        }
+        return c;
+    }
+
+    /** Whether WD-JT's targets were every token (config.lossTokens in its train.json). */
     private static boolean jtAllTokens(Path out) throws IOException {
         Path f = out.resolve("wdjt").resolve("train.json");
-        return Files.isRegularFile(f) && Files.readString(f).contains("\"lossTokens\": \"ALL\"");
+        if (!Files.isRegularFile(f)) return false;
+        JsonObject o = JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+        JsonObject cfg = o.has("config") && o.get("config").isJsonObject() ? o.getAsJsonObject("config") : o;
+        return cfg.has("lossTokens") && "ALL".equals(cfg.get("lossTokens").getAsString());
     }
 
     /** The paper's diagnostics over WD-JT's steps. */
@@ -130,11 +154,24 @@ final class RunReport {
         add(h, "weak", series(jt, "entropy_weak", 0));
         add(h, "mixed", series(jt, "entropy_mixed", 0));
         BitmapEncoder.saveBitmap(h, plots.resolve("entropy.png").toString(), BitmapEncoder.BitmapFormat.PNG);
-        XYChart g = chart("WD-JT: the strong model's logits", "WD-JT step", "value");
-        add(g, "mean non-target logit", series(jt, "non_target_logit_strong", 0));
-        add(g, "norm of the gradient on its logits", series(jt, "grad_norm_strong_logits", 0));
-        BitmapEncoder.saveBitmap(g, plots.resolve("logits.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+        BitmapEncoder.saveBitmap(logitsChart(jt), plots.resolve("logits.png").toString(), BitmapEncoder.BitmapFormat.PNG);
         return true;
+    }
+
+    /**
+     * The strong model's logits over WD-JT: the mean non-target logit (about -2) on the left axis, the norm of the
+     * gradient on its logits (about 0.01) on its own axis on the right, so that neither is a flat line.
+     */
+    static XYChart logitsChart(List<JsonObject> jt) {
+        XYChart g = chart("WD-JT: the strong model's logits", "WD-JT step", "mean non-target logit");
+        add(g, "mean non-target logit (left axis)", series(jt, "non_target_logit_strong", 0));
+        XYSeries grad = add(g, "norm of the gradient on its logits (right axis)", series(jt, "grad_norm_strong_logits", 0));
+        if (grad != null) {
+            grad.setYAxisGroup(1);
+            g.setYAxisGroupTitle(1, "gradient norm on the logits");
+            g.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
+        }
+        return g;
     }
 
     /** The WD-DS weights, as a histogram of p·|D| (1 = uniform). */
