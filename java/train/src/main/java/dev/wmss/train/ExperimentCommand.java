@@ -12,11 +12,11 @@ import java.util.concurrent.Callable;
 
 /** The experiment that tests WMSS with its controls, regime gates, paired seeds and statistics. */
 @Command(name = "experiment", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
-        description = {"Tests WMSS on the built-in task in a regime that can show its effect (CPU, about 30-60 minutes;",
-                "--quick: a minute): a base model trained as a plain language model, M1 = SFT until near saturation, the",
-                "regime gates checked first, then per paired seed the arms (control, SFT 1+1, WMSS, WD-DS only, WD-JT only,",
-                "temperature control, weak frozen, a lambda sweep), scored by teacher-forced exact match. Writes",
-                "report.md, results.csv, differences.csv and plots/ in --out."})
+        description = {"Tests WMSS with its controls on the built-in task (CPU, about 30 minutes; --quick: a smoke test).",
+                "A base model trained as a plain language model, M1 = SFT until near saturation, the regime gates checked"
+                        + " first, then per paired seed the arms (control, SFT 1+1, WMSS, WD-DS only, WD-JT only, temperature"
+                        + " control, weak frozen, a lambda sweep), scored by teacher-forced exact match. Writes report.md,"
+                        + " results.csv, differences.csv and plots/ in --out."})
 final class ExperimentCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Out out;
@@ -54,11 +54,16 @@ final class ExperimentCommand implements Callable<Integer> {
         if (lr != null) sizes.put("lr", lr);
         spec = spec.with(sizes);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native experiment: {}", Backend.current());
-        Experiment.Result r = Experiment.run(out.path, spec, resume, force);
+        Experiment.Result r = Experiment.run(out.path, spec, resume, force, quick);
         System.out.println();
         System.out.println(r.arms().isEmpty() ? "a regime gate failed: no arms were run (see the report)"
                 : "arms run on " + r.arms().size() + " seeds" + (r.forced() ? " (forced past a failed gate)" : ""));
+        if (r.smoke() != null) {
+            System.out.println(r.smoke().passed() ? "smoke check passed: every trained model's held-out token loss is below M0's"
+                    : "smoke check FAILED: " + String.join("; ", r.smoke().failures()));
+        }
         System.out.println("report with plots: " + out.path.resolve("report.md").toAbsolutePath());
+        if (r.smoke() != null) return r.smoke().passed() ? 0 : 3;
         return r.arms().isEmpty() && !r.gatesPassed() ? 3 : 0;
     }
 

@@ -86,8 +86,16 @@ final class ExperimentReport {
                 100 * Regime.MIN_SHARE_NEGATIVE, 100 * Regime.MIN_GAIN, 100 * Regime.MIN_TRAIN_LEAD));
         Experiment.Validation v = r.validation();
         md.append(String.format(Locale.ROOT, "Metric check: teacher-forced exact match agrees with greedy decoding's answer "
-                        + "match on %.1f%% of %d test problems (seed 1's M1; %d vs %d right; needed ≥ 98%%): %s.%n%n",
-                100 * v.agreement(), v.problems(), v.tfRight(), v.greedyRight(), v.passes() ? "passed" : "FAILED"));
+                        + "match on %.1f%% of %d test problems (seed 1's M1; %d vs %d right; needed: ≥ 98%% and some problem "
+                        + "right, else it proves nothing): %s.%n%n",
+                100 * v.agreement(), v.problems(), v.tfRight(), v.greedyRight(), v.passes() ? "passed"
+                        : v.informative() ? "FAILED" : "FAILED (not informative: no problem right under either)"));
+        if (r.smoke() != null) {
+            md.append("**A smoke run (--quick): its sizes are too small to pass the gates, which are reported, not enforced; "
+                    + "it tests that every stage runs, not the method.** Smoke check: every trained model's held-out token "
+                    + "loss is below M0's: ").append(r.smoke().passed() ? "passed"
+                    : "**FAILED** (" + String.join("; ", r.smoke().failures()) + ")").append(".\n\n");
+        }
         if (r.arms().isEmpty()) {
             md.append("**A gate failed: the arms were not run.** This regime cannot test the method; change the sizes "
                     + "(or pass --force to run the arms anyway).\n");
