@@ -4,6 +4,7 @@ import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.Head;
+import dev.wmss.train.loop.Progress;
 
 /**
  * {@link TokenStats} shared by data-parallel ranks: each computes whole batches of its part and the parts are
@@ -20,8 +21,21 @@ public final class ShardedStats {
 
     /** The same through the given LM head path. */
     public static double[] answerEntropy(DataParallel parallel, TorchModel m, Collator data, int batch, Head head) {
-        if (!parallel.distributed()) return TokenStats.answerEntropy(m, data, batch, head);
-        int[] part = parallel.range(data.size(), batch);
-        return parallel.gather(TokenStats.answerEntropy(m, data.slice(part[0], part[1]), batch, head));
+        return answerEntropy(parallel, m, data, batch, head, null);
+    }
+
+    /**
+     * The same with progress named task (null: none): a bar or periodic log lines on rank 0, over its own part (the
+     * ranks' parts are the same size but for the last).
+     */
+    public static double[] answerEntropy(DataParallel parallel, TorchModel m, Collator data, int batch, Head head,
+                                         String task) {
+        int[] part = parallel.distributed() ? parallel.range(data.size(), batch) : new int[]{0, data.size()};
+        Collator mine = parallel.distributed() ? data.slice(part[0], part[1]) : data;
+        double[] h;
+        try (Progress p = task == null || !parallel.isRoot() ? Progress.NONE : Progress.start(task, mine.size())) {
+            h = TokenStats.answerEntropy(m, mine, batch, head, p);
+        }
+        return parallel.distributed() ? parallel.gather(h) : h;
     }
 }

@@ -52,6 +52,12 @@ public final class TokenStats {
     }
 
     public static double[] answerEntropy(TorchModel m, Collator data, int batch, Head head) {
+        return answerEntropy(m, data, batch, head, dev.wmss.train.loop.Progress.NONE);
+    }
+
+    /** The same, advancing progress by each batch's examples. */
+    public static double[] answerEntropy(TorchModel m, Collator data, int batch, Head head,
+                                         dev.wmss.train.loop.Progress progress) {
         double[] h = new double[data.size()];
         for (int b0 = 0; b0 < data.size(); b0 += batch) {
             try (Arena arena = Arena.ofConfined()) {
@@ -67,6 +73,7 @@ public final class TokenStats {
                 // the batch knows which rows are answers
                 for (int r = 0; r < b.batch(); r++) h[b.examples()[r]] = b.meanOverSupervisedOfRow(ent, r);
             }
+            progress.advance(Math.min(batch, data.size() - b0));
         }
         return h;
     }

@@ -21,7 +21,12 @@ public final class ConsoleMetrics implements MetricsSink {
     private ProgressBar progress;
 
     public ConsoleMetrics(int logEvery) {
-        this(logEvery, System.console() != null && System.console().isTerminal() && System.getenv("CI") == null);
+        this(logEvery, terminal());
+    }
+
+    /** Whether output goes to a terminal (progress bars are drawn only there, and never under CI). */
+    static boolean terminal() {
+        return System.console() != null && System.console().isTerminal() && System.getenv("CI") == null;
     }
 
     ConsoleMetrics(int logEvery, boolean bar) {
