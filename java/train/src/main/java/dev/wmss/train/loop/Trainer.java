@@ -91,10 +91,14 @@ public final class Trainer {
                     try (Arena arena = Arena.ofConfined()) { // this micro-batch's ids, labels and scratch
                         loss += objective.microBatch(micro[k], invNorm, arena,
                                 logNow && k == micro.length - 1 ? diagnostics : null);
+                    } catch (dev.wmss.kernels.NonFiniteException e) { // say where and what, not only the row
+                        throw diverged(name, step + 1, total, "the loss is not finite (" + e.getMessage() + ")", e);
                     }
                 }
                 double commMs = gradients.sync(); // summed over ranks: clipping and the step see the same gradients
                 double gradNorm = objective.step(rate, cfg.maxGradNorm());
+                // the same on every rank (the norm of the summed gradients)
+                if (!Double.isFinite(gradNorm)) throw diverged(name, step + 1, total, "the gradient norm is " + gradNorm, null);
                 step++;
                 DataParallel.StepTotals totals = parallel.finishStep(loss, interrupt.requested(), logNow ? diagnostics : null,
                         micro[micro.length - 1].supervised());
@@ -117,6 +121,14 @@ public final class Trainer {
             metrics.close();
             interrupt.done();
         }
+    }
+
+    /** A step whose numbers stopped being finite, said with the step and the models trained. */
+    private IllegalStateException diverged(String name, long step, long total, String what, Exception cause) {
+        int n = objective.models().size();
+        return new IllegalStateException(name + " step " + step + "/" + total + ": " + what + ": the "
+                + String.join(" and ", objective.models().keySet()) + " model" + (n > 1 ? "s have" : " has")
+                + " diverged (try a lower --lr; checkpoints written before this step are intact)", cause);
     }
 
     /** Ctrl-C: the shutdown hook asks the loop to checkpoint and waits (up to a minute) until it has. */
