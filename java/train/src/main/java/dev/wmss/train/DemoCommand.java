@@ -12,8 +12,9 @@ import java.util.concurrent.Callable;
 
 /** The built-in default job: the whole pipeline on the built-in task, SFT-2-epochs vs WMSS side by side. */
 @Command(name = "demo", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
-        description = {"'run' on the built-in arithmetic task with a tiny base model made first (CPU, a few minutes):",
-                "plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by side, report.md and plots."})
+        description = {"The built-in default job: 'run' on the built-in arithmetic task with a tiny model (CPU, minutes).",
+                "A tiny base model is made first; then plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by"
+                        + " side, report.md and plots."})
 final class DemoCommand implements Callable<Integer> {
     @Mixin
     SharedOptions.Out out;

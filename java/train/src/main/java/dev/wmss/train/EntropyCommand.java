@@ -35,13 +35,12 @@ final class EntropyCommand implements Callable<Integer> {
     public Integer call() {
         DataParallel parallel = DataParallel.process(); // under a launcher: each rank computes a part
         dev.wmss.train.loop.Head lossHead = head.value();
-        Tokenizer tok = tokenizer.load();
-        SharedOptions.checkModel(tok, model, "--model");
+        Tokenizer tok = tokenizer.load(model, "--model");
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
         collator.checkAnswersFit();
         Runs.requireOutputFile(out.path, "--out");
         try (TorchModel m = TorchModel.load(model)) {
-            double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32, lossHead);
+            double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32, lossHead, "entropies");
             if (parallel.isRoot()) {
                 EntropyFile.write(out.path, h);
                 System.out.println("wrote " + h.length + " entropies to " + out.path);

@@ -22,7 +22,8 @@ final class EvalCommand implements Callable<Integer> {
     SharedOptions.TokenizerOption tokenizer;
     @Mixin
     SharedOptions.Data data;
-    @Option(names = "--max-new", defaultValue = "48", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-new", defaultValue = "" + Evaluator.DEFAULT_MAX_NEW,
+            description = "New tokens per answer at most, as run's (default ${DEFAULT-VALUE}).")
     int maxNew;
     @Mixin
     SharedOptions.MaxLen maxLen;
@@ -34,14 +35,16 @@ final class EvalCommand implements Callable<Integer> {
         if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (maxNew < 1) throw new IllegalArgumentException("--max-new must be >= 1, got " + maxNew);
         int len = maxLen.checked();
-        Tokenizer tok = tokenizer.load();
-        SharedOptions.checkModel(tok, model, "--model");
+        Tokenizer tok = tokenizer.load(model, "--model");
         List<Example> examples = data.load(seed.value, tok);
+        dev.wmss.train.eval.Answers.warnIfMissing(examples, data.spec);
         try (TorchModel m = TorchModel.load(model)) {
-            Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len, maxNew, 32);
+            // --max-len bounds the prompt and reference; the answer may add --max-new tokens, as in run
+            Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len + maxNew, maxNew, 32, "evaluation");
             System.out.printf(Locale.ROOT, "exact match %.1f%% of %d, token loss %.4f%n", 100 * r.accuracy(), r.examples(),
                     r.tokenLoss());
             for (String s : r.samples()) System.out.println("---\n" + s);
+            if (!r.samples().isEmpty()) System.out.println("---");
         }
         return 0;
     }

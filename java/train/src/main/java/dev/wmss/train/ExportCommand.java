@@ -33,6 +33,10 @@ final class ExportCommand implements Callable<Integer> {
         try (TorchModel m = TorchModel.load(model)) {
             m.save(out.path, dtype, shardBytes);
         }
+        // the model's tokenizer goes with it (a Hugging Face directory holds both)
+        if (java.nio.file.Files.isRegularFile(model.resolve("tokenizer.json"))) {
+            Runs.copyTokenizerFiles(dev.wmss.train.data.HfTokenizer.files(model.resolve("tokenizer.json")), out.path);
+        }
         System.out.println("exported " + model + " -> " + out.path + " (" + dtype + ")");
         return 0;
     }

@@ -28,8 +28,9 @@ import java.util.concurrent.TimeUnit;
  * output with {@code [rank k]}, and stops them all (exit code of the first failure) as soon as one fails.
  */
 @Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run a data-parallel job: N ranks on this machine, one JVM each, with torchrun's variables",
-                "RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR and MASTER_PORT.",
+        description = {"Run a data-parallel job: N ranks on this machine, one JVM each, as torchrun starts them.",
+                "Each rank gets torchrun's variables RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK,",
+                "MASTER_ADDR and MASTER_PORT.",
                 "Output lines are prefixed with [rank k]. When a rank fails the others are stopped and launch exits",
                 "with its code; Ctrl-C stops every rank. On several machines run launch on each with --nnodes,",
                 "--node-rank and the first node's --master-addr (or set the variables yourself, e.g. from Slurm)."},

@@ -160,8 +160,8 @@ final class MethodRun {
     private int[] select(Path m1) {
         double[] h0, h1;
         try (TorchModel weak = TorchModel.load(s.base()); TorchModel strong = TorchModel.load(m1)) {
-            h0 = ShardedStats.answerEntropy(parallel, weak, s.train(), 64, s.head());
-            h1 = ShardedStats.answerEntropy(parallel, strong, s.train(), 64, s.head());
+            h0 = ShardedStats.answerEntropy(parallel, weak, s.train(), 64, s.head(), "   entropies under M0");
+            h1 = ShardedStats.answerEntropy(parallel, strong, s.train(), 64, s.head(), "   entropies under M1");
         }
         int[] active = Sampler.all(s.train().size());
         double[] p = null;
@@ -195,7 +195,7 @@ final class MethodRun {
             for (String role : List.of("base", "m1", "control", "wmss")) {
                 try (TorchModel m = TorchModel.load(models.get(role))) {
                     results.put(role, Evaluator.evaluate(m, s.eval(), s.tok(), s.train().maxLen() + s.maxNew(), s.maxNew(),
-                            s.evalBatch()));
+                            s.evalBatch(), "   evaluating " + role));
                 }
                 LOG.info("   {}: exact match {}", role, String.format(java.util.Locale.ROOT, "%.1f%%",
                         100 * results.get(role).accuracy()));
@@ -218,6 +218,7 @@ final class MethodRun {
             try (TorchModel m = TorchModel.load(wmss)) {
                 m.save(out.resolve("final"), s.exportDType(), 5_000_000_000L);
             }
+            Runs.copyTokenizerFiles(s.tok().files(), out.resolve("final")); // loadable by Hugging Face as is
         }
         return Boolean.TRUE;
     }

@@ -24,8 +24,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"The whole method on your base model and data, with its fair control: SFT (M1) -> entropies under M0"
-                + " and M1 -> WD-DS -> WD-JT -> evaluation -> export, and plain SFT for 1 + --epochs epochs from M0.",
+        description = {"The whole method (SFT, WD-DS, WD-JT, evaluation, export) on your model and data, with its control.",
+                "SFT (M1) -> entropies under M0 and M1 -> WD-DS -> WD-JT -> evaluation -> export, and plain SFT for"
+                        + " 1 + --epochs epochs from M0 (the fair control).",
                 "Writes RUN/report.md and RUN/plots/*.png. A finished stage is not redone: run the same command with"
                         + " --resume to continue after a stop (a half-done stage resumes from its checkpoint)."})
 final class RunCommand implements Callable<Integer> {
@@ -46,7 +47,8 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--selection", defaultValue = "CODE", paramLabel = "CODE|PAPER|NONE",
             description = "WD-DS variant: CODE (the authors' code, default), PAPER, or NONE (every example once).")
     String selection;
-    @Option(names = "--max-new", defaultValue = "256", description = "Evaluation: new tokens per answer (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-new", defaultValue = "" + dev.wmss.train.eval.Evaluator.DEFAULT_MAX_NEW,
+            description = "Evaluation: new tokens per answer at most, as eval's (default ${DEFAULT-VALUE}).")
     int maxNew;
     @Option(names = "--eval-batch", defaultValue = "32", description = "Evaluation: prompts decoded together (default ${DEFAULT-VALUE}).")
     int evalBatch;
@@ -63,15 +65,15 @@ final class RunCommand implements Callable<Integer> {
                 .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
         Selection.Variant variant = Pipeline.selection(selection);
         if (exportDType != DType.F32 && exportDType != DType.BF16) throw new IllegalArgumentException("--export-dtype must be F32 or BF16");
-        Tokenizer tok = tokenizer.load();
-        SharedOptions.checkModel(tok, base, "--base");
+        Tokenizer tok = tokenizer.load(base, "--base");
         List<Example> trainSet = SharedOptions.Data.named("--train", train).load(options.seed.value, tok);
         List<Example> evalSet = eval == null ? null : SharedOptions.Data.named("--eval", eval).load(options.seed.value, tok);
+        if (evalSet != null) dev.wmss.train.eval.Answers.warnIfMissing(evalSet, "--eval " + eval);
         MethodRun.Spec spec = new MethodRun.Spec(base, new Collator(trainSet, tok, options.maxLen.checked()), evalSet, tok, sft,
                 options.epochs, joint.lambda, joint.freezeWeak, variant, options.lossTokens, options.head.value(), maxNew, evalBatch,
                 exportDType);
         String settings = new GsonBuilder().setPrettyPrinting().create().toJson(Runs.fields("command", "run",
-                "base", base.toString(), "train", train, "eval", eval, "tokenizer", tokenizer.spec, "max_len",
+                "base", base.toString(), "train", train, "eval", eval, "tokenizer", tokenizer.resolved, "max_len",
                 options.maxLen.value, "examples", trainSet.size(), "eval_examples", evalSet == null ? 0 : evalSet.size(),
                 "lambda", joint.lambda, "freeze_weak", joint.freezeWeak, "selection", variant == null ? "NONE" : variant.name(),
                 "wdjt_epochs", options.epochs, "max_new", maxNew, "sft", sft, "wdjt", spec.jt().build()));

@@ -36,6 +36,18 @@ final class Runs {
         return m;
     }
 
+    /**
+     * The tokenizer's files (tokenizer.json, tokenizer_config.json, ...) copied into a model directory, so that Hugging
+     * Face loads the model and its tokenizer from it as is; nothing for the built-in byte tokenizer.
+     */
+    static void copyTokenizerFiles(java.util.Map<String, Path> files, Path modelDir) {
+        for (var f : files.entrySet()) {
+            Path to = modelDir.resolve(f.getKey());
+            if (f.getValue().toAbsolutePath().normalize().equals(to.toAbsolutePath().normalize())) continue;
+            OutputDir.write(to, () -> Files.copy(f.getValue(), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        }
+    }
+
     static Path requireModel(Path dir, String what) {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(what + " " + dir + " is not a directory");
         if (!Files.isRegularFile(dir.resolve("config.json"))) {

@@ -32,13 +32,12 @@ final class SftCommand implements Callable<Integer> {
     public Integer call() {
         DataParallel.process(); // under a launcher: join the other ranks before any work
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);
-        Tokenizer tok = tokenizer.load();
-        SharedOptions.checkModel(tok, model, "--model");
+        Tokenizer tok = tokenizer.load(model, "--model");
         List<Example> examples = data.load(train.seed.value, tok);
         TrainingRun run = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value), Sampler.all(examples.size()))
                 .strong(model).out(out.path).resume(train.resume).head(train.head.value()).prepare();
         if (run.resumesFrom().isEmpty()) Runs.writeConfig(out.path, Runs.fields("command", "sft", "model", model.toString(), "data", data.spec,
-                "tokenizer", tokenizer.spec, "max_len", train.maxLen.value, "head", train.head.value(), "examples", examples.size(), "config", cfg));
+                "tokenizer", tokenizer.resolved, "max_len", train.maxLen.value, "head", train.head.value(), "examples", examples.size(), "config", cfg));
         TrainingRun.Result r = run.run();
         System.out.println(r.interrupted() ? "stopped at step " + r.steps() : "SFT done: " + r.strong());
         return r.interrupted() ? 130 : 0;

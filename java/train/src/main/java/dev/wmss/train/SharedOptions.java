@@ -5,6 +5,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import dev.wmss.train.data.ByteTokenizer;
+import dev.wmss.train.data.ChatFormat;
+import dev.wmss.train.data.ChatTemplate;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.HfTokenizer;
 import dev.wmss.train.data.JsonlReader;
@@ -87,14 +89,103 @@ final class SharedOptions {
         }
     }
 
-    /** --tokenizer: "byte" (built in) or a Hugging Face tokenizer.json (or its directory). */
+    /**
+     * --tokenizer: "byte" (built in) or a Hugging Face tokenizer.json (or its directory); by default the model's own
+     * (the tokenizer.json in its directory), else byte. A tokenizer other than the one in the model's directory is
+     * refused (the model was not built for its ids). --chat-template: how chat data is rendered when the tokenizer
+     * has no chat template of its own (a Jinja file, or "plain").
+     */
     static final class TokenizerOption {
-        @Option(names = "--tokenizer", defaultValue = "byte", paramLabel = "T",
-                description = "byte (built in, 259 ids) or a Hugging Face tokenizer.json or its directory (default ${DEFAULT-VALUE}).")
+        @Option(names = "--tokenizer", paramLabel = "T",
+                description = "byte (built in, 259 ids) or a Hugging Face tokenizer.json or its directory (default: the"
+                        + " tokenizer.json in the model's directory, else byte).")
         String spec;
+        @Option(names = "--chat-template", paramLabel = "FILE|plain",
+                description = "Chat data (\"messages\"): a Jinja chat template file to render it with, or plain (one"
+                        + " \"role: content\" line per message). Default: the tokenizer's own chat_template; chat data"
+                        + " without one is refused.")
+        String chatTemplate;
 
-        Tokenizer load() {
-            return spec.equals("byte") ? new ByteTokenizer() : HfTokenizer.load(Path.of(spec));
+        /** What was used, for run.json: "byte" or the tokenizer.json's path. */
+        String resolved = "byte";
+
+        /** The tokenizer for the model in dir (named by option in messages), checked against it; see the class. */
+        Tokenizer load(Path model, String option) {
+            Runs.requireModel(model, option);
+            Path own = model.resolve("tokenizer.json");
+            Tokenizer tok;
+            if (spec == null) {
+                tok = Files.isRegularFile(own) ? HfTokenizer.load(own) : new ByteTokenizer();
+                if (tok instanceof HfTokenizer) {
+                    org.slf4j.LoggerFactory.getLogger("dev.wmss.train").info("tokenizer: {} (the model's own)", own);
+                }
+            } else {
+                tok = spec.equals("byte") ? new ByteTokenizer() : HfTokenizer.load(Path.of(spec));
+            }
+            resolved = tok instanceof HfTokenizer h ? h.file().toString() : "byte";
+            check(tok, model, option);
+            return withChatTemplate(tok);
+        }
+
+        /** Another model the same tokenizer feeds (wmss: the weak model beside the strong one). */
+        void check(Tokenizer tok, Path model, String option) {
+            Runs.requireModel(model, option);
+            long vocab = vocabSize(model, option);
+            Path own = model.resolve("tokenizer.json");
+            if (Files.isRegularFile(own)) {
+                if (!(tok instanceof HfTokenizer h)) {
+                    throw new IllegalArgumentException(option + " " + model + " holds its own tokenizer.json, but --tokenizer"
+                            + " byte was given: the model was built for its tokenizer's ids, not bytes (omit --tokenizer to"
+                            + " use the model's)");
+                }
+                if (!h.file().toAbsolutePath().normalize().equals(own.toAbsolutePath().normalize())) {
+                    String diff = vocabularyDifference(HfTokenizer.load(own).vocabulary(), h.vocabulary());
+                    if (diff != null) {
+                        throw new IllegalArgumentException("--tokenizer " + h.file() + " is not the tokenizer " + option + " "
+                                + model + " was built for (its tokenizer.json): " + diff + " (omit --tokenizer to use the"
+                                + " model's)");
+                    }
+                }
+            } else if (spec == null && tok instanceof ByteTokenizer && vocab != ByteTokenizer.VOCAB) {
+                throw new IllegalArgumentException(option + " " + model + " has a vocabulary of " + vocab + " and no"
+                        + " tokenizer.json beside its config.json, so the built-in byte tokenizer (" + ByteTokenizer.VOCAB
+                        + " ids) would feed it ids it was not built for: pass --tokenizer (the model's tokenizer.json or its"
+                        + " directory), or --tokenizer byte if the model was made for bytes");
+            }
+            if (vocab < tok.vocabSize()) {
+                throw new IllegalArgumentException(option + " " + model + " has a vocabulary of " + vocab
+                        + " but the tokenizer produces ids up to " + (tok.vocabSize() - 1));
+            }
+        }
+
+        /** The first token that two vocabularies map differently, in words; null when they agree. */
+        private static String vocabularyDifference(java.util.Map<String, Integer> model, java.util.Map<String, Integer> given) {
+            if (model.equals(given)) return null;
+            for (var e : new java.util.TreeMap<>(given).entrySet()) {
+                Integer m = model.get(e.getKey());
+                if (!e.getValue().equals(m)) {
+                    return "it maps \"" + e.getKey() + "\" to id " + e.getValue() + ", the model's tokenizer "
+                            + (m == null ? "does not have it" : "to id " + m);
+                }
+            }
+            return "the model's tokenizer has " + (model.size() - given.size()) + " tokens more";
+        }
+
+        private Tokenizer withChatTemplate(Tokenizer tok) {
+            if (chatTemplate == null) return tok;
+            if (chatTemplate.equals("plain")) return tok.withChatFormat(ChatFormat.PLAIN);
+            Path file = Path.of(chatTemplate);
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("--chat-template " + chatTemplate + ": no such file (a Jinja chat"
+                        + " template, or plain)");
+            }
+            try {
+                return tok.withChatFormat(new ChatTemplate(Files.readString(file), tok.bosText(), tok.eosText()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+            } catch (dev.wmss.train.data.jinja.TemplateException e) {
+                throw new IllegalArgumentException("--chat-template " + file + ": " + e.getMessage(), e);
+            }
         }
     }
 
@@ -167,12 +258,8 @@ final class SharedOptions {
         }
     }
 
-    /**
-     * The model directory exists and its vocabulary covers every id the tokenizer produces. Reads config.json only,
-     * so a large checkpoint is not loaded twice.
-     */
-    static void checkModel(Tokenizer tok, Path model, String option) {
-        Runs.requireModel(model, option);
+    /** config.json's vocab_size of a model directory (reads config.json only: a large checkpoint is not loaded). */
+    static long vocabSize(Path model, String option) {
         Path config = model.resolve("config.json");
         JsonElement root;
         try {
@@ -188,10 +275,6 @@ final class SharedOptions {
         if (v == null || !v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) {
             throw new IllegalArgumentException(option + ": " + config + " has no numeric vocab_size");
         }
-        long vocab = v.getAsLong();
-        if (vocab < tok.vocabSize()) {
-            throw new IllegalArgumentException(option + " " + model + " has a vocabulary of " + vocab
-                    + " but the tokenizer produces ids up to " + (tok.vocabSize() - 1));
-        }
+        return v.getAsLong();
     }
 }

@@ -66,9 +66,8 @@ final class WmssCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--rounds " + rounds + " re-runs WD-DS in every round (the paper's Algorithm 1):"
                     + " give --selection CODE or PAPER and the whole training set as --data");
         }
-        Tokenizer tok = tokenizer.load();
-        SharedOptions.checkModel(tok, weak, "--weak");
-        SharedOptions.checkModel(tok, strong, "--strong");
+        Tokenizer tok = tokenizer.load(strong, "--strong");
+        tokenizer.check(tok, weak, "--weak");
         List<Example> examples = data.load(train.seed.value, tok);
         Collator collator = new Collator(examples, tok, train.maxLen.value);
         Path w = weak, s = strong;
@@ -83,7 +82,7 @@ final class WmssCommand implements Callable<Integer> {
                 resolved.put("weak", weak.toString());
                 resolved.put("strong", strong.toString());
                 resolved.put("data", data.spec);
-                resolved.put("tokenizer", tokenizer.spec);
+                resolved.put("tokenizer", tokenizer.resolved);
                 resolved.put("max_len", train.maxLen.value);
                 resolved.put("examples", examples.size());
                 resolved.put("rounds", rounds);
@@ -106,8 +105,8 @@ final class WmssCommand implements Callable<Integer> {
         DataParallel parallel = DataParallel.process();
         double[] h0, h1;
         try (TorchModel wm = TorchModel.load(weakModel); TorchModel sm = TorchModel.load(strongModel)) {
-            h0 = ShardedStats.answerEntropy(parallel, wm, data, ENTROPY_BATCH, train.head.value());
-            h1 = ShardedStats.answerEntropy(parallel, sm, data, ENTROPY_BATCH, train.head.value());
+            h0 = ShardedStats.answerEntropy(parallel, wm, data, ENTROPY_BATCH, train.head.value(), "entropies under the weak model");
+            h1 = ShardedStats.answerEntropy(parallel, sm, data, ENTROPY_BATCH, train.head.value(), "entropies under the strong model");
         }
         int[] active = new int[0];
         if (parallel.isRoot()) {

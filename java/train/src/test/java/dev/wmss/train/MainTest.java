@@ -22,6 +22,25 @@ class MainTest {
     }
 
     @Test
+    void theCommandListShowsWholeSentences() {
+        // the top-level help shows each command's first description line: it must be a sentence of its own
+        for (var e : Main.commandLine().getSubcommands().entrySet()) {
+            String[] d = e.getValue().getCommandSpec().usageMessage().description();
+            assertTrue(d.length > 0, e.getKey());
+            assertTrue(d[0].endsWith(".") && !d[0].endsWith(":") && !d[0].endsWith(";"),
+                    e.getKey() + "'s first help line is cut off: " + d[0]);
+        }
+    }
+
+    @Test
+    void evalAndRunGenerateTheSameNumberOfTokensByDefault() {
+        String eval = Main.commandLine().getSubcommands().get("eval").getCommandSpec().findOption("--max-new").defaultValue();
+        String run = Main.commandLine().getSubcommands().get("run").getCommandSpec().findOption("--max-new").defaultValue();
+        assertEquals(run, eval);
+        assertEquals("256", eval, "GSM8K's reasoning needs about 200 tokens");
+    }
+
+    @Test
     void pipelineCommandsExplainBadInput(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         CliRun missing = run("sft", "--data", "builtin:train", "--out", tmp.toString());
         assertEquals(2, missing.code());

@@ -36,7 +36,7 @@ public final class JsonlReader {
         }
     }
 
-    /** Reads a data file; chat lines are rendered with {@link ChatFormat#PLAIN}. */
+    /** Reads a data file; chat lines are rendered with {@link ChatFormat#PLAIN} (the caller's explicit choice). */
     public static List<Example> read(Path file) {
         return read(file, ChatFormat.PLAIN);
     }
@@ -131,6 +131,8 @@ public final class JsonlReader {
         }
         try {
             return format.render(list);
+        } catch (DataException e) {
+            throw new DataException(where + ": " + e.getMessage());
         } catch (RuntimeException e) {
             throw new DataException(where + ": the chat template failed: " + e.getMessage());
         }

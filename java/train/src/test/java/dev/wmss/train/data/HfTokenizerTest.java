@@ -10,8 +10,8 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** A hand-written word-level tokenizer.json through DJL's Rust tokenizers, offline. */
-class HfTokenizerTest {
-    static Path write(Path dir, boolean withBos) throws Exception {
+public class HfTokenizerTest {
+    public static Path write(Path dir, boolean withBos) throws Exception {
         Files.writeString(dir.resolve("tokenizer.json"), """
                 {"version": "1.0", "truncation": null, "padding": null,
                  "added_tokens": [
@@ -76,10 +76,12 @@ class HfTokenizerTest {
             assertArrayEquals(new long[]{0, 9, 8, 3, 4, 3, 1, 10, 8, 6}, b.ids());
             assertArrayEquals(new long[]{-100, -100, -100, -100, -100, -100, -100, -100, 6, 1}, b.labels());
         }
-        // no template: the documented plain format
+        // no template: chat data is refused (TokenizerOptionTest: unless --chat-template names one or asks for plain)
         write(tmp, true);
         try (HfTokenizer t = HfTokenizer.load(tmp)) {
-            assertSame(ChatFormat.PLAIN, t.chatFormat());
+            assertSame(ChatFormat.NONE, t.chatFormat());
+            JsonlReader.DataException e = assertThrows(JsonlReader.DataException.class, () -> JsonlReader.read(data, t.chatFormat()));
+            assertTrue(e.getMessage().contains("chat.jsonl:1: chat data needs a chat template"), e.getMessage());
         }
         Files.writeString(tmp.resolve("tokenizer_config.json"),
                 "{\"eos_token\": \"</s>\", \"chat_template\": \"{% macro x() %}{% endmacro %}\"}");
@@ -93,6 +95,36 @@ class HfTokenizerTest {
         write(tmp, true);
         Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
-        assertTrue(e.getMessage().contains("<eos>"), e.getMessage());
+        assertTrue(e.getMessage().contains("<eos>") && e.getMessage().contains("tokenizer_config.json"), e.getMessage());
+    }
+
+    @Test
+    void anEmptyTokenizerJsonSaysWhatItLacks(@TempDir Path tmp) throws Exception {
+        write(tmp, true);
+        for (String json : new String[]{"{}", "{\"model\": 3}", "[]"}) {
+            Files.writeString(tmp.resolve("tokenizer.json"), json);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp), json);
+            assertTrue(e.getMessage().contains(tmp.resolve("tokenizer.json").toString())
+                    && !e.getMessage().contains("NullPointer") && !e.getMessage().contains("null"), e.getMessage());
+            assertTrue(e.getMessage().contains("\"model\"") || e.getMessage().contains("not a JSON object"), e.getMessage());
+        }
+        Files.writeString(tmp.resolve("tokenizer.json"), "{\"model\": {\"vocab\": {}}}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
+        assertTrue(e.getMessage().contains("no tokens"), e.getMessage());
+    }
+
+    @Test
+    void aBrokenTokenizerConfigIsNamedNotTheTokenizerJson(@TempDir Path tmp) throws Exception {
+        write(tmp, true);
+        Path cfg = tmp.resolve("tokenizer_config.json");
+        for (String broken : new String[]{"{\"eos_token\": ", "[1, 2]", "{\"eos_token\": {\"content\": 5, \"x\": }"}) {
+            Files.writeString(cfg, broken);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp), broken);
+            assertTrue(e.getMessage().startsWith(cfg.toString()), e.getMessage());
+            assertFalse(e.getMessage().contains("not a usable tokenizer.json"), e.getMessage());
+        }
+        Files.writeString(cfg, "{\"bos_token\": \"<s>\"}");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
+        assertTrue(e.getMessage().startsWith(cfg.toString()) && e.getMessage().contains("no eos_token"), e.getMessage());
     }
 }
