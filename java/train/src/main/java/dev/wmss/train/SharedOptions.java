@@ -134,12 +134,16 @@ final class SharedOptions {
             Path own = model.resolve("tokenizer.json");
             if (Files.isRegularFile(own)) {
                 if (!(tok instanceof HfTokenizer h)) {
-                    throw new IllegalArgumentException(option + " " + model + " holds its own tokenizer.json, but --tokenizer"
-                            + " byte was given: the model was built for its tokenizer's ids, not bytes (omit --tokenizer to"
-                            + " use the model's)");
+                    throw new IllegalArgumentException(option + " " + model + " holds its own tokenizer.json, but "
+                            + (spec == null ? "the tokenizer in use is the byte tokenizer (the other model has no"
+                            + " tokenizer.json): pass --tokenizer " + own : "--tokenizer byte was given: the model was built"
+                            + " for its tokenizer's ids, not bytes (omit --tokenizer to use the model's)"));
                 }
                 if (!h.file().toAbsolutePath().normalize().equals(own.toAbsolutePath().normalize())) {
-                    String diff = vocabularyDifference(HfTokenizer.load(own).vocabulary(), h.vocabulary());
+                    String diff;
+                    try (HfTokenizer models = HfTokenizer.load(own)) {
+                        diff = vocabularyDifference(models.vocabulary(), h.vocabulary());
+                    }
                     if (diff != null) {
                         throw new IllegalArgumentException("--tokenizer " + h.file() + " is not the tokenizer " + option + " "
                                 + model + " was built for (its tokenizer.json): " + diff + " (omit --tokenizer to use the"
