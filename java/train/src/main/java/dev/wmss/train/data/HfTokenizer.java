@@ -56,10 +56,14 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
                         + " object; the file a model repository ships as tokenizer.json has one)");
             }
             JsonElement vocab = model.getAsJsonObject().get("vocab");
-            if (vocab != null && vocab.isJsonObject()) {
+            if (vocab != null && vocab.isJsonObject()) { // BPE, WordPiece, WordLevel: token -> id
                 for (var e : vocab.getAsJsonObject().entrySet()) {
                     ids.put(e.getKey(), e.getValue().getAsInt());
                     max = Math.max(max, e.getValue().getAsInt());
+                }
+            } else if (vocab != null && vocab.isJsonArray()) { // Unigram: [token, score] at its id
+                for (JsonElement e : vocab.getAsJsonArray()) {
+                    ids.put(e.getAsJsonArray().get(0).getAsString(), ++max);
                 }
             }
             if (root.has("added_tokens")) {

@@ -114,6 +114,22 @@ public class HfTokenizerTest {
     }
 
     @Test
+    void aUnigramVocabularyCountsItsTokens(@TempDir Path tmp) throws Exception {
+        Files.writeString(tmp.resolve("tokenizer.json"), """
+                {"version": "1.0", "truncation": null, "padding": null, "added_tokens": [], "normalizer": null,
+                 "pre_tokenizer": {"type": "WhitespaceSplit"}, "post_processor": null, "decoder": null,
+                 "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["</s>", 0.0], ["two", -1.0],
+                           ["four", -2.0]]}}
+                """);
+        Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"eos_token\": \"</s>\"}");
+        try (HfTokenizer t = HfTokenizer.load(tmp)) {
+            assertEquals(4, t.vocabSize());
+            assertEquals(1, t.eos());
+            assertArrayEquals(new int[]{2, 3}, t.encode("two four"));
+        }
+    }
+
+    @Test
     void aBrokenTokenizerConfigIsNamedNotTheTokenizerJson(@TempDir Path tmp) throws Exception {
         write(tmp, true);
         Path cfg = tmp.resolve("tokenizer_config.json");
