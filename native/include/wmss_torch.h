@@ -24,9 +24,32 @@ WMSS_API const char *wmss_torch_version(void);
  */
 WMSS_API int wmss_torch_ce_mix_ref(const wmss_ce_mix_args *args);
 
+/* ---------------------------------------------------------------- devices (device.cpp)
+ * A model lives on one device, "cpu" or "cuda:N" (a CUDA libtorch only), with everything it owns: parameters,
+ * gradients, AdamW state, activations, KV cache and the fused head's chunks. Java never receives a pointer into
+ * device memory: where a function below hands out memory, it says whether it is a view (fp32 models on the CPU) or
+ * a host copy (any other model).
+ */
+#define WMSS_TORCH_DEVICE_CPU 0
+#define WMSS_TORCH_DEVICE_CUDA 1
+
+/** "key=value" lines: flavour (cpu|cuda), libtorch version, fused_attention, fused_adamw, gloo, nccl. Static. */
+WMSS_API const char *wmss_torch_build_info(void);
+/** CUDA devices this process can use: 0 for a CPU libtorch or without a driver or device. */
+WMSS_API int wmss_torch_cuda_device_count(int *count);
+/**
+ * Memory of a device ("cpu", "cuda:N") in bytes: out4 = {in use, peak in use since the last reset, held by the caching
+ * allocator, total}; on the CPU {resident, peak resident, cached free blocks, physical memory}. reset_peak != 0 starts
+ * a new peak after reading (CUDA only; the CPU's peak is the process's).
+ */
+WMSS_API int wmss_torch_device_memory(const char *device, int reset_peak, int64_t *out4);
+/** Waits for the device's queued work (a no-op for "cpu"). */
+WMSS_API int wmss_torch_device_synchronize(const char *device);
+
 /* ---------------------------------------------------------------- models
- * A decoder-only transformer of the Llama / Mistral / Qwen2 / Qwen3 family with Hugging Face names, fp32 on the
- * CPU. A handle owns its parameters, optimizer state and last logits; free it with wmss_torch_model_free.
+ * A decoder-only transformer of the Llama / Mistral / Qwen2 / Qwen3 family with Hugging Face names: fp32 on the CPU
+ * when created or loaded, then wmss_torch_model_to moves it. A handle owns its parameters, optimizer state and last
+ * logits; free it with wmss_torch_model_free.
  */
 typedef struct wmss_torch_model wmss_torch_model;
 
@@ -45,19 +68,32 @@ WMSS_API int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int 
 WMSS_API int wmss_torch_model_free(wmss_torch_model *m);
 WMSS_API int wmss_torch_model_info(wmss_torch_model *m, int64_t *vocab, int64_t *parameters);
 /**
- * Forward on ids [batch, seq] (mask: 1 = token, 0 = padding; NULL = all tokens). *logits receives
- * [batch * seq, vocab] fp32, owned by the model until its next forward or free. with_grad keeps the graph for
- * wmss_torch_model_backward.
+ * Moves the model to device ("cpu", "cuda", "cuda:N") and sets its precision (WMSS_DTYPE_F32, or WMSS_DTYPE_BF16: bf16
+ * matrix products and activations with the fp32 parameters as master weights; AdamW state stays fp32). Gradients and
+ * optimizer state move with it; the last forward is released. WMSS_ERR_NO_DEVICE says why a device is not there.
+ */
+WMSS_API int wmss_torch_model_to(wmss_torch_model *m, const char *device, int precision);
+/** Where the model lives: *device_type WMSS_TORCH_DEVICE_CPU or _CUDA, *device_index (-1 for the CPU), *precision
+ * (WMSS_DTYPE_F32 or _BF16); any output may be NULL. */
+WMSS_API int wmss_torch_model_device(wmss_torch_model *m, int *device_type, int *device_index, int *precision);
+/**
+ * Forward on ids [batch, seq] host arrays (mask: 1 = token, 0 = padding; NULL = all tokens), which go to the model's
+ * device once. *logits receives [batch * seq, vocab] fp32 host memory owned by the model until its next forward or
+ * free: a view of the logits for an fp32 CPU model, a host copy for any other (the materialised-logits reference
+ * path; the fused head needs no logits). with_grad keeps the graph for wmss_torch_model_backward.
  */
 WMSS_API int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
                                       int64_t seq, int with_grad, float **logits);
-/** Accumulates parameter gradients from d loss / d logits ([batch * seq, vocab] fp32; may be the logits buffer). */
+/** Accumulates parameter gradients from d loss / d logits ([batch * seq, vocab] fp32 host memory, copied to the
+ * model's device; may be the logits buffer). */
 WMSS_API int wmss_torch_model_backward(wmss_torch_model *m, const float *grad_logits);
 /** Creates the AdamW optimizer over all parameters. */
 WMSS_API int wmss_torch_model_adamw(wmss_torch_model *m, double lr, double beta1, double beta2, double eps,
                                     double weight_decay);
 /** Clips the global gradient norm (max_grad_norm <= 0: no clipping; the norm before clipping goes to *grad_norm),
- * takes one AdamW step at learning rate lr, and zeroes the gradients. */
+ * takes one AdamW step at learning rate lr, and zeroes the gradients. A non-finite norm is WMSS_ERR_NONFINITE and no
+ * step is taken. On CUDA the norm, the clip and the update run on the device (PyTorch's fused AdamW) and the norm is
+ * the one value read back. */
 WMSS_API int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, double *grad_norm);
 /**
  * Greedy decoding with a KV cache, without gradients: prompts [batch, width] (row i's first prompt_lens[i] >= 1
@@ -72,7 +108,9 @@ WMSS_API int wmss_torch_model_generate(wmss_torch_model *m, const int64_t *promp
 /** The global gradient norm that wmss_torch_model_step would clip (0 without gradients), without changing anything:
  * for a clip over several models' joint norm (pass each model max_grad_norm = coef * (its norm + 1e-6)). */
 WMSS_API int wmss_torch_model_grad_norm(wmss_torch_model *m, double *grad_norm);
-/** The parameter with a Hugging Face name: its fp32 data and gradient (created as zeros if absent), in place. */
+/** The parameter with a Hugging Face name: its fp32 data and gradient (created as zeros if absent); grad may be NULL.
+ * On the CPU live views (writes change the model); on a device host snapshots taken now, owned by the model until the
+ * next call for the same name (writes do not reach the model). */
 WMSS_API int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **data, float **grad,
                                         int64_t *numel);
 /** AdamW state (moments, step counts) to / from a file, for exact resumption. Save goes through a temporary file. */
@@ -189,20 +227,24 @@ WMSS_API int wmss_torch_dist_grads_free(wmss_torch_dist_grads *g);
 #define WMSS_TORCH_HEAD_DEFAULT_CHUNK_BYTES (INT64_C(320) << 20)
 
 /**
- * Forward on ids [batch, seq] (mask as wmss_torch_model_forward) that stops after the final norm. *hidden receives
- * [batch * seq, hidden_size] fp32, owned by the model until its next forward or free; *hidden_size (optional) the
- * width. with_grad keeps the graph for wmss_torch_fused_head / wmss_torch_model_backward_hidden. Any earlier
- * forward's logits are released.
+ * Forward on ids [batch, seq] (mask as wmss_torch_model_forward) that stops after the final norm. hidden may be NULL
+ * (the fused head needs no pointer); else *hidden receives [batch * seq, hidden_size] fp32 host memory owned by the
+ * model until its next forward or free: a view for an fp32 CPU model, a host copy for any other. *hidden_size
+ * (optional) the width. with_grad keeps the graph for wmss_torch_fused_head / wmss_torch_model_backward_hidden. Any
+ * earlier forward's logits are released.
  */
 WMSS_API int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
                                              int64_t seq, int with_grad, float **hidden, int64_t *hidden_size);
-/** Accumulates parameter gradients of the body (everything below the head) from d loss / d hidden ([rows, H] fp32). */
+/** Accumulates parameter gradients of the body (everything below the head) from d loss / d hidden ([rows, H] fp32
+ * host memory, copied to the model's device and precision). */
 WMSS_API int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidden);
 
 /**
  * One fused head call. Start from wmss_torch_fused_head_args_default(). A model gets gradients when its last
  * wmss_torch_model_forward_hidden kept the graph and it is trainable: its head weight's gradient (the embedding's
- * where tied) and, unless WMSS_TORCH_HEAD_NO_BACKWARD, the rest of its parameters. Per-row outputs are fp32 [rows]
+ * where tied) and, unless WMSS_TORCH_HEAD_NO_BACKWARD, the rest of its parameters. Both models on one device and in
+ * one precision; the chunk logits are in that precision and the ce_mix accumulates in fp32; on CUDA the kernels run on
+ * libtorch's current stream and the outputs are copied to the host once, before the bodies' backward. Per-row outputs are fp32 [rows]
  * host arrays; NULL = not wanted. Every argument, label and shape is checked before anything is written.
  */
 typedef struct wmss_torch_fused_head_args {
@@ -213,7 +255,7 @@ typedef struct wmss_torch_fused_head_args {
     int64_t rows;                /* batch * seq of the models' last forward_hidden */
     float lambda;                /* weight of the strong logits, in [0, 1] */
     float inv_norm;              /* 1 / supervised tokens of the global batch: scales the gradients */
-    int64_t chunk_bytes;         /* > 0: budget for one chunk's fp32 logits of all models together (>= 1 row; a multiple of 32 rows when >= 64 fit) */
+    int64_t chunk_bytes;         /* > 0: budget for one chunk's logits (fp32, or bf16 for bf16 models) of all models together (>= 1 row; a multiple of 32 rows when >= 64 fit) */
     uint32_t flags;              /* WMSS_FLAG_ALLOW_NONFINITE, WMSS_TORCH_HEAD_NO_BACKWARD */
     uint32_t reserved;           /* 0 */
     float *loss;                 /* required: per-row loss of the mixed logits, unscaled (0 for ignored rows) */
@@ -250,6 +292,10 @@ WMSS_API int wmss_torch_model_flops(wmss_torch_model *m, int64_t batch, int64_t 
 /** The sgemm rate of this machine with libtorch's threads as they are set now, measured (a few seconds at most) on
  * a large fp32 at::mm: *flops_per_second. The reference of the MFU in the training log. */
 WMSS_API int wmss_torch_sgemm_peak(double *flops_per_second);
+
+/** The matrix-product rate of a device ("cpu", "cuda:N") in a precision (WMSS_DTYPE_F32 or _BF16), measured now on
+ * random data (a second or two): the reference of the MFU of a model on that device. */
+WMSS_API int wmss_torch_matmul_peak(const char *device, int precision, double *flops_per_second);
 
 /* ---------------------------------------------------------------- threads (threads.cpp) */
 

@@ -15,9 +15,11 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <unordered_map>
 #include <vector>
 
 #include "allocator.h"
+#include "compat.h"
 #include "error.h"
 #include "wmss_torch.h"
 
@@ -43,16 +45,11 @@ size_t cache_limit() {
     return pages > 0 && page > 0 ? (size_t)pages * (size_t)page / 4 : (size_t)1 << 30;
 }
 
-struct Block {
-    void *ptr;
-    size_t size; // its class
-};
-
 class CachingCpuAllocator final : public at::Allocator {
   public:
     CachingCpuAllocator() : limit_(cache_limit()) {}
 
-    at::DataPtr allocate(size_t n) const override {
+    at::DataPtr allocate(size_t n) WMSS_ALLOCATE_CONST override {
         if (n < kMinCached || limit_ == 0) {
             void *p = c10::alloc_cpu(n);
             return {p, p, &c10::free_cpu, at::Device(at::DeviceType::CPU)};
@@ -67,10 +64,17 @@ class CachingCpuAllocator final : public at::Allocator {
                 p = c10::alloc_cpu(size);
             }
         }
-        return {p, new Block{p, size}, &CachingCpuAllocator::release, at::Device(at::DeviceType::CPU)};
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            sizes_[p] = size;
+        }
+        return {p, p, &CachingCpuAllocator::release, at::Device(at::DeviceType::CPU)};
     }
 
-    at::DeleterFnPtr raw_deleter() const override { return nullptr; }
+    // The pointer is its own context (libtorch's raw_allocate, used by its bf16 matrix products, requires that) and
+    // one deleter serves every block: a cached block is found by its address.
+    at::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
+    WMSS_ALLOCATOR_COPY_DATA
 
     static CachingCpuAllocator &instance() {
         static CachingCpuAllocator *a = new CachingCpuAllocator(); // never destroyed: tensors may outlive statics
@@ -109,20 +113,21 @@ class CachingCpuAllocator final : public at::Allocator {
         return p;
     }
 
-    static void release(void *ctx) {
-        Block *b = static_cast<Block *>(ctx);
-        instance().put(b->ptr, b->size);
-        delete b;
-    }
+    static void release(void *p) { instance().put(p); }
 
-    void put(void *p, size_t size) const {
+    void put(void *p) const {
         {
             std::lock_guard<std::mutex> g(mu_);
-            if (cached_ + size <= limit_) {
-                free_[size].push_back(p);
-                cached_ += size;
-                return;
-            }
+            const auto it = sizes_.find(p);
+            if (it != sizes_.end()) { // a cached-size block: keep it unless the cache is full
+                const size_t size = it->second;
+                sizes_.erase(it);
+                if (cached_ + size <= limit_) {
+                    free_[size].push_back(p);
+                    cached_ += size;
+                    return;
+                }
+            } // else a small block, released through raw_deleter
         }
         c10::free_cpu(p);
     }
@@ -130,6 +135,7 @@ class CachingCpuAllocator final : public at::Allocator {
     const size_t limit_;
     mutable std::mutex mu_;
     mutable std::map<size_t, std::vector<void *>> free_;
+    mutable std::unordered_map<void *, size_t> sizes_; // blocks handed out: their size class
     mutable size_t cached_ = 0, hits_ = 0, misses_ = 0;
 };
 

@@ -4,8 +4,10 @@
 #include "dist.h"
 
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef WMSS_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef WMSS_HAVE_NCCL
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -38,6 +40,7 @@ bool loopback(const std::string &addr) {
     return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
 
+#ifdef WMSS_HAVE_GLOO
 std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const std::string &master) {
     std::vector<std::shared_ptr<gloo::transport::Device>> out;
     if (master.empty() || loopback(master)) {
@@ -51,6 +54,7 @@ std::vector<std::shared_ptr<gloo::transport::Device>> gloo_devices(const std::st
     }
     return out;
 }
+#endif
 
 torch::ScalarType scalar(int type) {
     switch (type) {
@@ -84,6 +88,14 @@ torch::Tensor host(const void *data, int64_t count, torch::ScalarType t) {
     if (count > 0 && !data) throw Error{WMSS_ERR_NULL_POINTER, "data is NULL"};
     if (count == 0) return torch::empty({0}, t);
     return torch::from_blob(const_cast<void *>(data), {count}, t);
+}
+
+bool gloo_built() {
+#ifdef WMSS_HAVE_GLOO
+    return true;
+#else
+    return false;
+#endif
 }
 
 bool nccl_built() {
@@ -133,7 +145,7 @@ int wmss_torch_dist_available(const char *backend, int *available) {
     return wmss::torch_guard("wmss_torch_dist_available", [&] {
         if (!backend || !available) throw Error{WMSS_ERR_NULL_POINTER, "backend and available are required"};
         const std::string b(backend);
-        *available = b == "gloo" || (b == "nccl" && nccl_built()) ? 1 : 0;
+        *available = (b == "gloo" && gloo_built()) || (b == "nccl" && nccl_built()) ? 1 : 0;
     });
 }
 
@@ -146,6 +158,9 @@ int wmss_torch_dist_init(const char *backend, const char *master_addr, int maste
         g->backend = backend ? backend : "gloo";
         if (g->backend != "gloo" && g->backend != "nccl")
             throw Error{WMSS_ERR_ARGUMENT, "unknown backend '" + g->backend + "' (gloo or nccl)"};
+        if (g->backend == "gloo" && !gloo_built())
+            throw Error{WMSS_ERR_UNSUPPORTED, "this libwmss_torch was built without Gloo (no gloo headers where it was "
+                                              "built, e.g. a PyTorch wheel's libtorch); use nccl on CUDA"};
         if (g->backend == "nccl" && !nccl_built())
             throw Error{WMSS_ERR_UNSUPPORTED, "this libwmss_torch was built without NCCL (its libtorch has no "
                                               "ProcessGroupNCCL); use gloo, or rebuild against a CUDA libtorch"};
@@ -183,9 +198,11 @@ int wmss_torch_dist_init(const char *backend, const char *master_addr, int maste
             }
             g->store->setTimeout(g->timeout);
             if (g->backend == "gloo") {
+#ifdef WMSS_HAVE_GLOO
                 auto o = c10d::ProcessGroupGloo::Options::create(g->timeout);
                 o->devices = gloo_devices(g->world == 1 ? "" : addr);
                 g->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(g->store, g->rank, g->world, o);
+#endif
             } else {
 #ifdef WMSS_HAVE_NCCL
                 setenv("NCCL_BLOCKING_WAIT", "1", 0); // a timed-out collective throws instead of hanging

@@ -1,9 +1,9 @@
 // The data-parallel layer's internals: a c10d process group (Gloo or NCCL) shared by the group handle and the
 // gradient buckets, and the one place where a failed collective becomes WMSS_TORCH_ERR_DIST.
 #pragma once
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/torch.h>
+
+#include "compat_c10d.h"
 
 #include <chrono>
 #include <string>
@@ -16,7 +16,7 @@ namespace wmss {
 
 struct DistGroup {
     c10::intrusive_ptr<c10d::Store> store;
-    c10::intrusive_ptr<c10d::ProcessGroup> pg;
+    c10::intrusive_ptr<compat::Collectives> pg; // the Gloo or NCCL process group
     std::string backend;
     int rank = 0, world = 1, local_rank = 0;
     torch::Device device = torch::kCPU; // where the backend wants its tensors

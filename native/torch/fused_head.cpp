@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "compat.h"
 #include "error.h"
 #include "threads.h"
 
@@ -24,12 +25,13 @@ void check_wmss(int status, const char *what) {
     if (status != WMSS_OK) throw Error{status, std::string(what) + ": " + wmss_last_error()};
 }
 
-int64_t chunk_rows(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes) {
+/** Rows per chunk for a budget of chunk_bytes of logits (element_bytes each: 4 for fp32, 2 for bf16). */
+int64_t chunk_rows(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes, int64_t element_bytes = 4) {
     if (chunk_bytes <= 0)
         throw Error{WMSS_ERR_ARGUMENT, "chunk_bytes = " + str(chunk_bytes) + ": the chunk budget must be > 0 bytes"};
     if (models < 1 || models > 2) throw Error{WMSS_ERR_ARGUMENT, "models must be 1 or 2, got " + str(models)};
     if (rows < 0 || vocab < 1) throw Error{WMSS_ERR_SHAPE, "rows = " + str(rows) + ", vocab = " + str(vocab)};
-    const int64_t row_bytes = vocab * 4 * models, n = std::max<int64_t>(rows, 1);
+    const int64_t row_bytes = vocab * element_bytes * models, n = std::max<int64_t>(rows, 1);
     int64_t fit = chunk_bytes / row_bytes;
     // Several chunks: a multiple of 32 rows where at least 64 fit. OpenBLAS's sgemm runs the chunk's products
     // ~10% slower on row counts it splits unevenly (measured on the benchmark's shapes: 220 rows 62-66 GFLOP/s,
@@ -45,7 +47,7 @@ int64_t chunk_rows(int64_t rows, int64_t vocab, int models, int64_t chunk_bytes)
  * faults of a fresh chunk are estimated at ~0.1% of that step. One chunk: the cache, as every other tensor.
  */
 torch::Tensor chunk_logits(int64_t rows, int64_t vocab, bool several, const torch::TensorOptions &f32) {
-    if (!several || f32.device().is_cuda()) return torch::empty({rows, vocab}, f32);
+    if (!several || !f32.device().is_cpu() || f32.dtype() != torch::kFloat32) return torch::empty({rows, vocab}, f32);
     void *p = nullptr;
     const size_t bytes = (size_t)rows * (size_t)vocab * sizeof(float);
     if (posix_memalign(&p, 64, std::max<size_t>(bytes, 64)) != 0)
@@ -60,8 +62,8 @@ constexpr int64_t kGradSlice = 32768;
 struct Side {
     wmss_torch_model *handle = nullptr;
     wmss::HiddenState *state = nullptr;
-    torch::Tensor h;      // [N, H] detached hidden states
-    torch::Tensor w;      // [V, H] detached head weight
+    torch::Tensor h;      // [N, H] detached hidden states (the compute dtype)
+    torch::Tensor w;      // [V, H] detached head weight in the compute dtype (a cast copy in bf16)
     torch::Tensor param;  // the head weight parameter itself (its .grad receives the head gradient)
     torch::Tensor gw;     // param.grad, or undefined until the first chunk writes it
     torch::Tensor gh;     // [N, H] d loss / d hidden (when grad)
@@ -78,19 +80,20 @@ struct Side {
                                             " model's hidden states have " + str(state->hidden.size(0)) + " rows"};
         param = wmss::decoder_of(m).head_weight();
         h = state->hidden.detach();
-        w = param.detach();
+        w = wmss::decoder_of(m).cast(param.detach());
         grad = state->graph && state->hidden.requires_grad() && param.requires_grad();
     }
 
     int64_t width() const { return h.size(1); }
 };
 
-/** ce_mix of one chunk on the logits' device. */
+int wmss_dtype_of(const torch::Tensor &z) { return z.scalar_type() == torch::kBFloat16 ? WMSS_DTYPE_BF16 : WMSS_DTYPE_F32; }
+
+/** ce_mix of one chunk on the logits' device; on CUDA on libtorch's current stream, ordered with its own kernels. */
 void ce_mix(const wmss_ce_mix_args &a, const torch::Tensor &like, const torch::Tensor &device_status) {
     if (like.is_cuda()) {
-        // The current stream of a CUDA libtorch is the legacy default stream unless a caller changed it; libtorch's
-        // own kernels (the logits' matmul before, the gradient's after) are ordered with it.
-        check_wmss(wmss_cuda_ce_mix(&a, device_status.data_ptr<int64_t>(), nullptr), "wmss_cuda_ce_mix");
+        check_wmss(wmss_cuda_ce_mix(&a, device_status.data_ptr<int64_t>(), wmss::compat::current_cuda_stream(like.device())),
+                   "wmss_cuda_ce_mix");
     } else {
         check_wmss(wmss_ce_mix(&a), "wmss_ce_mix");
     }
@@ -99,13 +102,25 @@ void ce_mix(const wmss_ce_mix_args &a, const torch::Tensor &like, const torch::T
 void entropy(const torch::Tensor &z, float *out, const torch::Tensor &device_status, uint32_t flags) {
     const int64_t rows = z.size(0), vocab = z.size(1);
     if (z.is_cuda())
-        check_wmss(wmss_cuda_entropy(WMSS_DTYPE_F32, rows, vocab, z.data_ptr<float>(), vocab, nullptr, out, nullptr,
-                                     nullptr, device_status.data_ptr<int64_t>(), nullptr),
+        check_wmss(wmss_cuda_entropy(wmss_dtype_of(z), rows, vocab, z.data_ptr(), vocab, nullptr, out, nullptr, nullptr,
+                                     device_status.data_ptr<int64_t>(), wmss::compat::current_cuda_stream(z.device())),
                    "wmss_cuda_entropy");
     else
-        check_wmss(wmss_entropy(WMSS_DTYPE_F32, rows, vocab, z.data_ptr<float>(), vocab, nullptr, out, nullptr, nullptr,
+        check_wmss(wmss_entropy(wmss_dtype_of(z), rows, vocab, z.data_ptr(), vocab, nullptr, out, nullptr, nullptr,
                                 flags & WMSS_FLAG_ALLOW_NONFINITE),
                    "wmss_entropy");
+}
+
+/** gw (+)= g^T h with fp32 accumulation into the fp32 gradient, whatever the dtype of g and h. */
+void head_grad(torch::Tensor gw, const torch::Tensor &gt, const torch::Tensor &hc, bool fresh) {
+    if (gt.scalar_type() == gw.scalar_type()) {
+        if (fresh)
+            at::mm_out(gw, gt, hc);
+        else
+            gw.addmm_(gt, hc);
+    } else {
+        wmss::compat::addmm_accumulate(gw, gt, hc, fresh);
+    }
 }
 
 void validate(const wmss_torch_fused_head_args &a) {
@@ -150,19 +165,23 @@ void fused_head(const wmss_torch_fused_head_args &a) {
     if (a.weak && sides[1].w.size(0) != V)
         throw Error{WMSS_ERR_SHAPE, "the strong model's vocabulary has " + str(V) + " tokens, the weak model's " +
                                         str(sides[1].w.size(0))};
-    for (const Side &d : sides)
+    for (const Side &d : sides) {
         if (d.h.device() != s.h.device()) throw Error{WMSS_ERR_ARGUMENT, "strong and weak live on different devices"};
+        if (d.h.scalar_type() != s.h.scalar_type())
+            throw Error{WMSS_ERR_ARGUMENT, "strong and weak compute in different precisions (fp32 and bf16)"};
+    }
     if (a.grad_hidden_strong && !s.grad)
         throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_strong needs a strong forward_hidden with gradients"};
     if (a.grad_hidden_weak && !sides[1].grad)
         throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_weak needs a trainable weak model's forward_hidden with gradients"};
     check_labels(a.labels, N, V);
-    const int64_t rows_per_chunk = chunk_rows(N, V, (int)sides.size(), a.chunk_bytes);
+    const int64_t rows_per_chunk = chunk_rows(N, V, (int)sides.size(), a.chunk_bytes, s.h.element_size());
 
     wmss::use_all_cores();
     torch::NoGradGuard no_grad;
     const auto dev = s.h.device();
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+    const auto zopt = torch::TensorOptions().dtype(s.h.scalar_type()).device(dev); // the chunk logits' dtype
     const bool cuda = s.h.is_cuda();
     torch::Tensor status = cuda ? torch::full({2}, INT64_MAX, torch::TensorOptions().dtype(torch::kInt64).device(dev))
                                 : torch::Tensor();
@@ -174,13 +193,13 @@ void fused_head(const wmss_torch_fused_head_args &a) {
     torch::Tensor ent_s = per_row(a.entropy_strong), ent_w = per_row(a.entropy_weak);
     torch::Tensor non_target = per_row(a.non_target_logit_strong), grad_sq = per_row(a.grad_sq_strong);
     for (Side &d : sides) {
-        d.z = chunk_logits(std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V, rows_per_chunk < N, f32);
+        d.z = chunk_logits(std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V, rows_per_chunk < N, zopt);
         if (!d.grad) continue;
-        d.gh = torch::empty({N, d.width()}, f32);
+        d.gh = torch::empty({N, d.width()}, zopt);
         d.gw = d.param.grad();
         d.gw_fresh = !d.gw.defined();
         if (d.gw_fresh) {
-            d.param.mutable_grad() = torch::empty_like(d.w);
+            d.param.mutable_grad() = torch::empty_like(d.param);
             d.gw = d.param.grad();
         }
     }
@@ -204,30 +223,30 @@ void fused_head(const wmss_torch_fused_head_args &a) {
             non_target.narrow(0, r0, n).copy_(V == 1 ? torch::where(has, torch::zeros_like(sum), sum) : out);
         }
         wmss_ce_mix_args c = wmss_ce_mix_args_default();
-        c.dtype = WMSS_DTYPE_F32;
+        c.dtype = wmss_dtype_of(zs);
         c.flags = a.flags & WMSS_FLAG_ALLOW_NONFINITE;
         c.rows = n;
         c.vocab = V;
-        c.z_strong = zs.data_ptr<float>();
+        c.z_strong = zs.data_ptr();
         c.ld_strong = V;
-        c.z_weak = zw.data_ptr<float>();
+        c.z_weak = zw.data_ptr();
         c.ld_weak = V;
         c.labels = y.data_ptr<int64_t>();
         c.lambda = a.lambda;
         c.inv_norm = a.inv_norm;
         c.loss = loss.data_ptr<float>() + r0;
         if (s.grad || grad_sq.defined()) {
-            c.grad_strong = zs.data_ptr<float>(); // in place
+            c.grad_strong = zs.data_ptr(); // in place
             c.ld_grad_strong = V;
         }
         if (!one && sides[1].grad) {
-            c.grad_weak = zw.data_ptr<float>();
+            c.grad_weak = zw.data_ptr();
             c.ld_grad_weak = V;
         }
         c.lse = lse.defined() ? lse.data_ptr<float>() + r0 : nullptr;
         c.entropy = ent.defined() ? ent.data_ptr<float>() + r0 : nullptr;
         ce_mix(c, zs, status);
-        if (grad_sq.defined()) grad_sq.narrow(0, r0, n).copy_(zs.norm(2, {1}).pow(2));
+        if (grad_sq.defined()) grad_sq.narrow(0, r0, n).copy_(zs.to(torch::kFloat32).pow(2).sum(1));
         for (Side &d : sides) {
             if (!d.grad) continue;
             const torch::Tensor g = d.z.narrow(0, 0, n), hc = d.h.narrow(0, r0, n);
@@ -237,15 +256,10 @@ void fused_head(const wmss_torch_fused_head_args &a) {
             // whole product into its per-thread buffers (128 MiB reserved each), and the pages it touches stay
             // resident (measured: 148 MiB more than the bodies touch, at Qwen3's vocabulary); slices of kGradSlice
             // rows bound that by n x kGradSlice floats.
-            const int64_t slice = cuda ? V : kGradSlice;
+            const int64_t slice = dev.is_cpu() ? kGradSlice : V;
             for (int64_t v0 = 0; v0 < V; v0 += slice) {
                 const int64_t m = std::min(slice, V - v0);
-                torch::Tensor gws = d.gw.narrow(0, v0, m);
-                const torch::Tensor gt = g.narrow(1, v0, m).t();
-                if (d.gw_fresh)
-                    at::mm_out(gws, gt, hc);
-                else
-                    gws.addmm_(gt, hc);
+                head_grad(d.gw.narrow(0, v0, m), g.narrow(1, v0, m).t(), hc, d.gw_fresh);
             }
             d.gw_fresh = false;
         }
@@ -286,7 +300,7 @@ int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, con
                                     int64_t seq, int with_grad, float **hidden, int64_t *hidden_size) {
     return wmss::torch_guard("wmss_torch_model_forward_hidden", [&] {
         if (!m) throw Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
-        if (!ids || !hidden) throw Error{WMSS_ERR_NULL_POINTER, "ids and hidden are required"};
+        if (!ids) throw Error{WMSS_ERR_NULL_POINTER, "ids is NULL"};
         if (batch < 1 || seq < 1) throw Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
         wmss::Decoder &net = wmss::decoder_of(m);
         const int64_t V = net.config().vocab_size, H = net.config().hidden_size;
@@ -302,7 +316,14 @@ int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, con
         torch::AutoGradMode grad_mode(with_grad != 0);
         st.hidden = net.hidden(id, mk).reshape({batch * seq, H}).contiguous();
         st.graph = with_grad != 0 && st.hidden.requires_grad();
-        *hidden = st.hidden.data_ptr<float>();
+        if (hidden) {
+            if (st.hidden.is_cpu() && st.hidden.scalar_type() == torch::kFloat32) {
+                *hidden = st.hidden.data_ptr<float>(); // a view
+            } else { // a device or bf16 model: a host fp32 copy
+                st.host = st.hidden.detach().to(torch::kCPU, torch::kFloat32);
+                *hidden = st.host.data_ptr<float>();
+            }
+        }
         if (hidden_size) *hidden_size = H;
     });
 }
@@ -315,7 +336,7 @@ int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidd
         if (!st.graph) throw Error{WMSS_ERR_ARGUMENT, "no forward_hidden with gradients to go back through"};
         wmss::use_all_cores();
         auto g = torch::from_blob(const_cast<float *>(grad_hidden), st.hidden.sizes(), torch::kFloat32);
-        st.hidden.backward(g.to(st.hidden.device()));
+        st.hidden.backward(g.to(st.hidden.device(), st.hidden.scalar_type()));
         st = wmss::HiddenState();
     });
 }

@@ -9,7 +9,8 @@ namespace wmss {
 
 /** The last wmss_torch_model_forward_hidden of a model: hidden states [N, H] and whether they carry a graph. */
 struct HiddenState {
-    torch::Tensor hidden; // [N, H] fp32, the graph's output when graph is set
+    torch::Tensor hidden; // [N, H] in the compute dtype, the graph's output when graph is set
+    torch::Tensor host;   // its host fp32 copy, when Java asked for the states of a device or bf16 model
     bool graph = false;
 };
 

@@ -63,7 +63,7 @@ void generate(wmss::Decoder &net, const Request &r) {
     wmss::KvCache cache;
     const int64_t capacity = W + std::max<int64_t>(r.max_new - 1, 0);
     torch::Tensor last; // [rows, H]: the hidden state that predicts each active row's next token
-    const torch::Tensor &head = net.head_weight();
+    const torch::Tensor head = net.cast(net.head_weight().detach());
     for (int64_t t = 0; t < r.max_new; t++) {
         // the same stop as decoding by re-running the sequence: the longest row (finished ones too) reached max_len
         if (*std::max_element(len.begin(), len.end()) >= r.max_len) break;

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "compat.h"
 #include "error.h"
 #include "fused_ops.h"
 
@@ -284,24 +285,43 @@ Decoder::Decoder(const ModelConfig &c) : cfg_(c) {
     if (!c.tie_word_embeddings) lm_head_ = register_parameter("lm_head.weight", normal({c.vocab_size, H}));
 }
 
+void Decoder::to(const torch::Device &device, c10::ScalarType compute) {
+    if (compute != torch::kFloat32 && compute != torch::kBFloat16)
+        throw Error{WMSS_ERR_DTYPE, "the compute dtype must be fp32 or bf16"};
+    torch::NoGradGuard no_grad;
+    for (auto &kv : named_) {
+        torch::Tensor &p = kv.second;
+        if (p.device() != device) {
+            p.set_data(p.data().to(device));
+            if (p.grad().defined()) p.mutable_grad() = p.grad().to(device);
+        }
+    }
+    device_ = device;
+    compute_ = compute;
+}
+
 torch::Tensor Decoder::rms_norm(const torch::Tensor &x, const torch::Tensor &w) const {
-    return fused::rms_norm(x, w, cfg_.rms_norm_eps);
+    // an fp32 input (the residual stream) is normalised with the fp32 weight and then cast; an input already in the
+    // compute dtype (q and k) with the weight cast to it
+    if (x.scalar_type() == torch::kFloat32) return fused::rms_norm(x, w, cfg_.rms_norm_eps).to(compute_);
+    return fused::rms_norm(x, cast(w), cfg_.rms_norm_eps);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Decoder::rotary(const torch::Tensor &pos, c10::ScalarType type) const {
     const auto inv_freq =
-        1.0 / torch::pow(cfg_.rope_theta, torch::arange(0, cfg_.head_dim, 2, torch::kFloat64) / (double)cfg_.head_dim);
+        1.0 / torch::pow(cfg_.rope_theta,
+                         torch::arange(0, cfg_.head_dim, 2, torch::TensorOptions().dtype(torch::kFloat64).device(pos.device())) /
+                             (double)cfg_.head_dim);
     const auto freqs = pos.to(torch::kFloat64).unsqueeze(-1) * inv_freq; // [B, T, hd/2]
     const auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);        // [B, 1, T, hd]
     return {emb.cos().to(type), emb.sin().to(type)};
 }
 
 torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos,
-                                     const torch::Tensor &sin, const torch::Tensor &bias, KvCache *cache,
-                                     size_t layer) const {
+                                     const torch::Tensor &sin, const Mask &mask, KvCache *cache, size_t layer) const {
     const int64_t B = x.size(0), T = x.size(1), hd = cfg_.head_dim;
     const int64_t nh = cfg_.num_attention_heads, nkv = cfg_.num_key_value_heads;
-    const auto qkv = fused::linears(x, {l.q, l.k, l.v}, {l.q_bias, l.k_bias, l.v_bias}); // one product
+    const auto qkv = fused::linears(x, {cast(l.q), cast(l.k), cast(l.v)}, {cast(l.q_bias), cast(l.k_bias), cast(l.v_bias)});
     auto q = qkv[0].view({B, T, nh, hd});
     auto k = qkv[1].view({B, T, nkv, hd});
     auto v = qkv[2].view({B, T, nkv, hd});
@@ -319,28 +339,39 @@ torch::Tensor Decoder::attention(const Layer &l, const torch::Tensor &x, const t
         v = cache->v[layer].narrow(2, 0, cache->used + T);
     }
     // grouped-query attention (each kv head serves nh / nkv query heads) with the causal + padding bias
-    return torch::linear(fused::attention(q, k, v, bias, 1.0 / std::sqrt((double)hd)), l.o);
+    const double scale = 1.0 / std::sqrt((double)hd);
+    torch::Tensor out;
+    if (compat::kHasSdpa && q.is_cuda()) // libtorch's fused attention: flash when causal without a bias
+        out = compat::sdpa(q, k, v, mask.bias, mask.causal, scale).transpose(1, 2).reshape({B, T, nh * hd});
+    else
+        out = fused::attention(q, k, v, mask.bias, scale);
+    return torch::linear(out, cast(l.o));
 }
 
 torch::Tensor Decoder::block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
-                             const torch::Tensor &bias, KvCache *cache) const {
+                             const Mask &mask, KvCache *cache) const {
+    // the residual stream x stays fp32; the norms hand the products their input in the compute dtype
     const Layer &l = layers_[i];
-    x = x + attention(l, rms_norm(x, l.in_norm), cos, sin, bias, cache, i);
+    x = x + attention(l, rms_norm(x, l.in_norm), cos, sin, mask, cache, i);
     const auto h = rms_norm(x, l.post_norm);
-    return x + torch::linear(fused::swiglu_linear(h, l.gate, l.up), l.down);
+    return x + torch::linear(fused::swiglu_linear(h, cast(l.gate), cast(l.up)), cast(l.down));
 }
 
-/** The additive attention bias [B, 1, T(q), T(k)] of a boolean [B, T(q), T(k)] "may attend". */
-static torch::Tensor mask_bias(const torch::Tensor &allowed, const torch::TensorOptions &options) {
+torch::Tensor Decoder::mask_bias(const torch::Tensor &allowed) const {
     // a large negative (not -inf) keeps fully masked rows (padding queries) finite
+    const auto options = torch::TensorOptions().dtype(compute_).device(allowed.device());
     return torch::where(allowed, torch::zeros({}, options), torch::full({}, -1e9, options)).unsqueeze(1);
 }
 
 torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &mask) {
-    return torch::linear(hidden(ids, mask), head_weight()).to(torch::kFloat32);
+    return torch::linear(hidden(ids, mask), cast(head_weight())).to(torch::kFloat32);
 }
 
-torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mask) {
+torch::Tensor Decoder::hidden(const torch::Tensor &ids_in, const torch::Tensor &mask_in) {
+    // ids and mask may come from the host: they go to the model's device once, and whether any row has padding is
+    // read where it costs no device synchronisation
+    const bool padded = !mask_in.is_cpu() || !mask_in.ne(0).all().item<bool>();
+    const torch::Tensor ids = ids_in.to(device_), mask = mask_in.to(device_);
     const int64_t T = ids.size(1);
     // Where the embedding already has a dense gradient (the fused head's, for a tied head; or one the optimizer
     // step zeroed), its backward adds a sparse update into it: no transient dense [V, H] gradient, which at a
@@ -350,31 +381,38 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids, const torch::Tensor &mas
     auto x = torch::embedding(embed_, ids, -1, false, sparse);
     // Positions count real tokens, so left and right padding both work; padding keys are masked out.
     const auto m = mask.to(torch::kInt64);
-    const auto [cos, sin] = rotary((m.cumsum(1) - 1).clamp_min(0), x.scalar_type());
-    const auto causal = torch::ones({T, T}, torch::kBool).tril();
-    const auto bias = mask_bias(causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1), x.options()); // [B, 1, T, T]
-    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, bias, nullptr);
+    const auto [cos, sin] = rotary((m.cumsum(1) - 1).clamp_min(0), compute_);
+    Mask attend;
+    if (!padded && compat::kHasSdpa && ids.is_cuda()) {
+        attend.causal = true; // no padding anywhere: the fused attention masks causally by itself
+    } else {
+        const auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device_)).tril();
+        attend.bias = mask_bias(causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1)); // [B, 1, T, T]
+    }
+    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, attend, nullptr);
     return rms_norm(x, final_norm_);
 }
 
-void KvCache::select_rows(const torch::Tensor &keep) {
+void KvCache::select_rows(const torch::Tensor &keep_in) {
+    const torch::Tensor keep = keep_in.to(mask.device());
     for (auto &t : k) t = t.index_select(0, keep);
     for (auto &t : v) t = t.index_select(0, keep);
     mask = mask.index_select(0, keep);
     count = count.index_select(0, keep);
 }
 
-torch::Tensor Decoder::extend(const torch::Tensor &ids, const torch::Tensor &mask, KvCache &c, int64_t capacity) {
+torch::Tensor Decoder::extend(const torch::Tensor &ids_in, const torch::Tensor &mask_in, KvCache &c, int64_t capacity) {
     torch::NoGradGuard no_grad;
+    const torch::Tensor ids = ids_in.to(device_), mask = mask_in.to(device_);
     const int64_t B = ids.size(0), T = ids.size(1), L0 = c.used;
     if (c.k.empty()) {
         c.capacity = capacity;
-        const auto opts = embed_.options().requires_grad(false);
+        const auto opts = torch::TensorOptions().dtype(compute_).device(device_);
         for (size_t i = 0; i < layers_.size(); i++) {
             c.k.push_back(torch::empty({B, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
             c.v.push_back(torch::empty({B, cfg_.num_key_value_heads, capacity, cfg_.head_dim}, opts));
         }
-        c.count = torch::zeros({B}, torch::kInt64);
+        c.count = torch::zeros({B}, torch::TensorOptions().dtype(torch::kInt64).device(device_));
     }
     if (L0 + T > c.capacity)
         throw Error{WMSS_ERR_SHAPE, "KV cache of " + std::to_string(c.capacity) + " slots cannot take " +
@@ -382,11 +420,13 @@ torch::Tensor Decoder::extend(const torch::Tensor &ids, const torch::Tensor &mas
     auto x = torch::embedding(embed_, ids);
     const auto m = mask.to(torch::kInt64);
     // positions count real tokens (as hidden() does): the row's tokens so far, then this call's
-    const auto [cos, sin] = rotary((c.count.unsqueeze(1) + m.cumsum(1) - 1).clamp_min(0), x.scalar_type());
-    const auto all = L0 ? torch::cat({c.mask, m}, 1) : m;              // [B, L0 + T]
-    const auto causal = torch::ones({T, L0 + T}, torch::kBool).tril(L0); // query t sees slots <= L0 + t
-    const auto bias = mask_bias(causal.unsqueeze(0) & all.to(torch::kBool).unsqueeze(1), x.options());
-    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, bias, &c);
+    const auto [cos, sin] = rotary((c.count.unsqueeze(1) + m.cumsum(1) - 1).clamp_min(0), compute_);
+    const auto all = L0 ? torch::cat({c.mask, m}, 1) : m; // [B, L0 + T]
+    const auto causal = torch::ones({T, L0 + T}, torch::TensorOptions().dtype(torch::kBool).device(device_))
+                            .tril(L0); // query t sees slots <= L0 + t
+    Mask attend;
+    attend.bias = mask_bias(causal.unsqueeze(0) & all.to(torch::kBool).unsqueeze(1));
+    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, attend, &c);
     c.mask = all;
     c.count = c.count + m.sum(1);
     c.used = L0 + T;

@@ -65,6 +65,18 @@ class Decoder {
     torch::Tensor extend(const torch::Tensor &ids, const torch::Tensor &mask, KvCache &cache, int64_t capacity);
     /** The head's weight [V, H]: lm_head, or the embedding when tied (then its gradient is the embedding's). */
     const torch::Tensor &head_weight() const { return cfg_.tie_word_embeddings ? embed_ : lm_head_; }
+    /**
+     * Moves every parameter (and its gradient) to device in place (the tensors keep their identity, so optimizer
+     * state and views stay attached) and sets the compute dtype: fp32, or bf16 matrix products and activations with
+     * the fp32 parameters as master weights (each forward casts them; their gradients arrive in fp32).
+     */
+    void to(const torch::Device &device, c10::ScalarType compute);
+    const torch::Device &device() const { return device_; }
+    c10::ScalarType compute_dtype() const { return compute_; }
+    /** t in the compute dtype (a no-op in fp32); autograd records the cast, so gradients reach t in its own dtype. */
+    torch::Tensor cast(const torch::Tensor &t) const {
+        return !t.defined() || t.scalar_type() == compute_ ? t : t.to(compute_);
+    }
     const ModelConfig &config() const { return cfg_; }
     /** Every parameter under its Hugging Face name (the tied head appears once, as the embedding). */
     const TensorMap &named() const { return named_; }
@@ -73,22 +85,32 @@ class Decoder {
     void load_state(const TensorMap &tensors);
 
   private:
+    /** Who may attend to whom: an additive bias [B, 1, T, S], or none where every row is causal without padding. */
+    struct Mask {
+        torch::Tensor bias; // undefined: plain causal (only where fused attention takes is_causal)
+        bool causal = false;
+    };
     struct Layer {
         torch::Tensor in_norm, q, k, v, o, q_bias, k_bias, v_bias, q_norm, k_norm, post_norm, gate, up, down;
     };
     ModelConfig cfg_;
+    torch::Device device_ = torch::kCPU;
+    c10::ScalarType compute_ = torch::kFloat32;
     TensorMap named_; // libtorch's Module forbids dots in names, so the parameters are kept here
     torch::Tensor embed_, final_norm_, lm_head_;
     std::vector<Layer> layers_;
+    /** RMSNorm of x with weight w, in the compute dtype (the statistics in fp32 whatever x's dtype). */
     torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w) const;
+    /** The additive attention bias [B, 1, T(q), T(k)] in the compute dtype of a boolean [B, T(q), T(k)] "may attend". */
+    torch::Tensor mask_bias(const torch::Tensor &allowed) const;
     /** cos and sin [B, 1, T, head_dim] of the rotary embedding at positions pos [B, T]. */
     std::pair<torch::Tensor, torch::Tensor> rotary(const torch::Tensor &pos, c10::ScalarType type) const;
     /** Self-attention of one layer; with a cache, after the tokens in it (and this call's keys and values appended). */
     torch::Tensor attention(const Layer &l, const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
-                            const torch::Tensor &bias, KvCache *cache, size_t layer) const;
+                            const Mask &mask, KvCache *cache, size_t layer) const;
     /** Decoder layer i: attention and MLP, each with its pre-norm and residual. */
-    torch::Tensor block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin,
-                        const torch::Tensor &bias, KvCache *cache) const;
+    torch::Tensor block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const Mask &mask,
+                        KvCache *cache) const;
     torch::Tensor register_parameter(const std::string &name, torch::Tensor t);
 };
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <memory>
 
+#include "device.h"
 #include "durable.h"
 #include "error.h"
 #include "fused_head.h"
@@ -16,10 +17,13 @@ namespace fs = std::filesystem;
 
 struct wmss_torch_model {
     std::unique_ptr<wmss::Decoder> net;
-    torch::Tensor logits;  // [B*T, V] fp32, kept until the next forward (Java views it without a copy)
-    bool graph = false;    // logits carry an autograd graph
+    torch::Tensor logits;      // [B*T, V] fp32, kept until the next forward (Java views it without a copy on the CPU)
+    torch::Tensor logits_host; // their host copy, for a model on a device (Java reads and writes host memory only)
+    bool graph = false;        // logits carry an autograd graph
     std::unique_ptr<torch::optim::AdamW> opt;
-    wmss::HiddenState hidden; // the last forward_hidden (fused_head.cpp)
+    wmss::DeviceSteps steps;   // the fused CUDA AdamW's step counters (optim.cpp)
+    wmss::HiddenState hidden;  // the last forward_hidden (fused_head.cpp)
+    std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> snapshots; // host copies of device parameters
 };
 
 namespace {
@@ -133,12 +137,18 @@ int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int6
         auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
                        : torch::ones({batch, seq}, torch::kInt64);
         m->logits = torch::Tensor();
+        m->logits_host = torch::Tensor();
         m->hidden = wmss::HiddenState();
         wmss::use_all_cores();
         torch::AutoGradMode grad_mode(with_grad != 0);
         m->logits = m->net->forward(id, mk).reshape({batch * seq, V}).contiguous();
         m->graph = with_grad != 0;
-        *logits = m->logits.data_ptr<float>();
+        if (m->logits.is_cpu()) {
+            *logits = m->logits.data_ptr<float>();
+        } else { // a device model: Java gets a host copy (the full-logits reference path; the fused head needs none)
+            m->logits_host = m->logits.to(torch::kCPU);
+            *logits = m->logits_host.data_ptr<float>();
+        }
     });
 }
 
@@ -151,8 +161,9 @@ int wmss_torch_model_backward(wmss_torch_model *m, const float *grad_logits) {
         // backward needs its inputs and weights, not its output, so overwriting the logits is safe.
         auto g = torch::from_blob(const_cast<float *>(grad_logits), m->logits.sizes(), torch::kFloat32);
         wmss::use_all_cores();
-        m->logits.backward(g);
+        m->logits.backward(g.to(m->logits.device()));
         m->graph = false;
+        m->logits_host = torch::Tensor();
     });
 }
 
@@ -163,6 +174,7 @@ int wmss_torch_model_adamw(wmss_torch_model *m, double lr, double beta1, double 
             throw wmss::Error{WMSS_ERR_ARGUMENT, "AdamW needs lr >= 0, betas in [0, 1), eps > 0, weight_decay >= 0"};
         auto o = torch::optim::AdamWOptions(lr).betas({beta1, beta2}).eps(eps).weight_decay(weight_decay);
         m->opt = std::make_unique<torch::optim::AdamW>(m->net->parameters(), o);
+        m->steps = wmss::DeviceSteps();
     });
 }
 
@@ -171,7 +183,7 @@ int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, 
         need(m);
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer: call wmss_torch_model_adamw first"};
         wmss::use_all_cores();
-        const double norm = wmss::adamw_step(*m->opt, m->net->parameters(), lr, max_grad_norm); // optim.cpp
+        const double norm = wmss::adamw_step(*m->opt, m->steps, m->net->parameters(), lr, max_grad_norm); // optim.cpp
         if (grad_norm) *grad_norm = norm;
     });
 }
@@ -192,10 +204,16 @@ int wmss_torch_model_parameter(wmss_torch_model *m, const char *name, float **da
         const auto it = m->net->named().find(name);
         if (it == m->net->named().end()) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string("no parameter named ") + name};
         torch::Tensor p = it->second;
-        if (data) *data = p.data_ptr<float>();
-        if (grad) {
-            if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-            *grad = p.grad().data_ptr<float>();
+        if (grad && !p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        if (p.is_cpu()) { // live views
+            if (data) *data = p.data_ptr<float>();
+            if (grad) *grad = p.grad().data_ptr<float>();
+        } else { // a device model: host snapshots, valid until the next call for this name (writes do not reach it)
+            auto &snap = m->snapshots[name];
+            snap.first = p.detach().to(torch::kCPU).contiguous();
+            snap.second = grad ? p.grad().to(torch::kCPU).contiguous() : torch::Tensor();
+            if (data) *data = snap.first.data_ptr<float>();
+            if (grad) *grad = snap.second.data_ptr<float>();
         }
         if (numel) *numel = p.numel();
     });
@@ -207,7 +225,7 @@ int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
         if (!path) throw wmss::Error{WMSS_ERR_NULL_POINTER, "path is NULL"};
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer to save"};
         torch::serialize::OutputArchive archive;
-        m->opt->save(archive);
+        wmss::save_adamw(*m->opt, archive); // host copies of device state: a checkpoint resumes on any device
         const std::string tmp = std::string(path) + ".tmp";
         archive.save_to(tmp);
         wmss::commit_file(tmp, path);
@@ -228,6 +246,37 @@ int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path) {
             throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(path) + ": not a readable optimizer state (truncated or "
                                                  "corrupt): " + e.what_without_backtrace()};
         }
+        wmss::adamw_state_to(*m->opt, m->net->device()); // the moments live where the parameters do
+        m->steps = wmss::DeviceSteps();
+    });
+}
+
+int wmss_torch_model_to(wmss_torch_model *m, const char *device, int precision) {
+    return wmss::torch_guard("wmss_torch_model_to", [&] {
+        need(m);
+        if (!device) throw wmss::Error{WMSS_ERR_NULL_POINTER, "device is NULL"};
+        if (precision != WMSS_DTYPE_F32 && precision != WMSS_DTYPE_BF16)
+            throw wmss::Error{WMSS_ERR_DTYPE, "precision must be WMSS_DTYPE_F32 or WMSS_DTYPE_BF16, got " +
+                                                  std::to_string(precision)};
+        const torch::Device d = wmss::parse_device(device);
+        m->logits = torch::Tensor();
+        m->logits_host = torch::Tensor();
+        m->graph = false;
+        m->hidden = wmss::HiddenState();
+        m->snapshots.clear();
+        m->net->to(d, precision == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32);
+        if (m->opt) wmss::adamw_state_to(*m->opt, d);
+        m->steps = wmss::DeviceSteps();
+    });
+}
+
+int wmss_torch_model_device(wmss_torch_model *m, int *device_type, int *device_index, int *precision) {
+    return wmss::torch_guard("wmss_torch_model_device", [&] {
+        need(m);
+        const torch::Device d = m->net->device();
+        if (device_type) *device_type = d.is_cuda() ? WMSS_TORCH_DEVICE_CUDA : WMSS_TORCH_DEVICE_CPU;
+        if (device_index) *device_index = d.is_cuda() ? (d.has_index() ? d.index() : 0) : -1;
+        if (precision) *precision = m->net->compute_dtype() == torch::kBFloat16 ? WMSS_DTYPE_BF16 : WMSS_DTYPE_F32;
     });
 }
 
@@ -248,5 +297,6 @@ wmss::Decoder &wmss::decoder_of(wmss_torch_model *m) { return *need(m)->net; }
 wmss::HiddenState &wmss::hidden_of(wmss_torch_model *m) { return need(m)->hidden; }
 void wmss::release_logits(wmss_torch_model *m) {
     need(m)->logits = torch::Tensor();
+    m->logits_host = torch::Tensor();
     m->graph = false;
 }

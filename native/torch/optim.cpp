@@ -12,6 +12,8 @@
 #include <limits>
 #include <vector>
 
+#include "compat.h"
+#include "error.h"
 #include "fused_ops.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -66,6 +68,88 @@ bool fusable(const std::vector<torch::Tensor> &params, const torch::optim::AdamW
     return true;
 }
 
+/** The gradients' global norm as a 0-dim fp64 tensor on their device, without reading it: each gradient's fp32 norm
+ * (as clip_grad_norm_ keeps it), then the 2-norm of those in fp64. */
+torch::Tensor device_norm(const std::vector<torch::Tensor> &params) {
+    std::vector<torch::Tensor> grads;
+    for (const auto &p : params)
+        if (p.grad().defined()) grads.push_back(p.grad().is_sparse() ? p.grad().coalesce().values() : p.grad());
+    if (grads.empty()) return torch::zeros({}, torch::kFloat64);
+    const auto norms = at::_foreach_norm(grads, 2);
+    return torch::stack(norms).to(torch::kFloat64).pow(2).sum().sqrt();
+}
+
+[[noreturn]] void nonfinite_norm(double norm) {
+    throw wmss::Error{WMSS_ERR_NONFINITE, "the gradient norm is " + std::to_string(norm) +
+                                              " (NaN or inf in the gradients): the optimizer step was not taken"};
+}
+
+torch::optim::AdamWParamState &state_of(torch::optim::AdamW &opt, const torch::Tensor &p) {
+    const auto key = wmss::compat::optimizer_key(p);
+    auto it = opt.state().find(key);
+    if (it == opt.state().end()) {
+        auto s = std::make_unique<torch::optim::AdamWParamState>();
+        s->step(0);
+        s->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        s->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        it = opt.state().emplace(key, std::move(s)).first;
+    }
+    return static_cast<torch::optim::AdamWParamState &>(*it->second);
+}
+
+bool on_cuda(const std::vector<torch::Tensor> &params) {
+    bool any = false;
+    for (const auto &p : params) {
+        if (!p.grad().defined()) continue;
+        if (!p.is_cuda() || p.scalar_type() != torch::kFloat32 || p.grad().is_sparse()) return false;
+        any = true;
+    }
+    return any;
+}
+
+/** The CUDA step: norm, clip and PyTorch's fused AdamW on the device, one read of the norm (which decides the step). */
+double cuda_step(torch::optim::AdamW &opt, wmss::DeviceSteps &steps, const std::vector<torch::Tensor> &params,
+                 double max_norm) {
+    const torch::Tensor total = device_norm(params);
+    const torch::Tensor found_inf = total.isfinite().logical_not().to(torch::kFloat32);
+    const torch::Tensor clip = (max_norm / (total + 1e-6)).clamp_max(1.0).to(torch::kFloat32);
+    std::vector<torch::Tensor> counted; // every step counter this call increments
+    for (auto &group : opt.param_groups()) {
+        const auto &o = static_cast<const torch::optim::AdamWOptions &>(group.options());
+        std::vector<torch::Tensor> ps, gs, ms, vs, ss;
+        for (auto &p : group.params()) {
+            if (!p.grad().defined()) continue;
+            auto &s = state_of(opt, p);
+            torch::Tensor &step = steps.steps[p.unsafeGetTensorImpl()];
+            if (!step.defined()) step = torch::full({}, (double)s.step(), p.options().dtype(torch::kFloat32));
+            ps.push_back(p.detach());
+            gs.push_back(p.mutable_grad());
+            ms.push_back(s.exp_avg());
+            vs.push_back(s.exp_avg_sq());
+            ss.push_back(step);
+        }
+        if (ps.empty()) continue;
+        wmss::compat::foreach_mul(gs, clip);
+        at::_foreach_add_(ss, 1.0);
+        counted.insert(counted.end(), ss.begin(), ss.end());
+        wmss::compat::fused_adamw(ps, gs, ms, vs, ss, o.lr(), std::get<0>(o.betas()), std::get<1>(o.betas()),
+                                  o.weight_decay(), o.eps(), found_inf);
+        at::_foreach_zero_(gs);
+    }
+    const double norm = (float)total.item<double>(); // the one read of the step
+    if (!std::isfinite(norm)) {
+        if (!counted.empty()) at::_foreach_sub_(counted, 1.0); // the kernel skipped the update: undo the count
+        nonfinite_norm(norm);
+    }
+    for (auto &group : opt.param_groups())
+        for (auto &p : group.params())
+            if (p.grad().defined()) {
+                auto &s = state_of(opt, p);
+                s.step(s.step() + 1);
+            }
+    return norm;
+}
+
 }  // namespace
 
 double wmss::grad_norm(const std::vector<torch::Tensor> &params) {
@@ -74,6 +158,7 @@ double wmss::grad_norm(const std::vector<torch::Tensor> &params) {
         if (p.grad().defined() && (p.grad().scalar_type() != torch::kFloat32 || !p.grad().device().is_cpu() ||
                                    !p.grad().is_contiguous() || p.grad().is_sparse()))
             cpu_f32 = false;
+    if (!cpu_f32) return (float)device_norm(params).item<double>(); // one read of the device
     double total_sq = 0;
     for (const auto &p : params) {
         const torch::Tensor &g = p.grad();
@@ -95,34 +180,34 @@ double wmss::grad_norm(const std::vector<torch::Tensor> &params) {
     return (float)std::sqrt(total_sq); // the norm as clip_grad_norm_ forms it: the 2-norm of the parameters' norms
 }
 
-double wmss::adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tensor> &params, double lr,
-                        double max_grad_norm) {
+double wmss::adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std::vector<torch::Tensor> &params,
+                        double lr, double max_grad_norm) {
     for (auto &g : opt.param_groups()) static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
     // no clipping: the largest float (libtorch converts max_norm to the gradients' fp32 and refuses more)
     const double max_norm = max_grad_norm > 0 ? max_grad_norm : (double)std::numeric_limits<float>::max();
+    bool amsgrad = false;
+    for (const auto &group : opt.param_groups())
+        amsgrad = amsgrad || static_cast<const torch::optim::AdamWOptions &>(group.options()).amsgrad();
+    if (compat::kHasFusedAdamW && !amsgrad && on_cuda(params)) return cuda_step(opt, steps, params, max_norm);
     if (!fusable(params, opt)) {
-        const double norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+        const double norm = wmss::grad_norm(params);
+        if (!std::isfinite(norm)) nonfinite_norm(norm);
+        torch::nn::utils::clip_grad_norm_(params, max_norm);
         opt.step();
-        opt.zero_grad();
+        for (const auto &p : params) // zeroed, not released (libtorch 2.x's zero_grad releases them by default)
+            if (p.grad().defined()) p.grad().zero_();
+        steps = DeviceSteps(); // libtorch counted the steps on the host
         return norm;
     }
     const float total = (float)wmss::grad_norm(params);
+    if (!std::isfinite(total)) nonfinite_norm(total);
     const float clip_coef = (float)(max_norm / ((double)total + 1e-6));
     for (auto &group : opt.param_groups()) {
         const auto &o = static_cast<const torch::optim::AdamWOptions &>(group.options());
         const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
         for (auto &p : group.params()) {
             if (!p.grad().defined()) continue;
-            const std::string key = c10::guts::to_string(p.unsafeGetTensorImpl());
-            auto it = opt.state().find(key);
-            if (it == opt.state().end()) {
-                auto s = std::make_unique<torch::optim::AdamWParamState>();
-                s->step(0);
-                s->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-                s->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-                it = opt.state().emplace(key, std::move(s)).first;
-            }
-            auto &s = static_cast<torch::optim::AdamWParamState &>(*it->second);
+            auto &s = state_of(opt, p);
             s.step(s.step() + 1);
             const double bc1 = 1 - std::pow(beta1, (double)s.step()), bc2 = 1 - std::pow(beta2, (double)s.step());
             Coefficients c;
@@ -144,4 +229,38 @@ double wmss::adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tenso
         }
     }
     return total;
+}
+
+void wmss::save_adamw(torch::optim::AdamW &opt, torch::serialize::OutputArchive &archive) {
+    struct Moved {
+        torch::optim::AdamWParamState *state;
+        torch::Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
+    };
+    std::vector<Moved> moved;
+    auto host = [](const torch::Tensor &t) { return t.defined() ? t.to(torch::kCPU) : t; };
+    for (auto &kv : opt.state()) {
+        auto &s = static_cast<torch::optim::AdamWParamState &>(*kv.second);
+        if (!s.exp_avg().defined() || s.exp_avg().is_cpu()) continue;
+        moved.push_back({&s, s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()});
+        s.exp_avg(host(s.exp_avg()));
+        s.exp_avg_sq(host(s.exp_avg_sq()));
+        s.max_exp_avg_sq(host(s.max_exp_avg_sq()));
+    }
+    try {
+        opt.save(archive);
+    } catch (...) {
+        for (auto &m : moved) m.state->exp_avg(m.exp_avg), m.state->exp_avg_sq(m.exp_avg_sq), m.state->max_exp_avg_sq(m.max_exp_avg_sq);
+        throw;
+    }
+    for (auto &m : moved) m.state->exp_avg(m.exp_avg), m.state->exp_avg_sq(m.exp_avg_sq), m.state->max_exp_avg_sq(m.max_exp_avg_sq);
+}
+
+void wmss::adamw_state_to(torch::optim::AdamW &opt, const torch::Device &device) {
+    auto to = [&](const torch::Tensor &t) { return t.defined() ? t.to(device) : t; };
+    for (auto &kv : opt.state()) {
+        auto &s = static_cast<torch::optim::AdamWParamState &>(*kv.second);
+        s.exp_avg(to(s.exp_avg()));
+        s.exp_avg_sq(to(s.exp_avg_sq()));
+        s.max_exp_avg_sq(to(s.max_exp_avg_sq()));
+    }
 }

@@ -2,18 +2,36 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <vector>
 
 namespace wmss {
 
 /**
- * clip_grad_norm_(params, max_grad_norm) (<= 0: no clipping), one AdamW step at lr, zero_grad: fused into one pass per
- * parameter after the norm (when the fused ops are on and every parameter is fp32 on the CPU). Returns the global
- * gradient norm before clipping.
+ * The fused CUDA AdamW's step counters, as fp32 tensors on the device (the kernel reads them there); derived from the
+ * host step counts of libtorch's AdamW state, which stay the record that is saved and loaded. Reset whenever the
+ * state is replaced or moved.
  */
+struct DeviceSteps {
+    std::map<const void *, torch::Tensor> steps;
+};
+
 /** The global gradient norm as clip_grad_norm_ forms it (each parameter's fp32 2-norm, then the 2-norm of those). */
 double grad_norm(const std::vector<torch::Tensor> &params);
 
-double adamw_step(torch::optim::AdamW &opt, const std::vector<torch::Tensor> &params, double lr, double max_grad_norm);
+/**
+ * clip_grad_norm_(params, max_grad_norm) (<= 0: no clipping), one AdamW step at lr, zero_grad. Returns the global
+ * gradient norm before clipping. A non-finite norm (NaN or inf in a gradient) is an error and the step is not taken.
+ * Three paths with the same arithmetic: every parameter fp32 on the CPU (and the fused ops on): one pass per
+ * parameter after the norm; on a CUDA device with libtorch >= 2.4: the norm, the clip and PyTorch's multi-tensor
+ * fused AdamW on the device, with one read of the norm at the end; else libtorch's own clip and step.
+ */
+double adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std::vector<torch::Tensor> &params, double lr,
+                  double max_grad_norm);
+
+/** opt.save with the moments copied to the host, so that the file resumes on any device. */
+void save_adamw(torch::optim::AdamW &opt, torch::serialize::OutputArchive &archive);
+/** Moves the AdamW moments to device (after a load, or when the model moves). */
+void adamw_state_to(torch::optim::AdamW &opt, const torch::Device &device);
 
 }  // namespace wmss

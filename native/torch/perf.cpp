@@ -5,9 +5,16 @@
 #include <algorithm>
 #include <chrono>
 
+#include "device.h"
 #include "error.h"
 #include "fused_head.h"
 #include "threads.h"
+
+namespace {
+void check(int status) {
+    if (status != WMSS_OK) throw wmss::Error{status, wmss_torch_last_error()};
+}
+}  // namespace
 
 extern "C" {
 
@@ -40,6 +47,36 @@ int wmss_torch_sgemm_peak(double *flops_per_second) {
             const auto t0 = std::chrono::steady_clock::now();
             at::mm_out(c, a, b);
             best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        *flops_per_second = 2.0 * (double)n * (double)n * (double)n / best;
+    });
+}
+
+int wmss_torch_matmul_peak(const char *device, int precision, double *flops_per_second) {
+    return wmss::torch_guard("wmss_torch_matmul_peak", [&] {
+        if (!device || !flops_per_second) throw wmss::Error{WMSS_ERR_NULL_POINTER, "device and flops_per_second are required"};
+        if (precision != WMSS_DTYPE_F32 && precision != WMSS_DTYPE_BF16)
+            throw wmss::Error{WMSS_ERR_DTYPE, "precision must be WMSS_DTYPE_F32 or WMSS_DTYPE_BF16"};
+        const torch::Device d = wmss::parse_device(device);
+        if (d.is_cpu() && precision == WMSS_DTYPE_F32) {
+            check(wmss_torch_sgemm_peak(flops_per_second));
+            return;
+        }
+        torch::NoGradGuard no_grad;
+        wmss::use_all_cores();
+        const int64_t n = d.is_cpu() ? 1024 : 8192;
+        const auto opt = torch::TensorOptions().device(d).dtype(precision == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32);
+        const auto a = torch::randn({n, n}, opt), b = torch::randn({n, n}, opt); // random data: zeros run faster
+        auto c = torch::empty({n, n}, opt);
+        at::mm_out(c, a, b);
+        wmss::device_synchronize(d);
+        double best = 1e300;
+        const int reps = d.is_cpu() ? 2 : 10;
+        for (int i = 0; i < 3; i++) {
+            const auto t0 = std::chrono::steady_clock::now();
+            for (int r = 0; r < reps; r++) at::mm_out(c, a, b);
+            wmss::device_synchronize(d);
+            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps);
         }
         *flops_per_second = 2.0 * (double)n * (double)n * (double)n / best;
     });

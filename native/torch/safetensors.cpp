@@ -326,7 +326,7 @@ void write_checkpoint(const std::string &dir, const TensorMap &tensors, torch::S
     std::vector<TensorMap> shards(1);
     int64_t in_shard = 0, total = 0;
     for (const auto &kv : tensors) {
-        torch::Tensor t = kv.second.detach().to(dtype);
+        torch::Tensor t = kv.second.detach().to(torch::kCPU, dtype); // from any device
         // a diverged model is refused before any file is written (F32 values beyond BF16's range become inf here)
         require_finite(kv.first, t, "refusing to write " + dir);
         const int64_t n = (int64_t)t.nbytes();

@@ -68,4 +68,62 @@ public final class WmssTorch {
     public static void emptyCache() {
         Status.check(WmssTorchH.wmss_torch_cache_empty(), WmssTorch::lastError);
     }
+
+    /**
+     * How this libwmss_torch was built: flavour (cpu|cuda), libtorch, fused_attention, fused_adamw, gloo, nccl, as
+     * an ordered map of the native "key=value" lines.
+     */
+    public static java.util.Map<String, String> buildInfo() {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String line : NativeLoader.cString(WmssTorchH.wmss_torch_build_info()).split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) out.put(line.substring(0, eq), line.substring(eq + 1));
+        }
+        return out;
+    }
+
+    /** CUDA devices this process can use through libtorch (0 for a CPU build, or without a driver or device). */
+    public static int cudaDeviceCount() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment n = arena.allocate(4, 4);
+            Status.check(WmssTorchH.wmss_torch_cuda_device_count(n), WmssTorch::lastError);
+            return n.get(ValueLayout.JAVA_INT, 0);
+        }
+    }
+
+    /** The default device: "cuda:0" where this build has CUDA and a device is visible, else "cpu". */
+    public static String defaultDevice() {
+        return cudaDeviceCount() > 0 ? "cuda:0" : "cpu";
+    }
+
+    /**
+     * Memory of a device ("cpu", "cuda:N") in bytes: {in use, peak in use since the last reset, held by the caching
+     * allocator, total}; on the CPU {resident, peak resident, cached free blocks, physical memory}. resetPeak starts
+     * a new peak after reading (CUDA).
+     */
+    public static long[] deviceMemory(String device, boolean resetPeak) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(32, 8);
+            Status.check(WmssTorchH.wmss_torch_device_memory(arena.allocateFrom(device), resetPeak ? 1 : 0, out),
+                    WmssTorch::lastError);
+            return out.toArray(ValueLayout.JAVA_LONG);
+        }
+    }
+
+    /** Waits for the device's queued work (a no-op for "cpu"): for timing. */
+    public static void synchronize(String device) {
+        try (Arena arena = Arena.ofConfined()) {
+            Status.check(WmssTorchH.wmss_torch_device_synchronize(arena.allocateFrom(device)), WmssTorch::lastError);
+        }
+    }
+
+    /** The matrix-product rate (FLOP/s) of a device in a precision (F32 or BF16), measured now on random data. */
+    public static double matmulPeak(String device, DType precision) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment f = arena.allocate(ValueLayout.JAVA_DOUBLE);
+            Status.check(WmssTorchH.wmss_torch_matmul_peak(arena.allocateFrom(device), precision.code(), f),
+                    WmssTorch::lastError);
+            return f.get(ValueLayout.JAVA_DOUBLE, 0);
+        }
+    }
 }

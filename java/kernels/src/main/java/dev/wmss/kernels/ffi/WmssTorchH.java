@@ -324,6 +324,102 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_to {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_to", DESC);
+    }
+
+    public static int wmss_torch_model_to(MemorySegment m, MemorySegment device, int precision) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_to", m, device, precision);
+        try {
+            return (int) wmss_torch_model_to.HANDLE.invokeExact(m, device, precision);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_to", t);
+        }
+    }
+
+    private static final class wmss_torch_model_device {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_device", DESC);
+    }
+
+    public static int wmss_torch_model_device(MemorySegment m, MemorySegment device_type, MemorySegment device_index, MemorySegment precision) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_device", m, device_type, device_index, precision);
+        try {
+            return (int) wmss_torch_model_device.HANDLE.invokeExact(m, device_type, device_index, precision);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_device", t);
+        }
+    }
+
+    private static final class wmss_torch_build_info {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_build_info", DESC);
+    }
+
+    public static MemorySegment wmss_torch_build_info() {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_build_info");
+        try {
+            return (MemorySegment) wmss_torch_build_info.HANDLE.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_build_info", t);
+        }
+    }
+
+    private static final class wmss_torch_cuda_device_count {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_cuda_device_count", DESC);
+    }
+
+    public static int wmss_torch_cuda_device_count(MemorySegment count) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cuda_device_count", count);
+        try {
+            return (int) wmss_torch_cuda_device_count.HANDLE.invokeExact(count);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_cuda_device_count", t);
+        }
+    }
+
+    private static final class wmss_torch_device_memory {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_device_memory", DESC);
+    }
+
+    public static int wmss_torch_device_memory(MemorySegment device, int reset_peak, MemorySegment out4) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_device_memory", device, reset_peak, out4);
+        try {
+            return (int) wmss_torch_device_memory.HANDLE.invokeExact(device, reset_peak, out4);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_device_memory", t);
+        }
+    }
+
+    private static final class wmss_torch_device_synchronize {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_device_synchronize", DESC);
+    }
+
+    public static int wmss_torch_device_synchronize(MemorySegment device) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_device_synchronize", device);
+        try {
+            return (int) wmss_torch_device_synchronize.HANDLE.invokeExact(device);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_device_synchronize", t);
+        }
+    }
+
     private static final class wmss_torch_dist_available {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_dist_available", DESC);
@@ -673,6 +769,22 @@ public final class WmssTorchH {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_sgemm_peak", t);
+        }
+    }
+
+    private static final class wmss_torch_matmul_peak {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_matmul_peak", DESC);
+    }
+
+    public static int wmss_torch_matmul_peak(MemorySegment device, int precision, MemorySegment flops_per_second) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_matmul_peak", device, precision, flops_per_second);
+        try {
+            return (int) wmss_torch_matmul_peak.HANDLE.invokeExact(device, precision, flops_per_second);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_matmul_peak", t);
         }
     }
 

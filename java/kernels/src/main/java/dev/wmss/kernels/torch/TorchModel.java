@@ -24,6 +24,8 @@ public final class TorchModel implements AutoCloseable {
     private final long vocab, parameters;
     /** Rows of the last forward that kept its graph (-1: none), which the next backward must match. */
     private long lastRows = -1;
+    private String device = "cpu";
+    private DType precision = DType.F32;
 
     private TorchModel(MemorySegment handle) {
         this.handle = handle;
@@ -32,6 +34,46 @@ public final class TorchModel implements AutoCloseable {
             check(WmssTorchH.wmss_torch_model_info(handle, v, p));
             vocab = v.get(ValueLayout.JAVA_LONG, 0);
             parameters = p.get(ValueLayout.JAVA_LONG, 0);
+        }
+    }
+
+    /**
+     * Moves the model to a device ("cpu", "cuda", "cuda:N") in a precision: {@link DType#F32}, or {@link DType#BF16}
+     * (bf16 matrix products and activations, fp32 master weights and AdamW state). Gradients and optimizer state move
+     * with it. A device this build or machine lacks is a {@link dev.wmss.kernels.WmssException} saying why.
+     * Returns this model.
+     */
+    public TorchModel to(String device, DType precision) {
+        try (Arena arena = Arena.ofConfined()) {
+            check(WmssTorchH.wmss_torch_model_to(handle(), arena.allocateFrom(device), precision.code()));
+        }
+        lastRows = -1;
+        readPlacement();
+        return this;
+    }
+
+    /** Where the model lives: "cpu" or "cuda:N" (as the native side reports it). */
+    public String device() {
+        return device;
+    }
+
+    /** The compute precision: F32, or BF16 (with fp32 master weights). */
+    public DType precision() {
+        return precision;
+    }
+
+    /** Whether Java sees this model's tensors in place (fp32 on the CPU); otherwise it gets host copies. */
+    public boolean hostViews() {
+        return device.equals("cpu") && precision == DType.F32;
+    }
+
+    /** Reads the placement back from the native model (after construction or a move). */
+    private void readPlacement() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment type = arena.allocate(4, 4), index = arena.allocate(4, 4), p = arena.allocate(4, 4);
+            check(WmssTorchH.wmss_torch_model_device(handle(), type, index, p));
+            device = type.get(ValueLayout.JAVA_INT, 0) == 1 ? "cuda:" + index.get(ValueLayout.JAVA_INT, 0) : "cpu";
+            precision = p.get(ValueLayout.JAVA_INT, 0) == DType.BF16.code() ? DType.BF16 : DType.F32;
         }
     }
 
@@ -80,8 +122,9 @@ public final class TorchModel implements AutoCloseable {
     }
 
     /**
-     * Logits [batch·seq, vocab] fp32 for ids [batch, seq] (int64; mask 1 = token, 0 = padding, or null). The view
-     * is valid until the next forward or close.
+     * Logits [batch·seq, vocab] fp32 for ids [batch, seq] (int64; mask 1 = token, 0 = padding, or null), in host
+     * memory valid until the next forward or close: a view of the logits for an fp32 CPU model, a host copy for a
+     * model on a device or in bf16 (the materialised-logits reference path).
      */
     public Logits.Host forward(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
         long n = Math.multiplyExact(batch, seq);
@@ -188,7 +231,11 @@ public final class TorchModel implements AutoCloseable {
         check(WmssTorchH.wmss_torch_model_set_trainable(handle(), trainable ? 1 : 0));
     }
 
-    /** A parameter (by Hugging Face name) and its gradient as live fp32 views: {data, grad}. */
+    /**
+     * A parameter (by Hugging Face name) and its gradient as fp32 host memory: {data, grad}. Live views for a model on
+     * the CPU (writes change it); host snapshots taken now for a model on a device (valid until the next call for the
+     * same name; writes do not reach the model).
+     */
     public MemorySegment[] parameter(String name) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment d = arena.allocate(ValueLayout.ADDRESS), g = arena.allocate(ValueLayout.ADDRESS);
@@ -200,13 +247,16 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
-    /** Hidden states after the final norm, [rows, width] fp32 in native memory (valid until the next forward). */
+    /**
+     * Hidden states after the final norm, [rows, width] fp32 host memory valid until the next forward: a view for
+     * an fp32 CPU model; {@link MemorySegment#NULL} for a model on a device or in bf16 (the states stay there).
+     */
     public record Hidden(MemorySegment data, long rows, long width) {}
 
     /**
-     * The forward stopped at the final norm (what the head multiplies), for {@link FusedHead}: hidden states
-     * [batch·seq, hidden_size] fp32, a view valid until the next forward or close. Releases an earlier
-     * {@link #forward}'s logits.
+     * The forward stopped at the final norm (what the head multiplies), for {@link FusedHead}. For an fp32 CPU model
+     * {@link Hidden#data} views the hidden states [batch·seq, hidden_size]; for others it is NULL (no copy is made).
+     * Releases an earlier {@link #forward}'s logits.
      */
     public Hidden forwardHidden(MemorySegment ids, MemorySegment mask, long batch, long seq, boolean withGrad) {
         long n = Math.multiplyExact(batch, seq);
@@ -215,10 +265,11 @@ public final class TorchModel implements AutoCloseable {
         }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS), width = arena.allocate(8);
+            boolean view = hostViews();
             check(WmssTorchH.wmss_torch_model_forward_hidden(handle(), ids, mask == null ? MemorySegment.NULL : mask,
-                    batch, seq, withGrad ? 1 : 0, out, width));
+                    batch, seq, withGrad ? 1 : 0, view ? out : MemorySegment.NULL, width));
             long h = width.get(ValueLayout.JAVA_LONG, 0);
-            return new Hidden(out.get(ValueLayout.ADDRESS, 0).reinterpret(n * h * 4), n, h);
+            return new Hidden(view ? out.get(ValueLayout.ADDRESS, 0).reinterpret(n * h * 4) : MemorySegment.NULL, n, h);
         }
     }
 

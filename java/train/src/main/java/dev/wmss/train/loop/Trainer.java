@@ -96,7 +96,12 @@ public final class Trainer {
                     }
                 }
                 double commMs = gradients.sync(); // summed over ranks: clipping and the step see the same gradients
-                double gradNorm = objective.step(rate, cfg.maxGradNorm());
+                double gradNorm;
+                try { // the native step refuses a non-finite norm before it changes anything
+                    gradNorm = objective.step(rate, cfg.maxGradNorm());
+                } catch (dev.wmss.kernels.NonFiniteException e) {
+                    throw diverged(name, step + 1, total, "the gradient norm is not finite (" + e.getMessage() + ")", e);
+                }
                 // the same on every rank (the norm of the summed gradients)
                 if (!Double.isFinite(gradNorm)) throw diverged(name, step + 1, total, "the gradient norm is " + gradNorm, null);
                 step++;
