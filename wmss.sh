@@ -42,6 +42,11 @@ case "$cmd" in
     find "$root" -path "$root/.m2" -prune -o -type d -name surefire-reports -prune -exec rm -rf {} + # count this run only
     status=0
     wmss_mvn install -Dmaven.test.failure.ignore=false "$@" || status=$?
+    # beyond JUnit: the libtorch 2.x side compiles, the jar runs on its jlink runtime, the GPU script's dry run
+    if [ $status = 0 ]; then
+      bash "$root/scripts/check-torch2.sh" || status=$?
+      bash "$root/scripts/check-runtime.sh" || status=$?
+    fi
     python3 "$root/scripts/test-summary.py" "$root"
     exit $status
     ;;

@@ -179,12 +179,15 @@ public final class {cls} {{
 
     public static {jret} {name}({params}) {{
         if (Downcalls.TRACE) Downcalls.trace("{name}"{", " + names if names else ""});
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {{
             return ({jret}) {name}.HANDLE.invokeExact({names});
         }} catch (RuntimeException | Error e) {{
             throw e;
         }} catch (Throwable t) {{
             throw new AssertionError("unexpected checked throwable from {name}", t);
+        }} finally {{
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }}
     }}
 """)

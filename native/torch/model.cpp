@@ -30,9 +30,19 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
     c.model_type = j.value("model_type", std::string("llama"));
     if (c.model_type != "llama" && c.model_type != "qwen2" && c.model_type != "qwen3" && c.model_type != "mistral")
         throw Error{WMSS_ERR_ARGUMENT, where + ": model_type \"" + c.model_type + "\" is not supported (llama, mistral, qwen2, qwen3)"};
-    // Refuse what this implementation would silently get wrong.
-    if (j.contains("rope_scaling") && !j.at("rope_scaling").is_null())
-        throw Error{WMSS_ERR_ARGUMENT, where + ": rope_scaling is not supported yet (plain RoPE only)"};
+    // Refuse what this implementation would silently get wrong. RoPE parameters come as rope_theta (older configs)
+    // or inside rope_parameters / rope_scaling (newer Hugging Face releases); only the plain ("default") RoPE is here.
+    double rope_theta = j.value("rope_theta", 10000.0);
+    for (const char *k : {"rope_scaling", "rope_parameters"}) {
+        if (!j.contains(k) || j.at(k).is_null()) continue;
+        const json &r = j.at(k);
+        const std::string type = r.is_object() ? r.value("rope_type", r.value("type", std::string("default"))) : "?";
+        if (type != "default")
+            throw Error{WMSS_ERR_ARGUMENT, where + ": " + k + " of type \"" + type + "\" is not supported yet (plain RoPE only)"};
+        if (r.contains("rope_theta") && r.at("rope_theta").is_number()) rope_theta = r.at("rope_theta").get<double>();
+    }
+    if (j.value("mlp_bias", false))
+        throw Error{WMSS_ERR_ARGUMENT, where + ": mlp_bias is not supported (the MLP's projections have no bias here)"};
     if (j.value("use_sliding_window", false))
         throw Error{WMSS_ERR_ARGUMENT, where + ": sliding-window attention is not supported yet"};
     if (j.contains("hidden_act") && j.at("hidden_act") != "silu")
@@ -71,7 +81,7 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
                                            std::to_string(c.head_dim)};
     c.max_position_embeddings = optional_size("max_position_embeddings", 1, 4096);
     c.rms_norm_eps = j.value("rms_norm_eps", 1e-6);
-    c.rope_theta = j.value("rope_theta", 10000.0);
+    c.rope_theta = rope_theta;
     c.tie_word_embeddings = j.value("tie_word_embeddings", false);
     c.attention_bias = j.value("attention_bias", c.model_type == "qwen2");
     c.qk_norm = c.model_type == "qwen3";

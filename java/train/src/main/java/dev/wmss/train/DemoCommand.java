@@ -16,6 +16,8 @@ import java.util.concurrent.Callable;
                 "A tiny base model is made first; then plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by"
                         + " side, report.md and plots."})
 final class DemoCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    SharedOptions.DeviceOption placement;
     @Mixin
     SharedOptions.Out out;
     @Mixin

@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Placement;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Tokenizer;
@@ -16,6 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "entropy", mixinStandardHelpOptions = true,
         description = "Per-example mean answer entropy of a model (WD-DS's H), as JSONL {index, entropy}.")
 final class EntropyCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    SharedOptions.DeviceOption placement;
     @Option(names = "--model", required = true, description = "Model directory.")
     Path model;
     @Mixin
@@ -39,7 +42,7 @@ final class EntropyCommand implements Callable<Integer> {
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
         collator.checkAnswersFit();
         Runs.requireOutputFile(out.path, "--out");
-        try (TorchModel m = TorchModel.load(model)) {
+        try (TorchModel m = Placement.current().load(model)) {
             double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32, lossHead, "entropies");
             if (parallel.isRoot()) {
                 EntropyFile.write(out.path, h);

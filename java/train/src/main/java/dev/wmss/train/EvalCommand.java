@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Placement;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
@@ -16,6 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
         description = "Greedy decoding with exact-match accuracy (answers after '####') and token-level loss.")
 final class EvalCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    SharedOptions.DeviceOption placement;
     @Option(names = "--model", required = true, description = "Model directory.")
     Path model;
     @Mixin
@@ -38,7 +41,7 @@ final class EvalCommand implements Callable<Integer> {
         Tokenizer tok = tokenizer.load(model, "--model");
         List<Example> examples = data.load(seed.value, tok);
         dev.wmss.train.eval.Answers.warnIfMissing(examples, data.spec);
-        try (TorchModel m = TorchModel.load(model)) {
+        try (TorchModel m = Placement.current().load(model)) {
             // --max-len bounds the prompt and reference; the answer may add --max-new tokens, as in run
             Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len + maxNew, maxNew, 32, "evaluation");
             System.out.printf(Locale.ROOT, "exact match %.1f%% of %d, token loss %.4f%n", 100 * r.accuracy(), r.examples(),

@@ -18,6 +18,8 @@ import java.util.concurrent.Callable;
                         + " control, weak frozen, a lambda sweep), scored by teacher-forced exact match. Writes report.md,"
                         + " results.csv, differences.csv and plots/ in --out."})
 final class ExperimentCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    SharedOptions.DeviceOption placement;
     @Mixin
     SharedOptions.Out out;
     @Option(names = "--quick", description = "Tiny sizes (seconds): a smoke test that runs every stage and checks that"

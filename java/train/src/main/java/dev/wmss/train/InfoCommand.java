@@ -28,6 +28,19 @@ final class InfoCommand implements Callable<Integer> {
         }
         System.out.println("libtorch : " + torch);
         if (!torch.startsWith("unavailable")) {
+            java.util.Map<String, String> build = WmssTorch.buildInfo();
+            int gpus = WmssTorch.cudaDeviceCount();
+            dev.wmss.train.loop.Placement where = dev.wmss.train.loop.Placement.resolve(null, null);
+            boolean cuda = where.cuda();
+            System.out.println("flavour  : " + build.get("flavour") + " (libwmss_torch built against libtorch "
+                    + build.get("libtorch") + "); CUDA devices visible: " + gpus);
+            System.out.println("models   : default --device " + where.device() + ", --precision "
+                    + (where.precision() == dev.wmss.kernels.DType.BF16 ? "bf16" : "fp32"));
+            System.out.println("ops      : ce_mix " + (cuda ? "cuda-fused (one launch, libtorch's stream)" : "cpu-fused ("
+                    + b.cpuIsa() + ")") + "; attention " + (cuda && !build.get("fused_attention").equals("none")
+                    ? "libtorch SDPA (flash / memory-efficient)" : "fused CPU ops (composite off the CPU)")
+                    + "; AdamW " + (cuda && build.get("fused_adamw").equals("cuda") ? "PyTorch's fused CUDA kernel"
+                    : cuda ? "libtorch's" : "one pass per parameter (CPU)"));
             var dist = java.util.Arrays.stream(dev.wmss.kernels.torch.ProcessGroup.Backend.values())
                     .filter(dev.wmss.kernels.torch.ProcessGroup.Backend::available)
                     .map(x -> x.name().toLowerCase(java.util.Locale.ROOT)).toList();

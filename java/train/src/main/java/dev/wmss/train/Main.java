@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
                 "Pipeline: sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
                 "Run 'demo' for the whole pipeline on the built-in task."},
         subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
-                EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class, LaunchCommand.class,
+                EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class, SelfCheckCommand.class,
+                BenchStepCommand.class, LaunchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -31,6 +32,21 @@ public final class Main implements Runnable {
 
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        // --device / --precision (the "placement" mixin of the commands that run models) decide where every model
+        // of the command goes, before the command runs
+        cl.setExecutionStrategy(parsed -> {
+            CommandLine.ParseResult last = parsed;
+            while (last.hasSubcommand()) last = last.subcommand();
+            SharedOptions.DeviceOption d = deviceOption(last.commandSpec());
+            if (d != null) {
+                try {
+                    dev.wmss.train.loop.Placement.use(d.resolve());
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+                }
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             String why = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage()
                     : e.getClass().getSimpleName() + " (no message; -Dwmss.stacktrace=true shows where)";
@@ -39,6 +55,16 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl;
+    }
+
+    /** The command's --device / --precision mixin, directly or inside another mixin (TrainOptions), or null. */
+    private static SharedOptions.DeviceOption deviceOption(CommandLine.Model.CommandSpec spec) {
+        for (CommandLine.Model.CommandSpec m : spec.mixins().values()) {
+            if (m.userObject() instanceof SharedOptions.DeviceOption d) return d;
+            SharedOptions.DeviceOption inner = deviceOption(m);
+            if (inner != null) return inner;
+        }
+        return null;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

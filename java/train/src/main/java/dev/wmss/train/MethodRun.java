@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Placement;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -159,7 +160,7 @@ final class MethodRun {
 
     private int[] select(Path m1) {
         double[] h0, h1;
-        try (TorchModel weak = TorchModel.load(s.base()); TorchModel strong = TorchModel.load(m1)) {
+        try (TorchModel weak = Placement.current().load(s.base()); TorchModel strong = Placement.current().load(m1)) {
             h0 = ShardedStats.answerEntropy(parallel, weak, s.train(), 64, s.head(), "   entropies under M0");
             h1 = ShardedStats.answerEntropy(parallel, strong, s.train(), 64, s.head(), "   entropies under M1");
         }
@@ -193,7 +194,7 @@ final class MethodRun {
         Map<String, Evaluator.Result> results = new LinkedHashMap<>();
         if (parallel.isRoot()) {
             for (String role : List.of("base", "m1", "control", "wmss")) {
-                try (TorchModel m = TorchModel.load(models.get(role))) {
+                try (TorchModel m = Placement.current().load(models.get(role))) {
                     results.put(role, Evaluator.evaluate(m, s.eval(), s.tok(), s.train().maxLen() + s.maxNew(), s.maxNew(),
                             s.evalBatch(), "   evaluating " + role));
                 }
@@ -215,7 +216,7 @@ final class MethodRun {
 
     private Boolean export(Path wmss) {
         if (parallel.isRoot()) {
-            try (TorchModel m = TorchModel.load(wmss)) {
+            try (TorchModel m = Placement.current().load(wmss)) {
                 m.save(out.resolve("final"), s.exportDType(), 5_000_000_000L);
             }
             Runs.copyTokenizerFiles(s.tok().files(), out.resolve("final")); // loadable by Hugging Face as is

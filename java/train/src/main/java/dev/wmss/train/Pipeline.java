@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Placement;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
@@ -99,13 +100,13 @@ final class Pipeline {
 
         step("init + base model M0 (" + s.baseEpochs() + " epochs on separate data)");
         if (parallel.isRoot()) {
-            try (TorchModel init = TorchModel.init(tinyConfig(s), seed)) {
+            try (TorchModel init = Placement.current().init(tinyConfig(s), seed)) {
                 init.save(out.resolve("init"));
             }
         }
         parallel.barrier(); // every rank reads it next
         double initLoss;
-        try (TorchModel init = TorchModel.load(out.resolve("init"))) {
+        try (TorchModel init = Placement.current().load(out.resolve("init"))) {
             initLoss = TokenStats.tokenLoss(init, new Collator(split.test(), tok, s.maxLen() + s.maxNew()), 64);
         }
         Path m0 = train(pretrain, new Collator(baseData, tok, s.maxLen()), Sampler.all(baseData.size()), out.resolve("init"),

@@ -35,6 +35,10 @@ final class RunReport {
         Path plots = out.resolve("plots");
         List<String> made = new ArrayList<>();
         try {
+            if (ModuleLayer.boot().findModule("java.desktop").isEmpty()) { // a jlink runtime without --plots
+                throw new UnsupportedOperationException("this Java runtime has no java.desktop module"
+                        + " (scripts/jlink.sh --plots makes one with it)");
+            }
             Files.createDirectories(plots);
             if (lossCurves(out, plots.resolve("loss.png"))) made.add("loss.png");
             if (diagnostics(out, plots)) made.addAll(List.of("entropy.png", "logits.png"));

@@ -227,15 +227,42 @@ final class SharedOptions {
         boolean freezeWeak;
     }
 
+    /**
+     * --device, --precision: where a command's models run (every command that runs a model). Main applies it to
+     * {@link dev.wmss.train.loop.Placement} before the command runs; a mixin named "placement" is found there.
+     */
+    static final class DeviceOption {
+        @Option(names = "--device", paramLabel = "cpu|cuda[:N]",
+                description = "Where the models run: cpu, cuda or cuda:N (default: cuda:0 when this build has CUDA and"
+                        + " a device is visible, else cpu).")
+        String device;
+        @Option(names = "--precision", paramLabel = "fp32|bf16",
+                description = "fp32, or bf16 matrix products and activations with fp32 master weights and AdamW state"
+                        + " (default: bf16 on CUDA, fp32 on the CPU).")
+        Precision precision;
+
+        enum Precision { FP32, BF16 }
+
+        dev.wmss.train.loop.Placement resolve() {
+            String d = device;
+            // a data-parallel rank on "cuda" takes its own device, as torchrun's LOCAL_RANK says
+            String local = System.getenv("LOCAL_RANK");
+            if (d != null && d.trim().equalsIgnoreCase("cuda") && local != null && local.matches("\\d+")) d = "cuda:" + local;
+            return dev.wmss.train.loop.Placement.resolve(d, precision == null ? null
+                    : precision == Precision.BF16 ? dev.wmss.kernels.DType.BF16 : dev.wmss.kernels.DType.F32);
+        }
+    }
+
     /** --head, --head-chunk-mb: how the loss meets the vocabulary (training and entropy commands). */
     static final class HeadOption {
         @Option(names = "--head", defaultValue = "fused", paramLabel = "fused|full",
                 description = "fused: the head, the mix and the cross-entropy in chunks of rows, never the whole N x V"
                         + " logits; full: materialise the logits (the reference path) (default ${DEFAULT-VALUE}).")
         String mode;
-        @Option(names = "--head-chunk-mb", defaultValue = "320", paramLabel = "MB",
-                description = "Fused head: MiB of logits (all models) per chunk of rows (default ${DEFAULT-VALUE}).")
-        long chunkMb;
+        @Option(names = "--head-chunk-mb", paramLabel = "MB",
+                description = "Fused head: MiB of logits (all models) per chunk of rows (default 320 on the CPU,"
+                        + " 1024 on CUDA).")
+        Long chunkMb;
 
         dev.wmss.train.loop.Head value() {
             dev.wmss.train.loop.Head.Mode m = switch (mode.toLowerCase(java.util.Locale.ROOT)) {
@@ -243,6 +270,7 @@ final class SharedOptions {
                 case "full" -> dev.wmss.train.loop.Head.Mode.FULL;
                 default -> throw new IllegalArgumentException("--head must be fused or full, got " + mode);
             };
+            if (chunkMb == null) return new dev.wmss.train.loop.Head(m, dev.wmss.train.loop.Placement.current().defaultHeadChunkBytes());
             if (chunkMb < 1 || chunkMb > (Long.MAX_VALUE >> 20)) {
                 throw new IllegalArgumentException("--head-chunk-mb must be >= 1, got " + chunkMb);
             }

@@ -44,6 +44,8 @@ final class TrainOptions {
     SharedOptions.MaxLen maxLen;
     @Mixin
     SharedOptions.HeadOption head;
+    @Mixin
+    SharedOptions.DeviceOption placement;
 
     /** per-model or per_model, any case. */
     static final class ClipScopeConverter implements picocli.CommandLine.ITypeConverter<TrainConfig.ClipScope> {

@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Placement;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
@@ -104,7 +105,7 @@ final class WmssCommand implements Callable<Integer> {
     private int[] select(Selection.Variant variant, Collator data, Path weakModel, Path strongModel, Path dir, int round) {
         DataParallel parallel = DataParallel.process();
         double[] h0, h1;
-        try (TorchModel wm = TorchModel.load(weakModel); TorchModel sm = TorchModel.load(strongModel)) {
+        try (TorchModel wm = Placement.current().load(weakModel); TorchModel sm = Placement.current().load(strongModel)) {
             h0 = ShardedStats.answerEntropy(parallel, wm, data, ENTROPY_BATCH, train.head.value(), "entropies under the weak model");
             h1 = ShardedStats.answerEntropy(parallel, sm, data, ENTROPY_BATCH, train.head.value(), "entropies under the strong model");
         }

@@ -23,6 +23,7 @@ record CliRun(int code, String out, String err) {
             return new CliRun(code, out + picoOut.toString(), err.toString());
         } finally {
             System.setOut(old);
+            dev.wmss.train.loop.Placement.use(null); // the next command (or test) resolves its own placement
         }
     }
 }

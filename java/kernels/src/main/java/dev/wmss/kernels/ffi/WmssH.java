@@ -27,12 +27,15 @@ public final class WmssH {
 
     public static MemorySegment wmss_last_error() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_last_error");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_last_error.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_last_error", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -43,12 +46,15 @@ public final class WmssH {
 
     public static int wmss_abi_version() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_abi_version");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_abi_version.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_abi_version", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -59,12 +65,15 @@ public final class WmssH {
 
     public static MemorySegment wmss_build_info() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_build_info");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_build_info.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_build_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -75,12 +84,15 @@ public final class WmssH {
 
     public static MemorySegment wmss_cpu_isa() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cpu_isa");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_cpu_isa.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cpu_isa", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -91,12 +103,15 @@ public final class WmssH {
 
     public static int wmss_cpu_set_isa(MemorySegment name) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cpu_set_isa", name);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cpu_set_isa.HANDLE.invokeExact(name);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cpu_set_isa", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -107,12 +122,15 @@ public final class WmssH {
 
     public static int wmss_set_num_threads(int n) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_set_num_threads", n);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_set_num_threads.HANDLE.invokeExact(n);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_set_num_threads", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -123,12 +141,15 @@ public final class WmssH {
 
     public static int wmss_num_threads() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_num_threads");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_num_threads.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_num_threads", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -139,12 +160,15 @@ public final class WmssH {
 
     public static int wmss_copy(MemorySegment dst, MemorySegment src, long bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_copy", dst, src, bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_copy.HANDLE.invokeExact(dst, src, bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_copy", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -155,12 +179,15 @@ public final class WmssH {
 
     public static int wmss_ce_mix_check(MemorySegment args) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix_check", args);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_ce_mix_check.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_ce_mix_check", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -171,12 +198,15 @@ public final class WmssH {
 
     public static int wmss_ce_mix(MemorySegment args) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix", args);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_ce_mix.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_ce_mix", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -187,12 +217,15 @@ public final class WmssH {
 
     public static int wmss_entropy(int dtype, long rows, long vocab, MemorySegment z, long ld, MemorySegment labels, MemorySegment entropy, MemorySegment nll, MemorySegment lse, int flags) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_entropy", dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_entropy.HANDLE.invokeExact(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_entropy", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -203,12 +236,15 @@ public final class WmssH {
 
     public static int wmss_ce_mix_unfused(MemorySegment args, MemorySegment workspace, long workspace_floats) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_ce_mix_unfused", args, workspace, workspace_floats);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_ce_mix_unfused.HANDLE.invokeExact(args, workspace, workspace_floats);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_ce_mix_unfused", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -219,12 +255,15 @@ public final class WmssH {
 
     public static int wmss_cuda_device_count(MemorySegment count) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_device_count", count);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_device_count.HANDLE.invokeExact(count);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_device_count", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -235,12 +274,15 @@ public final class WmssH {
 
     public static int wmss_cuda_device_name(MemorySegment buf, int len) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_device_name", buf, len);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_device_name.HANDLE.invokeExact(buf, len);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_device_name", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -251,12 +293,15 @@ public final class WmssH {
 
     public static int wmss_cuda_pointer_kind(MemorySegment ptr, MemorySegment kind) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_pointer_kind", ptr, kind);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_pointer_kind.HANDLE.invokeExact(ptr, kind);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_pointer_kind", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -267,12 +312,15 @@ public final class WmssH {
 
     public static int wmss_cuda_malloc(MemorySegment ptr, long bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_malloc", ptr, bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_malloc.HANDLE.invokeExact(ptr, bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_malloc", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -283,12 +331,15 @@ public final class WmssH {
 
     public static int wmss_cuda_free(MemorySegment ptr) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_free", ptr);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_free.HANDLE.invokeExact(ptr);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_free", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -299,12 +350,15 @@ public final class WmssH {
 
     public static int wmss_cuda_memcpy(MemorySegment dst, MemorySegment src, long bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_memcpy", dst, src, bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_memcpy.HANDLE.invokeExact(dst, src, bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_memcpy", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -315,12 +369,15 @@ public final class WmssH {
 
     public static int wmss_cuda_memset(MemorySegment dst, int value, long bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_memset", dst, value, bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_memset.HANDLE.invokeExact(dst, value, bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_memset", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -331,12 +388,15 @@ public final class WmssH {
 
     public static int wmss_cuda_synchronize(MemorySegment stream) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_synchronize", stream);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_synchronize.HANDLE.invokeExact(stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_synchronize", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -347,12 +407,15 @@ public final class WmssH {
 
     public static int wmss_cuda_status_reset(MemorySegment status, MemorySegment stream) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_status_reset", status, stream);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_status_reset.HANDLE.invokeExact(status, stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_status_reset", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -363,12 +426,15 @@ public final class WmssH {
 
     public static int wmss_cuda_ce_mix(MemorySegment args, MemorySegment status, MemorySegment stream) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix", args, status, stream);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_ce_mix.HANDLE.invokeExact(args, status, stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_ce_mix", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -379,12 +445,15 @@ public final class WmssH {
 
     public static int wmss_cuda_entropy(int dtype, long rows, long vocab, MemorySegment z, long ld, MemorySegment labels, MemorySegment entropy, MemorySegment nll, MemorySegment lse, MemorySegment status, MemorySegment stream) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_entropy", dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_entropy.HANDLE.invokeExact(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_entropy", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -395,12 +464,15 @@ public final class WmssH {
 
     public static int wmss_cuda_ce_mix_unfused(MemorySegment args, MemorySegment status, MemorySegment stream, MemorySegment workspace, long workspace_floats) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_ce_mix_unfused", args, status, stream, workspace, workspace_floats);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_ce_mix_unfused.HANDLE.invokeExact(args, status, stream, workspace, workspace_floats);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_ce_mix_unfused", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -411,12 +483,15 @@ public final class WmssH {
 
     public static int wmss_cuda_host_ce_mix(MemorySegment args, int sm_count, int max_cluster, int split) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_host_ce_mix", args, sm_count, max_cluster, split);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_host_ce_mix.HANDLE.invokeExact(args, sm_count, max_cluster, split);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_host_ce_mix", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -427,12 +502,15 @@ public final class WmssH {
 
     public static int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, MemorySegment max_cluster) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_cluster_limit", cc_major, cluster_launch, ptx_version, max_cluster);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_cluster_limit.HANDLE.invokeExact(cc_major, cluster_launch, ptx_version, max_cluster);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_cluster_limit", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -443,12 +521,15 @@ public final class WmssH {
 
     public static int wmss_cuda_plan(long rows, long vocab, int sm_count, int max_cluster, long smem_budget, MemorySegment out4) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_plan", rows, vocab, sm_count, max_cluster, smem_budget, out4);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_plan.HANDLE.invokeExact(rows, vocab, sm_count, max_cluster, smem_budget, out4);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_plan", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 }

@@ -27,12 +27,15 @@ public final class WmssTorchH {
 
     public static MemorySegment wmss_torch_last_error() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_last_error");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_torch_last_error.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_last_error", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -43,12 +46,15 @@ public final class WmssTorchH {
 
     public static MemorySegment wmss_torch_version() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_version");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_torch_version.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_version", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -59,12 +65,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_ce_mix_ref(MemorySegment args) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_ce_mix_ref", args);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_ce_mix_ref.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_ce_mix_ref", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -75,12 +84,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_init(MemorySegment config_json, long seed, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_init", config_json, seed, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_init.HANDLE.invokeExact(config_json, seed, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_init", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -91,12 +103,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_load(MemorySegment dir, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load", dir, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_load.HANDLE.invokeExact(dir, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_load", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -107,12 +122,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_save(MemorySegment m, MemorySegment dir) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save", m, dir);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_save.HANDLE.invokeExact(m, dir);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_save", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -123,12 +141,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_save_as(MemorySegment m, MemorySegment dir, int dtype, long max_shard_bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save_as", m, dir, dtype, max_shard_bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_save_as.HANDLE.invokeExact(m, dir, dtype, max_shard_bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_save_as", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -139,12 +160,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_free(MemorySegment m) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_free", m);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_free.HANDLE.invokeExact(m);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_free", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -155,12 +179,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_info(MemorySegment m, MemorySegment vocab, MemorySegment parameters) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_info", m, vocab, parameters);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_info.HANDLE.invokeExact(m, vocab, parameters);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -171,12 +198,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_forward(MemorySegment m, MemorySegment ids, MemorySegment mask, long batch, long seq, int with_grad, MemorySegment logits) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_forward", m, ids, mask, batch, seq, with_grad, logits);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_forward.HANDLE.invokeExact(m, ids, mask, batch, seq, with_grad, logits);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_forward", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -187,12 +217,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_backward(MemorySegment m, MemorySegment grad_logits) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_backward", m, grad_logits);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_backward.HANDLE.invokeExact(m, grad_logits);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_backward", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -203,12 +236,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_adamw(MemorySegment m, double lr, double beta1, double beta2, double eps, double weight_decay) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_adamw", m, lr, beta1, beta2, eps, weight_decay);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_adamw.HANDLE.invokeExact(m, lr, beta1, beta2, eps, weight_decay);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_adamw", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -219,12 +255,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_step(MemorySegment m, double lr, double max_grad_norm, MemorySegment grad_norm) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_step", m, lr, max_grad_norm, grad_norm);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_step.HANDLE.invokeExact(m, lr, max_grad_norm, grad_norm);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_step", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -235,12 +274,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_grad_norm(MemorySegment m, MemorySegment grad_norm) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_grad_norm", m, grad_norm);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_grad_norm.HANDLE.invokeExact(m, grad_norm);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_grad_norm", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -251,12 +293,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_generate(MemorySegment m, MemorySegment prompts, MemorySegment prompt_lens, long batch, long width, long max_new, long max_len, long eos, MemorySegment out, MemorySegment out_lens) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_generate", m, prompts, prompt_lens, batch, width, max_new, max_len, eos, out, out_lens);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_generate.HANDLE.invokeExact(m, prompts, prompt_lens, batch, width, max_new, max_len, eos, out, out_lens);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_generate", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -267,12 +312,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_parameter(MemorySegment m, MemorySegment name, MemorySegment data, MemorySegment grad, MemorySegment numel) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_parameter", m, name, data, grad, numel);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_parameter.HANDLE.invokeExact(m, name, data, grad, numel);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_parameter", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -283,12 +331,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_save_optimizer(MemorySegment m, MemorySegment path) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_save_optimizer", m, path);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_save_optimizer.HANDLE.invokeExact(m, path);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_save_optimizer", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -299,12 +350,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_load_optimizer(MemorySegment m, MemorySegment path) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load_optimizer", m, path);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_load_optimizer.HANDLE.invokeExact(m, path);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_load_optimizer", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -315,12 +369,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_set_trainable(MemorySegment m, int trainable) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_set_trainable", m, trainable);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_set_trainable.HANDLE.invokeExact(m, trainable);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_set_trainable", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -331,12 +388,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_to(MemorySegment m, MemorySegment device, int precision) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_to", m, device, precision);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_to.HANDLE.invokeExact(m, device, precision);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_to", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -347,12 +407,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_device(MemorySegment m, MemorySegment device_type, MemorySegment device_index, MemorySegment precision) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_device", m, device_type, device_index, precision);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_device.HANDLE.invokeExact(m, device_type, device_index, precision);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_device", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -363,12 +426,15 @@ public final class WmssTorchH {
 
     public static MemorySegment wmss_torch_build_info() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_build_info");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_torch_build_info.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_build_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -379,12 +445,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_cuda_device_count(MemorySegment count) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cuda_device_count", count);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_cuda_device_count.HANDLE.invokeExact(count);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_cuda_device_count", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -395,12 +464,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_device_memory(MemorySegment device, int reset_peak, MemorySegment out4) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_device_memory", device, reset_peak, out4);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_device_memory.HANDLE.invokeExact(device, reset_peak, out4);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_device_memory", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -411,12 +483,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_device_synchronize(MemorySegment device) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_device_synchronize", device);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_device_synchronize.HANDLE.invokeExact(device);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_device_synchronize", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -427,12 +502,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_available(MemorySegment backend, MemorySegment available) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_available", backend, available);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_available.HANDLE.invokeExact(backend, available);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_available", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -443,12 +521,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_init(MemorySegment backend, MemorySegment master_addr, int master_port, int rank, int world_size, int local_rank, long timeout_ms, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_init", backend, master_addr, master_port, rank, world_size, local_rank, timeout_ms, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_init.HANDLE.invokeExact(backend, master_addr, master_port, rank, world_size, local_rank, timeout_ms, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_init", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -459,12 +540,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_free(MemorySegment pg) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_free", pg);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_free.HANDLE.invokeExact(pg);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_free", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -475,12 +559,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_info(MemorySegment pg, MemorySegment rank, MemorySegment world_size, MemorySegment local_rank) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_info", pg, rank, world_size, local_rank);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_info.HANDLE.invokeExact(pg, rank, world_size, local_rank);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -491,12 +578,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_barrier(MemorySegment pg) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_barrier", pg);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_barrier.HANDLE.invokeExact(pg);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_barrier", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -507,12 +597,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_allreduce(MemorySegment pg, int type, MemorySegment data, long count, int op) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allreduce", pg, type, data, count, op);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_allreduce.HANDLE.invokeExact(pg, type, data, count, op);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allreduce", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -523,12 +616,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_broadcast(MemorySegment pg, int type, MemorySegment data, long count, int root) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_broadcast", pg, type, data, count, root);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_broadcast.HANDLE.invokeExact(pg, type, data, count, root);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_broadcast", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -539,12 +635,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_allgather(MemorySegment pg, int type, MemorySegment in, long count, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allgather", pg, type, in, count, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_allgather.HANDLE.invokeExact(pg, type, in, count, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allgather", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -555,12 +654,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_allgatherv(MemorySegment pg, int type, MemorySegment in, MemorySegment counts, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allgatherv", pg, type, in, counts, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_allgatherv.HANDLE.invokeExact(pg, type, in, counts, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allgatherv", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -571,12 +673,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_broadcast_params(MemorySegment pg, MemorySegment m, int root) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_broadcast_params", pg, m, root);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_broadcast_params.HANDLE.invokeExact(pg, m, root);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_broadcast_params", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -587,12 +692,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_allreduce_grads(MemorySegment pg, MemorySegment m, int op, long bucket_bytes) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_allreduce_grads", pg, m, op, bucket_bytes);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_allreduce_grads.HANDLE.invokeExact(pg, m, op, bucket_bytes);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_allreduce_grads", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -603,12 +711,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_grads_new(MemorySegment pg, MemorySegment m, long bucket_bytes, int overlap, MemorySegment out) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_new", pg, m, bucket_bytes, overlap, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_grads_new.HANDLE.invokeExact(pg, m, bucket_bytes, overlap, out);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_new", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -619,12 +730,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_grads_prepare(MemorySegment g) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_prepare", g);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_grads_prepare.HANDLE.invokeExact(g);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_prepare", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -635,12 +749,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_grads_sync(MemorySegment g, int op, MemorySegment wait_seconds) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_sync", g, op, wait_seconds);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_grads_sync.HANDLE.invokeExact(g, op, wait_seconds);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_sync", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -651,12 +768,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_grads_info(MemorySegment g, MemorySegment buckets, MemorySegment elements, MemorySegment overlapped) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_info", g, buckets, elements, overlapped);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_grads_info.HANDLE.invokeExact(g, buckets, elements, overlapped);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -667,12 +787,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_dist_grads_free(MemorySegment g) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_dist_grads_free", g);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_dist_grads_free.HANDLE.invokeExact(g);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_dist_grads_free", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -683,12 +806,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_forward_hidden(MemorySegment m, MemorySegment ids, MemorySegment mask, long batch, long seq, int with_grad, MemorySegment hidden, MemorySegment hidden_size) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_forward_hidden", m, ids, mask, batch, seq, with_grad, hidden, hidden_size);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_forward_hidden.HANDLE.invokeExact(m, ids, mask, batch, seq, with_grad, hidden, hidden_size);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_forward_hidden", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -699,12 +825,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_backward_hidden(MemorySegment m, MemorySegment grad_hidden) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_backward_hidden", m, grad_hidden);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_backward_hidden.HANDLE.invokeExact(m, grad_hidden);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_backward_hidden", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -715,12 +844,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_fused_head(MemorySegment args) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_fused_head", args);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_fused_head.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_fused_head", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -731,12 +863,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_fused_head_plan(long rows, long vocab, int models, long chunk_bytes, MemorySegment out2) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_fused_head_plan", rows, vocab, models, chunk_bytes, out2);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_fused_head_plan.HANDLE.invokeExact(rows, vocab, models, chunk_bytes, out2);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_fused_head_plan", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -747,12 +882,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_model_flops(MemorySegment m, long batch, long seq, MemorySegment forward_flops) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_flops", m, batch, seq, forward_flops);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_model_flops.HANDLE.invokeExact(m, batch, seq, forward_flops);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_model_flops", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -763,12 +901,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_sgemm_peak(MemorySegment flops_per_second) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_sgemm_peak", flops_per_second);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_sgemm_peak.HANDLE.invokeExact(flops_per_second);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_sgemm_peak", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -779,12 +920,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_matmul_peak(MemorySegment device, int precision, MemorySegment flops_per_second) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_matmul_peak", device, precision, flops_per_second);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_matmul_peak.HANDLE.invokeExact(device, precision, flops_per_second);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_matmul_peak", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -795,12 +939,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_set_num_threads(int n) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_set_num_threads", n);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_set_num_threads.HANDLE.invokeExact(n);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_set_num_threads", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -811,12 +958,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_num_threads(MemorySegment n, MemorySegment passive) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_num_threads", n, passive);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_num_threads.HANDLE.invokeExact(n, passive);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_num_threads", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -827,12 +977,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_set_fused_ops(int on) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_set_fused_ops", on);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_set_fused_ops.HANDLE.invokeExact(on);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_set_fused_ops", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -843,12 +996,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_cache_stats(MemorySegment out4) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cache_stats", out4);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_cache_stats.HANDLE.invokeExact(out4);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_cache_stats", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -859,12 +1015,15 @@ public final class WmssTorchH {
 
     public static int wmss_torch_cache_empty() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_torch_cache_empty");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_torch_cache_empty.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_torch_cache_empty", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 }

@@ -244,6 +244,30 @@ class TorchModelTest {
     }
 
     @Test
+    void newerConfigsGiveRopeThetaInsideRopeParameters() {
+        // transformers 5 writes {"rope_parameters": {"rope_type": "default", "rope_theta": ...}}: the same model as the
+        // top-level rope_theta; another theta gives other logits (so the value is read, not ignored)
+        String base = TINY.replace("\"rope_theta\": 10000.0", "\"rope_theta\": 500000.0");
+        String nested = TINY.replace("\"rope_theta\": 10000.0",
+                "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 500000.0}");
+        String scaling = TINY.replace("\"model_type\": \"qwen3\",", "\"model_type\": \"qwen3\", \"rope_scaling\": {\"type\": \"default\"},");
+        try (Arena arena = Arena.ofConfined(); TorchModel a = TorchModel.init(base, 3); TorchModel b = TorchModel.init(nested, 3);
+             TorchModel c = TorchModel.init(TINY, 3); TorchModel d = TorchModel.init(scaling, 3)) {
+            MemorySegment ids = longs(arena, new double[]{1, 7, 3, 9, 4, 2});
+            float[] za = a.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            float[] zb = b.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            float[] zc = c.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            float[] zd = d.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
+            assertArrayEquals(za, zb);
+            assertArrayEquals(zc, zd);
+            assertFalse(java.util.Arrays.equals(za, zc), "rope_theta 500000 and 10000 give the same logits");
+        }
+        WmssException e = assertThrows(WmssException.class, () -> TorchModel.init(TINY.replace("\"model_type\": \"qwen3\",",
+                "\"model_type\": \"qwen3\", \"rope_parameters\": {\"rope_type\": \"yarn\", \"factor\": 4.0},"), 1));
+        assertTrue(e.getMessage().contains("rope_parameters") && e.getMessage().contains("yarn"), e.getMessage());
+    }
+
+    @Test
     void tokenIdsOutOfRangeAreRejected() {
         try (Arena arena = Arena.ofConfined(); TorchModel m = TorchModel.init(TINY, 1)) {
             WmssException e = assertThrows(WmssException.class,

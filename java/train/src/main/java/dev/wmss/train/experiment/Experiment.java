@@ -1,5 +1,6 @@
 package dev.wmss.train.experiment;
 
+import dev.wmss.train.loop.Placement;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import dev.wmss.kernels.torch.TorchModel;
@@ -188,7 +189,7 @@ public final class Experiment {
 
     private Path base() {
         Path init = out.resolve("base-init");
-        try (TorchModel m = TorchModel.init(tinyConfig(), s.dataSeed())) {
+        try (TorchModel m = Placement.current().init(tinyConfig(), s.dataSeed())) {
             m.save(init);
         }
         List<Example> texts = new ArrayList<>();
@@ -231,7 +232,7 @@ public final class Experiment {
         Collator train = trainSet(seed);
         Scores m0Test, m1Test, m0Train, m1Train;
         double[] h0, h1;
-        try (TorchModel weak = TorchModel.load(m0); TorchModel strong = TorchModel.load(m1)) {
+        try (TorchModel weak = Placement.current().load(m0); TorchModel strong = Placement.current().load(m1)) {
             m0Test = Scores.of(weak, test, EVAL_BATCH);
             m1Test = Scores.of(strong, test, EVAL_BATCH);
             m0Train = Scores.of(weak, train, EVAL_BATCH);
@@ -258,7 +259,7 @@ public final class Experiment {
         if (n == 0) return new Validation(0, 0, 0, 0);
         Collator first = test.slice(0, n);
         int agree = 0, tf = 0, greedy = 0;
-        try (TorchModel m = TorchModel.load(m1)) {
+        try (TorchModel m = Placement.current().load(m1)) {
             boolean[] tfRight = TokenStats.teacherForcedExactMatch(m, first, EVAL_BATCH);
             for (int b0 = 0; b0 < n; b0 += EVAL_BATCH) {
                 int b1 = Math.min(n, b0 + EVAL_BATCH);
@@ -294,7 +295,7 @@ public final class Experiment {
         Path strong = train(cfg, trainSet(seed), examples, a.kind() == Arm.Kind.CONTROL ? m0 : m1, a.joint() ? m0 : null, dir);
         double sec = (System.nanoTime() - t0) / 1e9;
         Scores sc;
-        try (TorchModel m = TorchModel.load(strong)) {
+        try (TorchModel m = Placement.current().load(strong)) {
             sc = Scores.of(m, test, EVAL_BATCH);
         }
         // the weak model of a joint arm is not needed after it: only the strong one is kept (as the method does)

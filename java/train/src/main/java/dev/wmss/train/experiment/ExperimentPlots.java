@@ -28,6 +28,10 @@ final class ExperimentPlots {
     private static final String[] SHOWN = {Arm.SFT_1_1, Arm.WMSS, Arm.JOINT, Arm.TEMPERATURE, Arm.SELECTION};
 
     static List<String> write(Path out, Experiment.Result r) throws IOException {
+        if (ModuleLayer.boot().findModule("java.desktop").isEmpty()) { // a jlink runtime without --plots
+            throw new UnsupportedOperationException("this Java runtime has no java.desktop module"
+                    + " (scripts/jlink.sh --plots makes one with it)");
+        }
         Path dir = out.resolve("plots");
         Files.createDirectories(dir);
         List<String> made = new ArrayList<>();

@@ -64,8 +64,8 @@ public final class TrainingRun {
     public Result run() {
         boolean wmss = cfg.mode() == TrainConfig.Mode.WMSS;
         if (parallel.isRoot()) writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity));
-        try (TorchModel strong = TorchModel.load(from != null ? from.dir().resolve("strong") : strongInit);
-             TorchModel weak = wmss ? TorchModel.load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
+        try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
+             TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
             parallel.broadcastParameters(strong); // identical starts (they read the same files; this makes it so)
             if (weak != null) parallel.broadcastParameters(weak);
