@@ -21,7 +21,10 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$TORCH_DIR"
 grep -E "wmss:" "$build.configure.log" | sed 's/^-- /build-cuda: /'
 grep -q "wmss: CUDA" "$build.configure.log" || { echo "build-cuda: CMake found no CUDA compiler"; exit 1; }
 grep -q "libtorch .*(cuda)" "$build.configure.log" || { echo "build-cuda: the libtorch found is not a CUDA build"; exit 1; }
-cmake --build "$build" --parallel "$(nproc)" --target wmss wmss_torch 2>&1 | grep -E "error|warning: unused|Error" || true
+if ! cmake --build "$build" --parallel "$(nproc)" --target wmss wmss_torch > "$build.build.log" 2>&1; then
+  grep -E -B2 -A6 "error" "$build.build.log" | head -80
+  echo "build-cuda: the build failed (log: $build.build.log)"; exit 1
+fi
 cmake --install "$build" --prefix "$build/natives" > /dev/null
 grep -q "^torch=cuda" "$build/natives/natives.properties" || { echo "build-cuda: the build is not the CUDA flavour"; exit 1; }
 echo "build-cuda: natives in $build/natives: $(ls "$build/natives" | tr '\n' ' ')"
