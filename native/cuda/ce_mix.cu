@@ -530,17 +530,27 @@ int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     if (c.rows == 0) return WMSS_OK;
     int variant = kVariantAuto, st;
     if ((st = wmss_cuda_selected_variant(&variant))) return st;
-    if (variant == kVariantAuto) variant = kVariantAutoIs;
+    const bool automatic = variant == kVariantAuto;
+    if (automatic) variant = kVariantAutoIs;
     Device d;
     if ((st = query_device(d))) return st;
     const Args a{c, status};
     auto s = static_cast<cudaStream_t>(stream);
     const bool bf16 = c.dtype == WMSS_DTYPE_BF16;
-    if (variant == kVariantV3 || variant == kVariantV4) {
+    // "auto" never fails where v1 works: a device that refuses a v3/v4 launch (its configuration is checked when
+    // launched) gets v1 from then on.
+    static std::atomic<uint64_t> tma_refused{0}; // bit per device (the first 64)
+    const uint64_t bit = d.index < 64 ? (uint64_t)1 << d.index : 0;
+    if ((variant == kVariantV3 || variant == kVariantV4) && !(automatic && (tma_refused.load() & bit))) {
         bool launched = false;
         st = variant == kVariantV3 ? (bf16 ? launch_tma<uint16_t, true>(a, d, s, &launched) : launch_tma<float, true>(a, d, s, &launched))
                                    : (bf16 ? launch_tma<uint16_t, false>(a, d, s, &launched) : launch_tma<float, false>(a, d, s, &launched));
-        if (st || launched) return st;
+        if (st && automatic && launched) {
+            tma_refused.fetch_or(bit);
+            wmss_clear_error();
+        } else if (st || launched) {
+            return st;
+        }
     }
     const bool v2 = variant == kVariantV2;
     const int64_t cap = v2 ? kV2SmemBudget : kV1SmemBudget;

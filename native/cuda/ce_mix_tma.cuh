@@ -48,8 +48,8 @@ __device__ __forceinline__ void mbar_wait0(uint64_t *bar) {
         " @!done bra WMSS_WAIT_%=;\n}\n" ::"r"(smem_u32(bar))
         : "memory");
 }
-__device__ __forceinline__ void cluster_arrive() { asm volatile("barrier.cluster.arrive.release.aligned;" ::: "memory"); }
-__device__ __forceinline__ void cluster_wait() { asm volatile("barrier.cluster.wait.acquire.aligned;" ::: "memory"); }
+__device__ __forceinline__ void cluster_arrive() { asm volatile("barrier.cluster.arrive.release;" ::: "memory"); }
+__device__ __forceinline__ void cluster_wait() { asm volatile("barrier.cluster.wait.acquire;" ::: "memory"); }
 #endif
 
 /** kVec<T> elements of a 16-byte-aligned shared-memory group as floats. */
