@@ -350,30 +350,84 @@ double median(std::vector<float> v) {
     return v.empty() ? NAN : v[v.size() / 2];
 }
 
+/** A launch that failed: the process ends (its CUDA context may be unusable). */
+void must(int st, const char *what) {
+    if (st) {
+        std::printf("FATAL %s -> %d: %s\n", what, st, wmss_last_error());
+        std::fflush(stdout);
+        std::exit(2);
+    }
+}
+
 /**
- * Median ms of `launch(i)` over reps calls, each between its own pair of events, all enqueued before one
- * synchronisation (so launch gaps are the GPU's, not the host's); `after(i)` runs outside the events.
+ * Median ms of `launch(i)` (which returns a wmss status) over reps calls on stream st, each between its own pair of
+ * events, all enqueued before one synchronisation; `after(i)` runs outside the events. For calls long enough that
+ * the host stays ahead of the device (the large shapes).
  */
 template <class L, class A>
-double time_events(int reps, L &&launch, A &&after) {
+double time_events(int reps, cudaStream_t st, L &&launch, A &&after) {
     for (int i = 0; i < 3; i++) { // warm-up: module load, attributes, caches
-        launch(i);
+        must(launch(i), "warm-up launch");
         after(i);
     }
-    CUDA(cudaDeviceSynchronize());
+    CUDA(cudaStreamSynchronize(st));
     std::vector<cudaEvent_t> ev(2 * reps);
     for (auto &e : ev) CUDA(cudaEventCreate(&e));
     for (int i = 0; i < reps; i++) {
-        CUDA(cudaEventRecord(ev[2 * i]));
-        launch(i);
-        CUDA(cudaEventRecord(ev[2 * i + 1]));
+        CUDA(cudaEventRecord(ev[2 * i], st));
+        must(launch(i), "timed launch");
+        CUDA(cudaEventRecord(ev[2 * i + 1], st));
         after(i);
     }
     CUDA(cudaGetLastError());
-    CUDA(cudaDeviceSynchronize());
+    CUDA(cudaStreamSynchronize(st));
     std::vector<float> ms(reps);
     for (int i = 0; i < reps; i++) CUDA(cudaEventElapsedTime(&ms[i], ev[2 * i], ev[2 * i + 1]));
     for (auto &e : ev) CUDA(cudaEventDestroy(e));
+    return median(ms);
+}
+
+/**
+ * For calls of a few microseconds, where the host's time per call (argument checks, launch) would show between
+ * events: `reps` calls captured into one CUDA graph, its replay timed with events (median of 7 replays) and divided
+ * by reps. NAN if the calls cannot be captured (then the caller times with events).
+ */
+template <class L>
+double time_graph(int reps, cudaStream_t st, L &&launch) {
+    for (int i = 0; i < 3; i++) must(launch(i), "warm-up launch"); // caches and attributes before the capture
+    CUDA(cudaStreamSynchronize(st));
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    CUDA(cudaStreamBeginCapture(st, cudaStreamCaptureModeRelaxed));
+    int failed = 0;
+    for (int i = 0; i < reps && !failed; i++) failed = launch(i);
+    const cudaError_t end = cudaStreamEndCapture(st, &graph);
+    if (failed || end != cudaSuccess || cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess) {
+        std::printf("(graph capture refused: %s; timing with events)\n", failed ? wmss_last_error() : cudaGetErrorString(end));
+        if (graph) cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        return NAN;
+    }
+    CUDA(cudaGraphLaunch(exec, st)); // warm-up replay
+    CUDA(cudaStreamSynchronize(st));
+    cudaEvent_t a, b;
+    CUDA(cudaEventCreate(&a));
+    CUDA(cudaEventCreate(&b));
+    std::vector<float> ms;
+    for (int r = 0; r < 7; r++) {
+        CUDA(cudaEventRecord(a, st));
+        CUDA(cudaGraphLaunch(exec, st));
+        CUDA(cudaEventRecord(b, st));
+        CUDA(cudaEventSynchronize(b));
+        float t;
+        CUDA(cudaEventElapsedTime(&t, a, b));
+        ms.push_back(t / reps);
+    }
+    CUDA(cudaGetLastError());
+    CUDA(cudaEventDestroy(a));
+    CUDA(cudaEventDestroy(b));
+    CUDA(cudaGraphExecDestroy(exec));
+    CUDA(cudaGraphDestroy(graph));
     return median(ms);
 }
 
@@ -381,7 +435,10 @@ int time_all(const std::string &impl, int reps_big) {
     int dev = 0, l2 = 0;
     CUDA(cudaGetDevice(&dev));
     CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
-    std::printf("\n| impl | rows x vocab | dtype | mode | median ms | copy ms | %% of copy | GB/s |\n"
+    cudaStream_t st;
+    CUDA(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+    std::printf("\n(large shapes: median of per-call events; long rows: CUDA-graph replays of 200 calls, per call)\n"
+                "| impl | rows x vocab | dtype | mode | median ms | copy ms | %% of copy | GB/s |\n"
                 "|---|---|---|---|---:|---:|---:|---:|\n");
     struct S { int64_t rows, vocab; };
     const S shapes[] = {{8192, 128256}, {4096, 151936}, {16384, 32000}, {2, 262144}, {4, 300000}};
@@ -392,7 +449,8 @@ int time_all(const std::string &impl, int reps_big) {
             const size_t set_bytes = 2 * half;                                 // inputs + gradients
             int sets = (int)std::min<size_t>(64, (4 * (size_t)l2 + set_bytes - 1) / set_bytes); // > 4x L2 in all
             if (sets < 1) sets = 1;
-            const int reps = n >= 100000000 ? reps_big : 200;
+            const bool big = n >= 100000000;
+            const int reps = big ? reps_big : 200;
             std::vector<void *> in(sets), out(sets), orig(sets);
             for (int k = 0; k < sets; k++) {
                 CHECK(wmss_cuda_malloc(&in[k], (int64_t)half));
@@ -414,6 +472,7 @@ int time_all(const std::string &impl, int reps_big) {
             CHECK(wmss_cuda_memcpy(labels, hl.data(), s.rows * 8));
             CHECK(wmss_cuda_malloc(&loss, s.rows * 4));
             if (impl == "unfused") CHECK(wmss_cuda_malloc(&ws, 8 * n));
+            CUDA(cudaDeviceSynchronize()); // the fills and copies above ran on the legacy stream
             for (int inplace = 0; inplace < 2; inplace++) {
                 if (impl == "unfused" && inplace) continue;
                 auto args = [&](int k) {
@@ -433,19 +492,21 @@ int time_all(const std::string &impl, int reps_big) {
                     return a;
                 };
                 auto restore = [&](int i) {
-                    if (inplace) CUDA(cudaMemcpyAsync(in[i % sets], orig[i % sets], half, cudaMemcpyDeviceToDevice));
+                    if (inplace) CUDA(cudaMemcpyAsync(in[i % sets], orig[i % sets], half, cudaMemcpyDeviceToDevice, st));
                 };
-                const double copy_ms = time_events(
-                    reps, [&](int i) { CUDA(cudaMemcpyAsync(out[i % sets], in[i % sets], half, cudaMemcpyDeviceToDevice)); },
-                    [](int) {});
-                const double ms = time_events(
-                    reps,
-                    [&](int i) {
-                        const wmss_ce_mix_args a = args(i % sets);
-                        CHECK(impl == "unfused" ? wmss_cuda_ce_mix_unfused(&a, nullptr, nullptr, (float *)ws, 2 * n)
-                                                : wmss_cuda_ce_mix(&a, nullptr, nullptr));
-                    },
-                    restore);
+                auto copy = [&](int i) {
+                    return (int)cudaMemcpyAsync(out[i % sets], in[i % sets], half, cudaMemcpyDeviceToDevice, st);
+                };
+                auto op = [&](int i) {
+                    const wmss_ce_mix_args a = args(i % sets);
+                    return impl == "unfused" ? wmss_cuda_ce_mix_unfused(&a, nullptr, st, (float *)ws, 2 * n)
+                                             : wmss_cuda_ce_mix(&a, nullptr, st);
+                };
+                // Short calls: graph replays (in place then runs on its own outputs: finite, not restored).
+                const bool graphed = !big;
+                double copy_ms = graphed ? time_graph(reps, st, copy) : NAN, ms = graphed ? time_graph(reps, st, op) : NAN;
+                if (std::isnan(copy_ms)) copy_ms = time_events(reps, st, copy, [](int) {});
+                if (std::isnan(ms)) ms = time_events(reps, st, op, restore);
                 const double bytes = 2.0 * half;
                 std::printf("| %s | %lldx%lld | %s | %s | %.4f | %.4f | %.0f%% | %.0f |\n", impl.c_str(),
                             (long long)s.rows, (long long)s.vocab, dtype ? "bf16" : "f32",
@@ -458,6 +519,7 @@ int time_all(const std::string &impl, int reps_big) {
                 for (void *p : {in[k], out[k], orig[k]}) CHECK(wmss_cuda_free(p));
             for (void *p : {labels, loss, ws}) CHECK(wmss_cuda_free(p));
         }
+    CUDA(cudaStreamDestroy(st));
     return 0;
 }
 

@@ -2,7 +2,7 @@
 # Issue 22 in one run on a GPU machine (an H200 in mind; any sm_90 GPU works, sm_80 runs v1 only), from the repo root:
 #     bash benchmarks/gpu/kernels.sh
 #   1. builds libwmss and the harness (CMake into ${WMSS_GPU_BUILD:-build/gpu}; configured only if not yet);
-#   2. validates every variant of the fused kernel (v1 v2 v3 v4 auto) and the unfused baseline against the CPU
+#   2. validates every variant of the fused kernel (v1 .. v5, auto) and the unfused baseline against the CPU
 #      kernel, one process each (in parallel: correctness only), NaN/+inf status words included;
 #   3. times every variant, one process each (in sequence), against a device-to-device copy of the op's bytes;
 #   4. times the peers (PyTorch eager, torch.compile, eager mix + Liger CE if importable) in what time is left;
@@ -50,7 +50,7 @@ echo "build: $SECONDS s"
 
 # ---- 2. validation, one process per variant, in parallel
 echo "== validate, $(left) s left"
-variants="v1 v2 v3 v4 auto unfused"
+variants="v1 v2 v3 v4 v5 auto unfused"
 if [ -x "$bin" ]; then
   lim=$(stage_limit 60 100)
   for v in $variants; do
@@ -71,7 +71,7 @@ echo "validate: $SECONDS s"
 # ---- 3. timings, one process per implementation, in sequence
 echo "== time, $(left) s left"
 if [ -x "$bin" ]; then
-  for v in v3 v1 v4 v2 unfused; do
+  for v in v3 v5 v1 v4 v2 unfused; do
     lim=$(stage_limit 40 90)
     timeout "$lim" "$bin" time "$v" --tsv "$tsv" > "$work/time-$v.log" 2>&1
     rc=$?

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 SHAPES = ["8192x128256", "4096x151936", "16384x32000", "2x262144", "4x300000"]
 LONG_ROWS = {"2x262144", "4x300000"}
-VARIANTS = ["v1", "v2", "v3", "v4", "auto"]
+VARIANTS = ["v1", "v2", "v3", "v4", "v5", "auto"]
 
 
 def main(path):

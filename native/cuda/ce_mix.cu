@@ -13,6 +13,7 @@
 #include <climits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <utility>
 
@@ -125,7 +126,9 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, in
     }
     // The label's mixed logit, read before any block of this row writes a gradient in place (the cluster
     // barrier below orders it before the other blocks' writes).
-    const float zy = labelled ? mix(load1(zs, y), load1(zw, y), MODE, lam, mu) : 0.0f;
+    const float zy = labelled ? mix(MODE != kMixWeakOnly ? load1(zs, y) : 0.0f, MODE != kMixStrongOnly ? load1(zw, y) : 0.0f,
+                                    MODE, lam, mu)
+                              : 0.0f; // an input lambda leaves unused is never read (it may be a dummy)
 
     // Sweep 1: mix (into shared memory) and accumulate the statistics, 16-byte loads where aligned.
     Stats st = stats_empty();
@@ -302,6 +305,7 @@ __global__ void status_reset_kernel(int64_t *status) {
 }  // namespace
 
 #include "ce_mix_tma.cuh"
+#include "ce_mix_two_pass.cuh"
 
 namespace {
 
@@ -333,6 +337,7 @@ int launch(const char *what, void (*kernel)(Params...), dim3 grid, dim3 block, c
 
 struct Device {
     int index = 0, sm_count = 0, cc_major = 0, max_cluster = 1; // max_cluster: the portable limit (8 on sm_90 code)
+    int mem_pools = 0;                                           // cudaMallocAsync works (v5's workspace)
     int64_t smem_optin = 0;
 };
 
@@ -344,6 +349,7 @@ int query_device_uncached(int dev, Device &d) {
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.cc_major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&cluster, cudaDevAttrClusterLaunch, dev), "cudaDeviceGetAttribute");
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.mem_pools, cudaDevAttrMemoryPoolsSupported, dev), "cudaDeviceGetAttribute");
     cudaFuncAttributes fa;
     WMSS_CUDA_TRY(cudaFuncGetAttributes(&fa, ce_mix_fused_kernel<float, kMixBoth, true>), "cudaFuncGetAttributes");
     d.smem_optin = smem;
@@ -374,19 +380,25 @@ int query_device(Device &d) {
 int wide_cluster(int max_cluster) { return max_cluster >= 8 ? 16 : max_cluster; }
 
 /**
- * Sets a kernel's launch attributes for a plan: the device's whole dynamic shared memory (always the same value,
- * so launches of different plans from several threads cannot race on it), the largest shared-memory carveout, and
- * cluster sizes above 8. Called before every launch (attributes are per device; the calls are cheap).
+ * Sets a kernel's launch attributes, once per (device, kernel): the device's whole dynamic shared memory (one value
+ * for every plan, so launches of different plans cannot race on it), the largest shared-memory carveout, and
+ * cluster sizes above 8. A launch then costs no attribute call (the host's time per launch matters for short rows).
  */
 template <typename K> int prepare_kernel(K kernel, const Device &d, int64_t smem, int split) {
-    if (smem > 48 * 1024)
+    (void)smem, (void)split;
+    static std::mutex mu;
+    static std::set<std::pair<int, const void *>> done;
+    const auto key = std::make_pair(d.index, (const void *)kernel);
+    std::lock_guard<std::mutex> lock(mu);
+    if (done.count(key)) return WMSS_OK;
+    if (d.smem_optin - 1024 > 48 * 1024)
         WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(d.smem_optin - 1024)),
                       "cudaFuncSetAttribute(max dynamic shared memory)");
     WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 100),
                   "cudaFuncSetAttribute(shared memory carveout)");
-    if (split > 8)
-        WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1),
-                      "cudaFuncSetAttribute(non-portable cluster size)");
+    if (d.max_cluster >= 8 && cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)
+        (void)cudaGetLastError(); // no cluster above 8 then: cluster_fits says so before any such launch
+    done.insert(key);
     return WMSS_OK;
 }
 
@@ -522,6 +534,46 @@ int launch_unfused(const Args &a, float *ws, cudaStream_t s) {
 }
 
 /**
+ * v5 (ce_mix_two_pass.cuh): two launches joined by a stream-ordered workspace of 16 bytes per block and 4 per row;
+ * *launched = false (nothing done) where the device has no memory pools or the workspace cannot be had.
+ */
+template <typename T, int MODE>
+int launch_two_pass(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    *launched = false;
+    const Plan p = plan_ce_mix_two_pass(a.c.rows, a.c.vocab, d.sm_count);
+    if (!d.mem_pools || a.c.rows * p.split > INT_MAX) return WMSS_OK;
+    const int64_t blocks = a.c.rows * p.split;
+    void *ws = nullptr;
+    if (cudaMallocAsync(&ws, (size_t)(blocks * 16 + a.c.rows * 4), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return WMSS_OK;
+    }
+    *launched = true;
+    float4 *parts = static_cast<float4 *>(ws);
+    float *zys = reinterpret_cast<float *>(parts + blocks);
+    int st = launch_ex("ce_mix two-pass statistics launch", ce_mix_partials_kernel<T, MODE>, dim3((unsigned)blocks),
+                       dim3(p.threads), 0, s, nullptr, 0u, a, p.split, p.chunk, parts, zys);
+    if (!st)
+        st = launch_ex("ce_mix two-pass gradient launch", ce_mix_apply_kernel<T, MODE>, dim3((unsigned)blocks),
+                       dim3(p.threads), 0, s, nullptr, 0u, a, p.split, p.chunk, (const float4 *)parts, (const float *)zys);
+    const cudaError_t freed = cudaFreeAsync(ws, s);
+    if (freed != cudaSuccess) {
+        (void)cudaGetLastError();
+        if (!st) st = wmss_fail(WMSS_ERR_CUDA, "cudaFreeAsync: %s", cudaGetErrorString(freed));
+    }
+    return st;
+}
+
+template <typename T>
+int launch_two_pass(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    switch (mix_mode(a.c.lambda)) {
+    case kMixStrongOnly: return launch_two_pass<T, kMixStrongOnly>(a, d, s, launched);
+    case kMixWeakOnly: return launch_two_pass<T, kMixWeakOnly>(a, d, s, launched);
+    default: return launch_two_pass<T, kMixBoth>(a, d, s, launched);
+    }
+}
+
+/**
  * Launches the selected variant of the fused kernel (ce_mix_algo.cuh: Variant) for the current device. v3/v4 fall
  * back on v1 where the row's inputs do not fit; v1 and v2 keep long rows in HBM (two sweeps) where the mixed row
  * does not fit their budget. Without clusters (sm_80 code) a row is one block.
@@ -541,6 +593,13 @@ int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     // launched) gets v1 from then on.
     static std::atomic<uint64_t> tma_refused{0}; // bit per device (the first 64)
     const uint64_t bit = d.index < 64 ? (uint64_t)1 << d.index : 0;
+    const int es = bf16 ? 2 : 4, inputs = mix_mode(c.lambda) == kMixBoth ? 2 : 1;
+    if (variant == kVariantV5 ||
+        (automatic && prefer_two_pass(c.rows, c.vocab, es, inputs, d.sm_count, wide_cluster(d.max_cluster), d.smem_optin - 1024))) {
+        bool launched = false;
+        st = bf16 ? launch_two_pass<uint16_t>(a, d, s, &launched) : launch_two_pass<float>(a, d, s, &launched);
+        if (st || launched) return st;
+    }
     if ((variant == kVariantV3 || variant == kVariantV4) && !(automatic && (tma_refused.load() & bit))) {
         bool launched = false;
         st = variant == kVariantV3 ? (bf16 ? launch_tma<uint16_t, true>(a, d, s, &launched) : launch_tma<float, true>(a, d, s, &launched))

@@ -207,13 +207,16 @@ WMSS_HD Plan plan_ce_mix(int64_t rows, int64_t vocab, int sm_count, int max_clus
  *   v3  the row's raw inputs resident in shared memory, brought in by bulk copies (TMA, cp.async.bulk) completing
  *       on an mbarrier; three phases over shared memory (max, then sum exp / entropy, then gradients) with one
  *       exp2 per element per phase, the label column fixed up once; packed bf16 stores; clusters of up to 16;
- *   v4  v3 with plain 16-byte loads instead of the bulk copies (what TMA adds).
- * A row too long for a variant's shared memory streams twice through v1's non-resident path.
+ *   v4  v3 with plain 16-byte loads instead of the bulk copies (what TMA adds);
+ *   v5  for a few long rows: a row over as many blocks as fill the GPU, in two launches (partial statistics to a
+ *       small stream-ordered workspace, then merge and gradients), ce_mix_two_pass.cuh.
+ * A row too long for a variant's shared memory streams twice through v1's non-resident path. "auto" is v3, or v5
+ * where v3's clusters would occupy fewer blocks than the GPU has SMs (prefer_two_pass).
  */
-enum Variant { kVariantAuto = 0, kVariantV1 = 1, kVariantV2 = 2, kVariantV3 = 3, kVariantV4 = 4, kVariantCount = 5 };
+enum Variant { kVariantAuto = 0, kVariantV1 = 1, kVariantV2 = 2, kVariantV3 = 3, kVariantV4 = 4, kVariantV5 = 5, kVariantCount = 6 };
 
 inline const char *variant_name(int v) {
-    static const char *const names[kVariantCount] = {"auto", "v1", "v2", "v3", "v4"};
+    static const char *const names[kVariantCount] = {"auto", "v1", "v2", "v3", "v4", "v5"};
     return v >= 0 && v < kVariantCount ? names[v] : "?";
 }
 
@@ -311,6 +314,28 @@ WMSS_HD Plan plan_ce_mix_tma(int64_t rows, int64_t vocab, int es, int inputs, in
     p.resident = p.smem <= smem_max;
     if (!p.resident) p.smem = 0;
     return p;
+}
+
+/** v5's plan: about 4 blocks of 256 threads per SM over all rows, chunks of at least 2048 elements. */
+WMSS_HD Plan plan_ce_mix_two_pass(int64_t rows, int64_t vocab, int sm_count) {
+    Plan p;
+    p.threads = 256;
+    int64_t split = rows > 0 ? (4 * (int64_t)sm_count + rows - 1) / rows : 1;
+    if (split < 1) split = 1;
+    int64_t chunk = (vocab + split - 1) / split;
+    chunk = (chunk + 7) / 8 * 8;
+    if (chunk < 2048) chunk = 2048;
+    p.split = (int)((vocab + chunk - 1) / chunk);
+    p.chunk = chunk;
+    p.resident = 0;
+    p.smem = 0;
+    return p;
+}
+
+/** auto's choice between v3 and v5: v5 where v3's clusters would give the GPU fewer blocks than it has SMs. */
+WMSS_HD bool prefer_two_pass(int64_t rows, int64_t vocab, int es, int inputs, int sm_count, int max_cluster, int64_t smem_max) {
+    const Plan p = plan_ce_mix_tma(rows, vocab, es, inputs, sm_count, max_cluster, kTmaSmemTarget, smem_max);
+    return max_cluster > 1 && rows * p.split < sm_count;
 }
 
 }  // namespace wmss_algo

@@ -46,9 +46,13 @@ template <typename T> void st1(T *p, int64_t i, float v);
 template <> void st1<float>(float *p, int64_t i, float v) { p[i] = v; }
 template <> void st1<uint16_t>(uint16_t *p, int64_t i, float v) { p[i] = f32_to_bf16(v); }
 
-/** v1 and v2: online statistics per thread, merged across lanes, warps and cluster ranks (ce_mix.cu). */
+/**
+ * v1 and v2: online statistics per thread, merged across lanes, warps and cluster ranks in order (ce_mix.cu); v5
+ * (lane_merge): the same blocks' statistics merged as ce_mix_apply_kernel does (lane l takes blocks l, l + 32, ...
+ * in order, then the butterfly).
+ */
 template <typename T>
-int64_t run_online(const wmss_ce_mix_args &a, const Plan &p) {
+int64_t run_online(const wmss_ce_mix_args &a, const Plan &p, bool lane_merge) {
     const int64_t V = a.vocab;
     const int mode = mix_mode(a.lambda);
     const float lam = a.lambda, mu = 1.0f - a.lambda;
@@ -72,9 +76,13 @@ int64_t run_online(const wmss_ce_mix_args &a, const Plan &p) {
             fill(0.0f);
             continue;
         }
-        const float zy = labelled ? mix(ld1(zs, y), ld1(zw, y), mode, lam, mu) : 0.0f;
-        auto x_at = [&](int64_t i) { return mix(ld1(zs, i), ld1(zw, i), mode, lam, mu); };
+        // An input lambda leaves unused is never read (it may be a dummy buffer).
+        auto x_at = [&](int64_t i) {
+            return mix(mode != kMixWeakOnly ? ld1(zs, i) : 0.0f, mode != kMixStrongOnly ? ld1(zw, i) : 0.0f, mode, lam, mu);
+        };
+        const float zy = labelled ? x_at(y) : 0.0f;
         Stats row_stats = stats_empty();
+        std::vector<Stats> partials;
         for (int part = 0; part < p.split; part++) { // cluster ranks, merged in order
             const int64_t c0 = part * p.chunk, c1 = c0 + p.chunk < V ? c0 + p.chunk : V;
             constexpr int VEC = 16 / sizeof(T);
@@ -87,7 +95,18 @@ int64_t run_online(const wmss_ce_mix_args &a, const Plan &p) {
                 for (int64_t i = i0 + t; i < c1; i += p.threads) stats_add(s, x_at(i));
                 lanes[(size_t)t] = s;
             }
-            row_stats = stats_merge(row_stats, block_reduce(lanes));
+            const Stats block = block_reduce(lanes);
+            row_stats = stats_merge(row_stats, block);
+            partials.push_back(block);
+        }
+        if (lane_merge) {
+            Stats l32[32];
+            for (int l = 0; l < 32; l++) {
+                l32[l] = stats_empty();
+                for (size_t q = (size_t)l; q < partials.size(); q += 32) l32[l] = stats_merge(l32[l], partials[q]);
+            }
+            warp_butterfly(l32);
+            row_stats = l32[0];
         }
         const RowResult rr = row_finish(row_stats);
         if (a.lse) a.lse[row] = rr.lse;
@@ -128,10 +147,13 @@ void warp_sum2(float *s, float *t) {
     }
 }
 
-/** Up to 32 values in lanes 0.. (zeros after), summed by a butterfly: the order every warp of ce_mix_tma.cuh uses. */
+/**
+ * Values summed the way every warp of ce_mix_tma.cuh does: lane l adds values l, l + 32, ... in order (zeros in
+ * lanes without one), then the butterfly.
+ */
 void lanes_sum2(const std::vector<float> &vs, const std::vector<float> &vt, float &S, float &T) {
     float s[32] = {0}, t[32] = {0};
-    for (size_t l = 0; l < vs.size(); l++) s[l] = vs[l], t[l] = vt[l];
+    for (size_t q = 0; q < vs.size(); q++) s[q % 32] += vs[q], t[q % 32] += vt[q];
     warp_sum2(s, t);
     S = s[0], T = t[0];
 }
@@ -288,7 +310,7 @@ extern "C" int wmss_cuda_selected_variant(int *variant) {
     if (v == kInvalid) {
         std::lock_guard<std::mutex> lock(g_env_mu);
         return wmss_fail(WMSS_ERR_ARGUMENT, "WMSS_CUDA_CE_MIX_VARIANT=%s names no variant of the CUDA ce_mix kernel "
-                         "(auto, v1, v2, v3, v4)", g_env_value.c_str());
+                         "(auto, v1, v2, v3, v4, v5)", g_env_value.c_str());
     }
     *variant = v;
     return WMSS_OK;
@@ -298,7 +320,7 @@ extern "C" int wmss_cuda_set_variant(const char *name) {
     if (!name) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_set_variant: name is NULL");
     const int v = parse_variant(name);
     if (v == kInvalid)
-        return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_cuda_set_variant: '%s' is not a variant (auto, v1, v2, v3, v4)", name);
+        return wmss_fail(WMSS_ERR_ARGUMENT, "wmss_cuda_set_variant: '%s' is not a variant (auto, v1, v2, v3, v4, v5)", name);
     g_variant.store(v, std::memory_order_release);
     return WMSS_OK;
 }
@@ -314,11 +336,15 @@ extern "C" const char *wmss_cuda_variant(void) {
 namespace {
 
 /** The plan the device would use for a variant (sm_count SMs, portable cluster limit max_cluster, H100 limits). */
-Plan host_plan(const wmss_ce_mix_args &a, int variant, int sm_count, int max_cluster, bool *phases) {
+Plan host_plan(const wmss_ce_mix_args &a, int variant, bool automatic, int sm_count, int max_cluster, bool *phases,
+               bool *two_pass) {
     const int wide = max_cluster >= 8 ? 16 : max_cluster;
+    const int es = a.dtype == WMSS_DTYPE_BF16 ? 2 : 4, inputs = mix_mode(a.lambda) == kMixBoth ? 2 : 1;
     *phases = false;
+    *two_pass = variant == kVariantV5 ||
+                (automatic && prefer_two_pass(a.rows, a.vocab, es, inputs, sm_count, wide, kH100SmemOptin - 1024));
+    if (*two_pass) return plan_ce_mix_two_pass(a.rows, a.vocab, sm_count);
     if (variant == kVariantV3 || variant == kVariantV4) {
-        const int es = a.dtype == WMSS_DTYPE_BF16 ? 2 : 4, inputs = mix_mode(a.lambda) == kMixBoth ? 2 : 1;
         const Plan p = plan_ce_mix_tma(a.rows, a.vocab, es, inputs, sm_count, wide, kTmaSmemTarget, kH100SmemOptin - 1024);
         if (p.resident) {
             *phases = true;
@@ -340,17 +366,19 @@ extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count,
                          max_cluster);
     int variant = kVariantAuto;
     if ((st = wmss_cuda_selected_variant(&variant))) return st;
-    if (variant == kVariantAuto) variant = kVariantAutoIs;
+    const bool automatic = variant == kVariantAuto;
+    if (automatic) variant = kVariantAutoIs;
     const wmss_ce_mix_args &a = *args;
-    bool phases = false;
-    Plan p = host_plan(a, variant, sm_count > 0 ? sm_count : 132, max_cluster > 0 ? max_cluster : 8, &phases);
+    bool phases = false, two_pass = false;
+    Plan p = host_plan(a, variant, automatic, sm_count > 0 ? sm_count : 132, max_cluster > 0 ? max_cluster : 8, &phases,
+                       &two_pass);
     if (split > 0) { // forced split, e.g. to test the cluster merge on small vocabularies
         p.chunk = ((a.vocab + split - 1) / split + 7) / 8 * 8;
         p.split = (int)((a.vocab + p.chunk - 1) / p.chunk);
     }
     const bool bf16 = a.dtype == WMSS_DTYPE_BF16;
     const int64_t first_bad = phases ? (bf16 ? run_phases<uint16_t>(a, p) : run_phases<float>(a, p))
-                                     : (bf16 ? run_online<uint16_t>(a, p) : run_online<float>(a, p));
+                                     : (bf16 ? run_online<uint16_t>(a, p, two_pass) : run_online<float>(a, p, two_pass));
     if (first_bad >= 0 && !(a.flags & WMSS_FLAG_ALLOW_NONFINITE))
         return wmss_fail(WMSS_ERR_NONFINITE, "%s: row %lld is not finite", fn, (long long)first_bad);
     return WMSS_OK;

@@ -241,7 +241,9 @@ __global__ void __launch_bounds__(512) ce_mix_tma_kernel(Args k, int split, int6
     if (split > 1) {
         if (tid == 0) slot_max = M;
         cluster.sync();
-        M = warp_max(lane < split ? *cluster.map_shared_rank(&slot_max, lane) : -INFINITY);
+        float r = -INFINITY; // lane l: ranks l, l + 32, ...
+        for (int q = lane; q < split; q += 32) r = fmaxf(r, *cluster.map_shared_rank(&slot_max, q));
+        M = warp_max(r);
     }
 #endif
 
@@ -274,8 +276,11 @@ __global__ void __launch_bounds__(512) ce_mix_tma_kernel(Args k, int split, int6
     if (split > 1) {
         if (tid == 0) slot_s = S, slot_t = Tsum;
         cluster.sync();
-        S = lane < split ? *cluster.map_shared_rank(&slot_s, lane) : 0.0f;
-        Tsum = lane < split ? *cluster.map_shared_rank(&slot_t, lane) : 0.0f;
+        S = 0.0f, Tsum = 0.0f; // lane l: ranks l, l + 32, ... in order, then the butterfly
+        for (int q = lane; q < split; q += 32) {
+            S += *cluster.map_shared_rank(&slot_s, q);
+            Tsum += *cluster.map_shared_rank(&slot_t, q);
+        }
         warp_sum2(S, Tsum);
         if (part == 0 && tid == 0 && owner > 0) zy = *cluster.map_shared_rank(&slot_zy, owner);
         cluster_arrive(); // done with the other blocks' shared memory; waited for before leaving

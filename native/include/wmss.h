@@ -191,8 +191,8 @@ WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
 
 /**
  * The variant of the fused kernel that wmss_cuda_ce_mix, wmss_cuda_entropy and wmss_cuda_host_ce_mix use, process
- * wide: "auto" (the default: the plan believed best), "v1", "v2", "v3" or "v4" (benchmarks/gpu/NOTES.md says what
- * each does). The environment variable WMSS_CUDA_CE_MIX_VARIANT, read once at the first launch, sets the initial
+ * wide: "auto" (the default: the plan believed best), "v1", "v2", "v3", "v4" or "v5" (benchmarks/gpu/NOTES.md says
+ * what each does; the unmeasured default is documented there). The environment variable WMSS_CUDA_CE_MIX_VARIANT, read once at the first launch, sets the initial
  * choice (an unknown name makes launches fail with WMSS_ERR_ARGUMENT until this is called). Every variant keeps
  * this header's contract. Always built (the host emulation uses it too).
  */

@@ -43,7 +43,7 @@ class CeMixCudaTest {
         }
     }
 
-    static final String[] VARIANTS = {"auto", "v1", "v2", "v3", "v4"};
+    static final String[] VARIANTS = {"auto", "v1", "v2", "v3", "v4", "v5"};
 
     /**
      * Issue 19 item 1 on the device: +inf or NaN in either input, in the first, a middle or the last chunk of a split

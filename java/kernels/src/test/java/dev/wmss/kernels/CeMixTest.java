@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * Every ce_mix backend against the plain-Java float64 reference on the same random problems: the fused CPU kernel
  * in each ISA variant (out of place and in place), the unfused baseline, libtorch's ops, the CUDA algorithm's
  * host emulation with the sm_90 (clusters) and sm_80 (no clusters) launch plans and in each variant of the fused
- * kernel (v1..v4, out of place and in place), and, where a GPU exists, the CUDA kernels in each variant. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
+ * kernel (v1..v5, out of place and in place), and, where a GPU exists, the CUDA kernels in each variant. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
  * fp32 and bf16; outputs poisoned before every run.
  */
 class CeMixTest {
@@ -24,8 +24,8 @@ class CeMixTest {
     static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
             "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
             "cuda-emulation:v1", "cuda-emulation:v1:in-place", "cuda-emulation:v2", "cuda-emulation:v3:in-place",
-            "cuda-emulation:v4", "cuda-fused", "cuda-fused:in-place", "cuda-unfused", "cuda-fused:v1", "cuda-fused:v2",
-            "cuda-fused:v3:in-place", "cuda-fused:v4"};
+            "cuda-emulation:v4", "cuda-emulation:v5", "cuda-emulation:v5:in-place", "cuda-fused", "cuda-fused:in-place", "cuda-unfused", "cuda-fused:v1", "cuda-fused:v2",
+            "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5", "cuda-fused:v5:in-place"};
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();

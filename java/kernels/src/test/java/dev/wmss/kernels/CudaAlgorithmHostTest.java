@@ -53,7 +53,7 @@ class CudaAlgorithmHostTest {
         }
     }
 
-    static final String[] VARIANTS = {"v1", "v2", "v3", "v4"};
+    static final String[] VARIANTS = {"v1", "v2", "v3", "v4", "v5"};
     private static final Pattern ROW = Pattern.compile("row (\\d+)");
 
     static List<Arguments> nonFiniteCases() {
@@ -107,7 +107,7 @@ class CudaAlgorithmHostTest {
                             z.set(4, vocab - 1, value);
                         }
                         z.set(3, vocab / 2 + 1, value); // row 3 is ignored (Problem: every 5th row from 3)
-                        for (int split : new int[]{0, 1, 3, 8, 16}) {
+                        for (int split : new int[]{0, 1, 3, 8, 16, 40}) {
                             CeMixBackend emu = CeMixTestBackends.withVariant(variant,
                                     CeMixTestBackends.cudaEmulation(variant + " split " + split, 132, 8, split));
                             for (boolean stats : new boolean[]{true, false}) {
@@ -139,7 +139,7 @@ class CudaAlgorithmHostTest {
     @Test
     void variantSelector() {
         assertEquals("auto", CeMixTestBackends.variant());
-        for (String v : new String[]{"v1", "v2", "v3", "v4", "auto"}) {
+        for (String v : new String[]{"v1", "v2", "v3", "v4", "v5", "auto"}) {
             CeMixTestBackends.setVariant(v);
             assertEquals(v, CeMixTestBackends.variant());
         }
