@@ -49,6 +49,8 @@ WMSS = [
     ("wmss_cuda_memset", "JAVA_INT", [(SEG, "dst"), ("int", "value"), ("long", "bytes")], False),
     ("wmss_cuda_synchronize", "JAVA_INT", [(SEG, "stream")], False),
     ("wmss_cuda_status_reset", "JAVA_INT", [(SEG, "status"), (SEG, "stream")], False),
+    ("wmss_cuda_set_variant", "JAVA_INT", [(SEG, "name")], False),
+    ("wmss_cuda_variant", "ADDRESS", [], False),
     ("wmss_cuda_ce_mix", "JAVA_INT", CE_MIX + [(SEG, "status"), (SEG, "stream")], False),
     ("wmss_cuda_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"),
                                        ("long", "ld"), (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"),

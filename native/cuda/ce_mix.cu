@@ -1,15 +1,20 @@
 // ce_mix.cu — CUDA kernels of wmss.h: the fused ce_mix (one launch), its unfused baseline, and the entropy op.
 //
-// Fused kernel: blockIdx.x = row * split + part. A block mixes its chunk of the row (16-byte loads, fp32
+// Fused kernel, variants v1/v2 (ce_mix_algo.cuh: Variant; v3/v4 in ce_mix_tma.cuh): blockIdx.x = row * split + part. A block mixes its chunk of the row (16-byte loads, fp32
 // arithmetic) into shared memory while accumulating online statistics, reduces them across the block (warp
 // shuffles) and, for split rows, across the thread-block cluster through distributed shared memory (sm_90),
 // then writes the gradients from shared memory: the logits are read from HBM once. Without clusters (sm_80) a
 // row is one block. inv_norm comes in as an argument: nothing synchronises with the host.
 #include <cooperative_groups.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <atomic>
 #include <climits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include "ce_mix_algo.cuh"
@@ -58,7 +63,7 @@ __device__ __forceinline__ Stats shfl_xor(const Stats &s, int mask) {
     o.max = __shfl_xor_sync(0xFFFFFFFFu, s.max, mask);
     o.sum = __shfl_xor_sync(0xFFFFFFFFu, s.sum, mask);
     o.tsum = __shfl_xor_sync(0xFFFFFFFFu, s.tsum, mask);
-    o.nan = __shfl_xor_sync(0xFFFFFFFFu, s.nan, mask);
+    o.bad = __shfl_xor_sync(0xFFFFFFFFu, s.bad, mask);
     return o;
 }
 
@@ -121,7 +126,9 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, in
     }
     // The label's mixed logit, read before any block of this row writes a gradient in place (the cluster
     // barrier below orders it before the other blocks' writes).
-    const float zy = labelled ? mix(load1(zs, y), load1(zw, y), MODE, lam, mu) : 0.0f;
+    const float zy = labelled ? mix(MODE != kMixWeakOnly ? load1(zs, y) : 0.0f, MODE != kMixStrongOnly ? load1(zw, y) : 0.0f,
+                                    MODE, lam, mu)
+                              : 0.0f; // an input lambda leaves unused is never read (it may be a dummy)
 
     // Sweep 1: mix (into shared memory) and accumulate the statistics, 16-byte loads where aligned.
     Stats st = stats_empty();
@@ -222,15 +229,23 @@ __global__ void mix_kernel(Args k, float *zmix) {
     }
 }
 
-/** Block per row: statistics, then the write (lse optional), like an eager log_softmax. */
-__global__ void log_softmax_kernel(int64_t V, const float *x, float *logp, float *lse) {
+/**
+ * Block per row: statistics, then the write (lse optional), like an eager log_softmax. A labelled row's non-finite
+ * lse shows in its loss (nll_kernel); an ignored row's is reported here when statistics are wanted (as on the CPU).
+ */
+__global__ void log_softmax_kernel(Args k, const float *x, float *logp) {
+    const wmss_ce_mix_args &a = k.c;
+    const int64_t V = a.vocab;
     const float *xr = x + blockIdx.x * V;
     float *out = logp + blockIdx.x * V;
     Stats s = stats_empty();
     for (int64_t i = threadIdx.x; i < V; i += blockDim.x) stats_add(s, xr[i]);
     s = block_reduce(s);
-    const float l = s.nan ? NAN : s.max + logf(s.sum);
-    if (threadIdx.x == 0 && lse) lse[blockIdx.x] = l;
+    const float l = s.bad ? NAN : s.max + logf(s.sum);
+    if (threadIdx.x == 0) {
+        if (a.lse) a.lse[blockIdx.x] = l;
+        if (a.labels[blockIdx.x] == kIgnore && (a.lse || a.entropy) && !isfinite(l)) report(k.status, 0, blockIdx.x);
+    }
     for (int64_t i = threadIdx.x; i < V; i += blockDim.x) out[i] = xr[i] - l;
 }
 
@@ -287,6 +302,13 @@ __global__ void status_reset_kernel(int64_t *status) {
     status[1] = INT64_MAX;
 }
 
+}  // namespace
+
+#include "ce_mix_tma.cuh"
+#include "ce_mix_two_pass.cuh"
+
+namespace {
+
 // ---------------------------------------------------------------- launchers
 
 /**
@@ -314,17 +336,20 @@ int launch(const char *what, void (*kernel)(Params...), dim3 grid, dim3 block, c
 }
 
 struct Device {
-    int sm_count = 0, cc_major = 0, max_cluster = 1;
+    int index = 0, sm_count = 0, cc_major = 0, max_cluster = 1; // max_cluster: the portable limit (8 on sm_90 code)
+    int mem_pools = 0;                                           // cudaMallocAsync works (v5's workspace)
     int64_t smem_optin = 0;
 };
 
 /** The device's limits, and whether the loaded fused kernel has the sm_90 cluster merge (its PTX version). */
 int query_device_uncached(int dev, Device &d) {
     int smem = 0, cluster = 0;
+    d.index = dev;
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.sm_count, cudaDevAttrMultiProcessorCount, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.cc_major, cudaDevAttrComputeCapabilityMajor, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&smem, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "cudaDeviceGetAttribute");
     WMSS_CUDA_TRY(cudaDeviceGetAttribute(&cluster, cudaDevAttrClusterLaunch, dev), "cudaDeviceGetAttribute");
+    WMSS_CUDA_TRY(cudaDeviceGetAttribute(&d.mem_pools, cudaDevAttrMemoryPoolsSupported, dev), "cudaDeviceGetAttribute");
     cudaFuncAttributes fa;
     WMSS_CUDA_TRY(cudaFuncGetAttributes(&fa, ce_mix_fused_kernel<float, kMixBoth, true>), "cudaFuncGetAttributes");
     d.smem_optin = smem;
@@ -351,12 +376,74 @@ int query_device(Device &d) {
     return WMSS_OK;
 }
 
-template <typename T, int MODE, bool RESIDENT>
-int launch_fused(const Args &a, const Plan &p, cudaStream_t stream) {
-    auto kernel = ce_mix_fused_kernel<T, MODE, RESIDENT>;
-    if (p.smem > 48 * 1024)
-        WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)p.smem),
+/** The non-portable cluster sizes (9..16) a variant may ask for where the portable limit is 8. */
+int wide_cluster(int max_cluster) { return max_cluster >= 8 ? 16 : max_cluster; }
+
+/**
+ * Sets a kernel's launch attributes, once per (device, kernel): the device's whole dynamic shared memory (one value
+ * for every plan, so launches of different plans cannot race on it), the largest shared-memory carveout, and
+ * cluster sizes above 8. A launch then costs no attribute call (the host's time per launch matters for short rows).
+ */
+template <typename K> int prepare_kernel(K kernel, const Device &d, int64_t smem, int split) {
+    (void)smem, (void)split;
+    static std::mutex mu;
+    static std::set<std::pair<int, const void *>> done;
+    const auto key = std::make_pair(d.index, (const void *)kernel);
+    std::lock_guard<std::mutex> lock(mu);
+    if (done.count(key)) return WMSS_OK;
+    if (d.smem_optin - 1024 > 48 * 1024)
+        WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(d.smem_optin - 1024)),
                       "cudaFuncSetAttribute(max dynamic shared memory)");
+    WMSS_CUDA_TRY(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 100),
+                  "cudaFuncSetAttribute(shared memory carveout)");
+    if (d.max_cluster >= 8 && cudaFuncSetAttribute(kernel, cudaFuncAttributeNonPortableClusterSizeAllowed, 1) != cudaSuccess)
+        (void)cudaGetLastError(); // no cluster above 8 then: cluster_fits says so before any such launch
+    done.insert(key);
+    return WMSS_OK;
+}
+
+/**
+ * Whether a cluster of `split` blocks of this kernel and shared memory can be resident at all (clusters of more
+ * than 8, or of blocks that fill an SM, need that many SMs of one GPC): cudaOccupancyMaxActiveClusters, once per
+ * (device, kernel, split, threads, shared memory). A query that fails counts as "no".
+ */
+template <typename K> bool cluster_fits(K kernel, const Device &d, int split, int threads, int64_t smem) {
+    if (split <= 1) return true;
+    static std::mutex mu;
+    static std::map<std::tuple<int, const void *, int, int, int64_t>, bool> known;
+    const auto key = std::make_tuple(d.index, (const void *)kernel, split, threads, smem);
+    std::lock_guard<std::mutex> lock(mu);
+    const auto it = known.find(key);
+    if (it != known.end()) return it->second;
+    bool ok = prepare_kernel(kernel, d, smem, split) == WMSS_OK;
+    if (ok) {
+        cudaLaunchConfig_t cfg = {};
+        cudaLaunchAttribute attr[1] = {};
+        attr[0].id = cudaLaunchAttributeClusterDimension;
+        attr[0].val.clusterDim.x = split;
+        attr[0].val.clusterDim.y = 1;
+        attr[0].val.clusterDim.z = 1;
+        cfg.gridDim = dim3((unsigned)split);
+        cfg.blockDim = dim3((unsigned)threads);
+        cfg.dynamicSmemBytes = (size_t)smem;
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+        int clusters = 0;
+        ok = cudaOccupancyMaxActiveClusters(&clusters, kernel, &cfg) == cudaSuccess && clusters > 0;
+        (void)cudaGetLastError(); // a refused query is our own error: clear it
+    } else {
+        wmss_clear_error();
+    }
+    known[key] = ok;
+    return ok;
+}
+
+template <typename K>
+int launch_split(const char *what, K kernel, const Args &a, const Device &d, const Plan &p, cudaStream_t stream) {
+    int st;
+    if (p.smem > d.smem_optin - 1024) return wmss_fail(WMSS_ERR_INTERNAL, "%s: plan needs %lld bytes of shared memory",
+                                                        what, (long long)p.smem);
+    if ((st = prepare_kernel(kernel, d, p.smem, p.split))) return st;
     cudaLaunchAttribute attr[1] = {};
     if (p.split > 1) {
         attr[0].id = cudaLaunchAttributeClusterDimension;
@@ -364,21 +451,52 @@ int launch_fused(const Args &a, const Plan &p, cudaStream_t stream) {
         attr[0].val.clusterDim.y = 1;
         attr[0].val.clusterDim.z = 1;
     }
-    return launch_ex("ce_mix fused launch", kernel, dim3((unsigned)(a.c.rows * p.split)), dim3(p.threads),
-                  (size_t)p.smem, stream, attr, p.split > 1 ? 1u : 0u, a, p.split, p.chunk);
+    return launch_ex(what, kernel, dim3((unsigned)(a.c.rows * p.split)), dim3(p.threads), (size_t)p.smem, stream, attr,
+                     p.split > 1 ? 1u : 0u, a, p.split, p.chunk);
 }
 
 template <typename T, int MODE>
-int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
-    return p.resident ? launch_fused<T, MODE, true>(a, p, s) : launch_fused<T, MODE, false>(a, p, s);
+int launch_fused(const Args &a, const Device &d, const Plan &p, cudaStream_t s) {
+    return p.resident ? launch_split("ce_mix fused launch", ce_mix_fused_kernel<T, MODE, true>, a, d, p, s)
+                      : launch_split("ce_mix fused launch", ce_mix_fused_kernel<T, MODE, false>, a, d, p, s);
 }
 
 template <typename T>
-int launch_fused(const Args &a, const Plan &p, cudaStream_t s) {
+int launch_fused(const Args &a, const Device &d, const Plan &p, cudaStream_t s) {
     switch (mix_mode(a.c.lambda)) {
-    case kMixStrongOnly: return launch_fused<T, kMixStrongOnly>(a, p, s);
-    case kMixWeakOnly: return launch_fused<T, kMixWeakOnly>(a, p, s);
-    default: return launch_fused<T, kMixBoth>(a, p, s);
+    case kMixStrongOnly: return launch_fused<T, kMixStrongOnly>(a, d, p, s);
+    case kMixWeakOnly: return launch_fused<T, kMixWeakOnly>(a, d, p, s);
+    default: return launch_fused<T, kMixBoth>(a, d, p, s);
+    }
+}
+
+/**
+ * v3 / v4 (ce_mix_tma.cuh) when the row's raw inputs fit a cluster's shared memory and such a cluster can be
+ * resident; *launched = false (nothing done) otherwise, for the caller to fall back on v1's streaming path.
+ */
+template <typename T, int MODE, bool TMA>
+int launch_tma(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    auto kernel = ce_mix_tma_kernel<T, MODE, TMA>;
+    const int inputs = MODE == kMixBoth ? 2 : 1;
+    const int64_t smem_max = d.smem_optin - 1024; // the kernel's own static shared memory stays below 1 KiB
+    *launched = false;
+    for (int max_cluster = wide_cluster(d.max_cluster); max_cluster >= 1; max_cluster = max_cluster > 8 ? 8 : 0) {
+        const Plan p = plan_ce_mix_tma(a.c.rows, a.c.vocab, (int)sizeof(T), inputs, d.sm_count, max_cluster,
+                                       kTmaSmemTarget, smem_max);
+        if (!p.resident || a.c.rows * p.split > INT_MAX) return WMSS_OK;
+        if (!cluster_fits(kernel, d, p.split, p.threads, p.smem)) continue;
+        *launched = true;
+        return launch_split("ce_mix fused launch", kernel, a, d, p, s);
+    }
+    return WMSS_OK;
+}
+
+template <typename T, bool TMA>
+int launch_tma(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    switch (mix_mode(a.c.lambda)) {
+    case kMixStrongOnly: return launch_tma<T, kMixStrongOnly, TMA>(a, d, s, launched);
+    case kMixWeakOnly: return launch_tma<T, kMixWeakOnly, TMA>(a, d, s, launched);
+    default: return launch_tma<T, kMixBoth, TMA>(a, d, s, launched);
     }
 }
 
@@ -399,7 +517,7 @@ int launch_unfused(const Args &a, float *ws, cudaStream_t s) {
     case kMixWeakOnly: st = launch("mix", mix_kernel<T, kMixWeakOnly>, g, b256, s, a, zmix); break;
     default: st = launch("mix", mix_kernel<T, kMixBoth>, g, b256, s, a, zmix); break;
     }
-    if (st || (st = launch("log_softmax", log_softmax_kernel, per_row, b512, s, c.vocab, (const float *)zmix, logp, c.lse)) ||
+    if (st || (st = launch("log_softmax", log_softmax_kernel, per_row, b512, s, a, (const float *)zmix, logp)) ||
         (st = launch("nll", nll_kernel, dim3((unsigned)((c.rows + 255) / 256)), b256, s, a, (const float *)logp)))
         return st;
     if (c.entropy && (st = launch("entropy", entropy_from_logp_kernel, per_row, b512, s, c.vocab, (const float *)logp, c.entropy)))
@@ -415,17 +533,93 @@ int launch_unfused(const Args &a, float *ws, cudaStream_t s) {
     return WMSS_OK;
 }
 
-/** Plans for the current device (112 KiB shared-memory budget: two blocks per SM) and launches the fused kernel. */
+/**
+ * v5 (ce_mix_two_pass.cuh): two launches joined by a stream-ordered workspace of 16 bytes per block and 4 per row;
+ * *launched = false (nothing done) where the device has no memory pools or the workspace cannot be had.
+ */
+template <typename T, int MODE>
+int launch_two_pass(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    *launched = false;
+    const Plan p = plan_ce_mix_two_pass(a.c.rows, a.c.vocab, d.sm_count);
+    if (!d.mem_pools || a.c.rows * p.split > INT_MAX) return WMSS_OK;
+    const int64_t blocks = a.c.rows * p.split;
+    void *ws = nullptr;
+    if (cudaMallocAsync(&ws, (size_t)(blocks * 16 + a.c.rows * 4), s) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return WMSS_OK;
+    }
+    *launched = true;
+    float4 *parts = static_cast<float4 *>(ws);
+    float *zys = reinterpret_cast<float *>(parts + blocks);
+    int st = launch_ex("ce_mix two-pass statistics launch", ce_mix_partials_kernel<T, MODE>, dim3((unsigned)blocks),
+                       dim3(p.threads), 0, s, nullptr, 0u, a, p.split, p.chunk, parts, zys);
+    if (!st)
+        st = launch_ex("ce_mix two-pass gradient launch", ce_mix_apply_kernel<T, MODE>, dim3((unsigned)blocks),
+                       dim3(p.threads), 0, s, nullptr, 0u, a, p.split, p.chunk, (const float4 *)parts, (const float *)zys);
+    const cudaError_t freed = cudaFreeAsync(ws, s);
+    if (freed != cudaSuccess) {
+        (void)cudaGetLastError();
+        if (!st) st = wmss_fail(WMSS_ERR_CUDA, "cudaFreeAsync: %s", cudaGetErrorString(freed));
+    }
+    return st;
+}
+
+template <typename T>
+int launch_two_pass(const Args &a, const Device &d, cudaStream_t s, bool *launched) {
+    switch (mix_mode(a.c.lambda)) {
+    case kMixStrongOnly: return launch_two_pass<T, kMixStrongOnly>(a, d, s, launched);
+    case kMixWeakOnly: return launch_two_pass<T, kMixWeakOnly>(a, d, s, launched);
+    default: return launch_two_pass<T, kMixBoth>(a, d, s, launched);
+    }
+}
+
+/**
+ * Launches the selected variant of the fused kernel (ce_mix_algo.cuh: Variant) for the current device. v3/v4 fall
+ * back on v1 where the row's inputs do not fit; v1 and v2 keep long rows in HBM (two sweeps) where the mixed row
+ * does not fit their budget. Without clusters (sm_80 code) a row is one block.
+ */
 int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     if (c.rows == 0) return WMSS_OK;
+    int variant = kVariantAuto, st;
+    if ((st = wmss_cuda_selected_variant(&variant))) return st;
+    const bool automatic = variant == kVariantAuto;
+    if (automatic) variant = kVariantAutoIs;
     Device d;
-    int st;
     if ((st = query_device(d))) return st;
-    const int64_t budget = d.smem_optin > 0 ? (d.smem_optin < 112 * 1024 ? d.smem_optin : 112 * 1024) : 48 * 1024;
-    const Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.max_cluster, budget);
     const Args a{c, status};
     auto s = static_cast<cudaStream_t>(stream);
-    return c.dtype == WMSS_DTYPE_BF16 ? launch_fused<uint16_t>(a, p, s) : launch_fused<float>(a, p, s);
+    const bool bf16 = c.dtype == WMSS_DTYPE_BF16;
+    // "auto" never fails where v1 works: a device that refuses a v3/v4 launch (its configuration is checked when
+    // launched) gets v1 from then on.
+    static std::atomic<uint64_t> tma_refused{0}; // bit per device (the first 64)
+    const uint64_t bit = d.index < 64 ? (uint64_t)1 << d.index : 0;
+    const int es = bf16 ? 2 : 4, inputs = mix_mode(c.lambda) == kMixBoth ? 2 : 1;
+    if (variant == kVariantV5 ||
+        (automatic && prefer_two_pass(c.rows, c.vocab, es, inputs, d.sm_count, wide_cluster(d.max_cluster), d.smem_optin - 1024))) {
+        bool launched = false;
+        st = bf16 ? launch_two_pass<uint16_t>(a, d, s, &launched) : launch_two_pass<float>(a, d, s, &launched);
+        if (st || launched) return st;
+    }
+    if ((variant == kVariantV3 || variant == kVariantV4) && !(automatic && (tma_refused.load() & bit))) {
+        bool launched = false;
+        st = variant == kVariantV3 ? (bf16 ? launch_tma<uint16_t, true>(a, d, s, &launched) : launch_tma<float, true>(a, d, s, &launched))
+                                   : (bf16 ? launch_tma<uint16_t, false>(a, d, s, &launched) : launch_tma<float, false>(a, d, s, &launched));
+        if (st && automatic && launched) {
+            tma_refused.fetch_or(bit);
+            wmss_clear_error();
+        } else if (st || launched) {
+            return st;
+        }
+    }
+    const bool v2 = variant == kVariantV2;
+    const int64_t cap = v2 ? kV2SmemBudget : kV1SmemBudget;
+    const int64_t usable = d.smem_optin - 1024; // the kernel's static shared memory stays below 1 KiB
+    const int64_t budget = usable > 0 ? (usable < cap ? usable : cap) : 47 * 1024;
+    Plan p = plan_ce_mix(c.rows, c.vocab, d.sm_count, v2 ? wide_cluster(d.max_cluster) : d.max_cluster, budget);
+    auto kernel = bf16 ? (void *)ce_mix_fused_kernel<uint16_t, kMixBoth, true> : (void *)ce_mix_fused_kernel<float, kMixBoth, true>;
+    if (v2 && p.split > 8 && !cluster_fits(kernel, d, p.split, p.threads, p.smem))
+        p = plan_ce_mix(c.rows, c.vocab, d.sm_count, d.max_cluster, budget);
+    return bf16 ? launch_fused<uint16_t>(a, d, p, s) : launch_fused<float>(a, d, p, s);
 }
 
 }  // namespace

@@ -14,6 +14,12 @@
 #define WMSS_HD inline
 #endif
 
+/**
+ * The variant in force for this process (wmss_cuda_set_variant; else WMSS_CUDA_CE_MIX_VARIANT, read once; else
+ * auto) in *variant: WMSS_OK, or WMSS_ERR_ARGUMENT when the environment names no variant (ce_mix_host.cpp).
+ */
+extern "C" int wmss_cuda_selected_variant(int *variant);
+
 namespace wmss_algo {
 
 constexpr int64_t kIgnore = -100;
@@ -65,10 +71,14 @@ WMSS_HD float mul_rn(float a, float b) {
 #endif
 }
 
-/** Running statistics of a set of logits: max, sum exp(z - max), sum exp(z - max) * (z - max), NaN seen. */
+/**
+ * Running statistics of a set of logits: max, sum exp(z - max), sum exp(z - max) * (z - max), and whether a logit
+ * without a place in a distribution (NaN or +inf) was seen. Such a logit only sets `bad`, never the sums: a +inf
+ * max would make every later rescale inf - inf = NaN, and a merge must never be able to drop the evidence.
+ */
 struct Stats {
     float max, sum, tsum;
-    int nan;
+    int bad;
 };
 
 WMSS_HD Stats stats_empty() { return Stats{-INFINITY, 0.0f, 0.0f, 0}; }
@@ -79,8 +89,8 @@ WMSS_HD Stats stats_empty() { return Stats{-INFINITY, 0.0f, 0.0f, 0}; }
  * overflow to -inf and 0 * -inf would poison the row with NaN.
  */
 WMSS_HD void stats_add(Stats &s, float x) {
-    if (x != x) {
-        s.nan = 1;
+    if (!(x < INFINITY)) { // NaN or +inf
+        s.bad = 1;
     } else if (x > s.max) {
         if (s.sum > 0.0f) {
             const float d = s.max - x, e = expf(d);
@@ -101,15 +111,18 @@ WMSS_HD void stats_add(Stats &s, float x) {
 /** The term of one side of a merge, rescaled by e = exp(d); 0 when e underflows (see stats_add). */
 WMSS_HD float stats_rescaled_tsum(const Stats &a, float d, float e) { return e > 0.0f ? mul_rn(e, fmaf(d, a.sum, a.tsum)) : 0.0f; }
 
-/** Exact merge of two partial statistics (commutative, so butterfly reductions agree in every lane). */
+/**
+ * Exact merge of two partial statistics (commutative, so butterfly reductions agree in every lane). An empty side
+ * (sum 0) is skipped, but its `bad` flag is kept, and a NaN sum (which stats_add never produces) counts as bad.
+ */
 WMSS_HD Stats stats_merge(const Stats &a, const Stats &b) {
-    const int nan = a.nan | b.nan;
-    if (!(b.sum > 0.0f)) return Stats{a.max, a.sum, a.tsum, nan};
-    if (!(a.sum > 0.0f)) return Stats{b.max, b.sum, b.tsum, nan};
+    const int bad = a.bad | b.bad | (a.sum != a.sum) | (b.sum != b.sum);
+    if (!(b.sum > 0.0f)) return Stats{a.max, a.sum, a.tsum, bad};
+    if (!(a.sum > 0.0f)) return Stats{b.max, b.sum, b.tsum, bad};
     const float m = fmaxf(a.max, b.max);
     const float da = a.max - m, db = b.max - m;
     const float ea = expf(da), eb = expf(db);
-    return Stats{m, fmaf(a.sum, ea, b.sum * eb), stats_rescaled_tsum(a, da, ea) + stats_rescaled_tsum(b, db, eb), nan};
+    return Stats{m, fmaf(a.sum, ea, b.sum * eb), stats_rescaled_tsum(a, da, ea) + stats_rescaled_tsum(b, db, eb), bad};
 }
 
 /** What a finished row needs: lse, entropy, and the factors of the gradient sweep. */
@@ -120,7 +133,7 @@ struct RowResult {
 
 WMSS_HD RowResult row_finish(const Stats &s) {
     RowResult r;
-    r.undefined = s.nan || !(s.max > -INFINITY) || s.max == INFINITY || !(s.sum > 0.0f) || s.tsum != s.tsum;
+    r.undefined = s.bad || !(s.max > -INFINITY) || s.max == INFINITY || !(s.sum > 0.0f) || s.tsum != s.tsum;
     r.max = s.max;
     r.log_sum = logf(s.sum);
     r.inv_sum = 1.0f / s.sum;
@@ -182,6 +195,147 @@ WMSS_HD Plan plan_ce_mix(int64_t rows, int64_t vocab, int sm_count, int max_clus
     p.resident = chunk * 4 <= smem_budget;
     p.smem = p.resident ? chunk * 4 : 0;
     return p;
+}
+
+// ---------------------------------------------------------------- variants of the fused kernel
+
+/**
+ * The fused kernel's variants, chosen at run time (wmss_cuda_set_variant, or WMSS_CUDA_CE_MIX_VARIANT read once):
+ *   v1  online statistics, the row's fp32 mixed logits resident in shared memory, clusters of <= 8 blocks of 512
+ *       threads, 112 KiB per block (2 blocks per SM): the first kernel;
+ *   v2  v1 with clusters of up to 16 (non-portable) and 72 KiB per block: 3 blocks per SM (occupancy);
+ *   v3  the row's raw inputs resident in shared memory, brought in by bulk copies (TMA, cp.async.bulk) completing
+ *       on an mbarrier; three phases over shared memory (max, then sum exp / entropy, then gradients) with one
+ *       exp2 per element per phase, the label column fixed up once; packed bf16 stores; clusters of up to 16;
+ *   v4  v3 with plain 16-byte loads instead of the bulk copies (what TMA adds);
+ *   v5  for a few long rows: a row over as many blocks as fill the GPU, in two launches (partial statistics to a
+ *       small stream-ordered workspace, then merge and gradients), ce_mix_two_pass.cuh.
+ * A row too long for a variant's shared memory streams twice through v1's non-resident path. "auto" is v3, or v5
+ * where v3's clusters would occupy fewer blocks than the GPU has SMs (prefer_two_pass).
+ */
+enum Variant { kVariantAuto = 0, kVariantV1 = 1, kVariantV2 = 2, kVariantV3 = 3, kVariantV4 = 4, kVariantV5 = 5, kVariantCount = 6 };
+
+inline const char *variant_name(int v) {
+    static const char *const names[kVariantCount] = {"auto", "v1", "v2", "v3", "v4", "v5"};
+    return v >= 0 && v < kVariantCount ? names[v] : "?";
+}
+
+/** The variant "auto" stands for (not yet measured: see benchmarks/gpu/NOTES.md). */
+constexpr int kVariantAutoIs = kVariantV3;
+
+/** Shared-memory budgets per block: v1 (2 blocks per SM), v2 (3), and the three-phase variants' target (3). */
+constexpr int64_t kV1SmemBudget = 112 * 1024;
+constexpr int64_t kV2SmemBudget = 72 * 1024;
+constexpr int64_t kTmaSmemTarget = 74 * 1024;
+/** cudaDevAttrMaxSharedMemoryPerBlockOptin of an H100/H200 (227 KiB): the host emulation's device. */
+constexpr int64_t kH100SmemOptin = 227 * 1024;
+
+/** Constants of the three-phase variants: exp(d) = exp2(d * log2 e); d below kDLo contributes 0. */
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kDLo = -128.0f;
+
+/** exp(d) for d <= 0 as the three-phase kernels compute it: one multiply and the hardware's exp2 (ex2.approx). */
+WMSS_HD float exp_fast(float d) {
+#if defined(__CUDA_ARCH__)
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(d * kLog2e));
+    return r;
+#else
+    return exp2f(d * kLog2e);
+#endif
+}
+
+/**
+ * Where a block's chunk [c0, c1) lives in a shared-memory region: element i at byte shift + (i - c0) * es, shift
+ * being the global address's offset in its 16-byte granule, so that the global granules map onto aligned shared
+ * granules (the bulk copy moves the aligned middle [a0, a1) of the chunk; threads load the head and tail).
+ */
+struct Region {
+    int shift;          // bytes
+    int64_t head;       // elements before the first 16-byte global boundary (<= n)
+    int64_t mid_bytes;  // bytes of whole granules after the head
+    int64_t bytes;      // the region's size in shared memory, a multiple of 16
+};
+
+WMSS_HD Region region_of(uintptr_t addr, int64_t n, int es) {
+    Region r;
+    r.shift = (int)(addr % 16);
+    int64_t head = r.shift ? (16 - r.shift) / es : 0;
+    r.head = head < n ? head : n;
+    r.mid_bytes = (n - r.head) * es / 16 * 16;
+    r.bytes = (r.shift + n * es + 15) / 16 * 16;
+    return r;
+}
+
+/**
+ * How the threads of a three-phase block walk their chunk: with `vec`, thread t takes head element t (if any),
+ * then 16-byte groups t, t + T, ... of the aligned middle, then tail element t (if any); without (the inputs or
+ * gradients sit at different offsets within their 16-byte granules), elements t, t + T, ... one by one.
+ */
+struct Walk {
+    int vec;            // 16-byte groups
+    int64_t head;       // elements before the groups
+    int64_t groups;     // 16-byte groups
+    int64_t tail0;      // first element (relative to c0) after the groups
+};
+
+WMSS_HD Walk walk_of(int vec, int64_t n, int64_t head, int es) {
+    Walk w;
+    w.vec = vec;
+    if (!vec) {
+        w.head = 0, w.groups = 0, w.tail0 = 0;
+        return w;
+    }
+    const int per = 16 / es;
+    w.head = head;
+    w.groups = (n - head) / per;
+    w.tail0 = head + w.groups * per;
+    return w;
+}
+
+/** The plan of the three-phase variants: the chunk of both raw inputs (es * inputs bytes per element) resident. */
+WMSS_HD Plan plan_ce_mix_tma(int64_t rows, int64_t vocab, int es, int inputs, int sm_count, int max_cluster,
+                             int64_t smem_target, int64_t smem_max) {
+    Plan p;
+    p.threads = 512;
+    const int64_t per = (int64_t)es * inputs, max_split = max_cluster > 1 ? max_cluster : 1;
+    // Region bytes of a chunk: its elements plus up to 16 bytes of granule slack per input.
+    int64_t split = (vocab * per + smem_target - 1) / smem_target;
+    const int64_t for_occupancy = rows > 0 ? (2 * (int64_t)sm_count + rows - 1) / rows : 1;
+    if (for_occupancy > split) split = for_occupancy;
+    if (split < 1) split = 1;
+    if (split > max_split) split = max_split;
+    int64_t chunk = (vocab + split - 1) / split;
+    chunk = (chunk + 7) / 8 * 8;
+    split = (vocab + chunk - 1) / chunk;
+    p.split = (int)split;
+    p.chunk = chunk;
+    p.smem = chunk * per + 16 * inputs;
+    p.resident = p.smem <= smem_max;
+    if (!p.resident) p.smem = 0;
+    return p;
+}
+
+/** v5's plan: about 4 blocks of 256 threads per SM over all rows, chunks of at least 2048 elements. */
+WMSS_HD Plan plan_ce_mix_two_pass(int64_t rows, int64_t vocab, int sm_count) {
+    Plan p;
+    p.threads = 256;
+    int64_t split = rows > 0 ? (4 * (int64_t)sm_count + rows - 1) / rows : 1;
+    if (split < 1) split = 1;
+    int64_t chunk = (vocab + split - 1) / split;
+    chunk = (chunk + 7) / 8 * 8;
+    if (chunk < 2048) chunk = 2048;
+    p.split = (int)((vocab + chunk - 1) / chunk);
+    p.chunk = chunk;
+    p.resident = 0;
+    p.smem = 0;
+    return p;
+}
+
+/** auto's choice between v3 and v5: v5 where v3's clusters would give the GPU fewer blocks than it has SMs. */
+WMSS_HD bool prefer_two_pass(int64_t rows, int64_t vocab, int es, int inputs, int sm_count, int max_cluster, int64_t smem_max) {
+    const Plan p = plan_ce_mix_tma(rows, vocab, es, inputs, sm_count, max_cluster, kTmaSmemTarget, smem_max);
+    return max_cluster > 1 && rows * p.split < sm_count;
 }
 
 }  // namespace wmss_algo

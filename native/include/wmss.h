@@ -189,6 +189,17 @@ WMSS_API int wmss_cuda_memset(void *dst, int value, int64_t bytes);
 WMSS_API int wmss_cuda_synchronize(void *stream);
 WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
 
+/**
+ * The variant of the fused kernel that wmss_cuda_ce_mix, wmss_cuda_entropy and wmss_cuda_host_ce_mix use, process
+ * wide: "auto" (the default: the plan believed best), "v1", "v2", "v3", "v4" or "v5" (benchmarks/gpu/NOTES.md says
+ * what each does; the unmeasured default is documented there). The environment variable WMSS_CUDA_CE_MIX_VARIANT, read once at the first launch, sets the initial
+ * choice (an unknown name makes launches fail with WMSS_ERR_ARGUMENT until this is called). Every variant keeps
+ * this header's contract. Always built (the host emulation uses it too).
+ */
+WMSS_API int wmss_cuda_set_variant(const char *name);
+/** The variant in force ("auto", "v1", ...; "invalid" when the environment names none). Never NULL. */
+WMSS_API const char *wmss_cuda_variant(void);
+
 /** One launch: thread-block clusters split long rows on sm_90 so the logits are read from HBM once. */
 WMSS_API int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream);
 /** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */

@@ -25,7 +25,10 @@ class CeMixMaskedRowsTest {
     static final int VOCAB = 3 * 2048 + 517;
     static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
             "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
-            "cuda-emulation:split-3", "cuda-emulation:split-8", "cuda-fused", "cuda-fused:in-place"};
+            "cuda-emulation:split-3", "cuda-emulation:split-8", "cuda-emulation:v1:split-3", "cuda-emulation:v2:split-16",
+            "cuda-emulation:v3:split-16", "cuda-emulation:v3:in-place", "cuda-emulation:v4:split-5",
+            "cuda-emulation:v5:split-37", "cuda-emulation:v5:split-2", "cuda-fused",
+            "cuda-fused:in-place", "cuda-fused:v1", "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5"};
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -42,6 +45,10 @@ class CeMixMaskedRowsTest {
     }
 
     static CeMixBackend backend(String name) {
+        String[] parts = name.split(":");
+        if (parts[0].equals("cuda-emulation") && parts.length == 3 && parts[2].startsWith("split-"))
+            return CeMixTestBackends.withVariant(parts[1],
+                    CeMixTestBackends.cudaEmulation(name, 132, 8, Integer.parseInt(parts[2].substring(6))));
         return switch (name) {
             case "cuda-emulation:split-3" -> CeMixTestBackends.cudaEmulation(name, 132, 8, 3);
             case "cuda-emulation:split-8" -> CeMixTestBackends.cudaEmulation(name, 132, 8, 8);

@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * Every ce_mix backend against the plain-Java float64 reference on the same random problems: the fused CPU kernel
  * in each ISA variant (out of place and in place), the unfused baseline, libtorch's ops, the CUDA algorithm's
- * host emulation with the sm_90 (clusters) and sm_80 (no clusters) launch plans, and, where a GPU exists, the CUDA
- * kernels. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
+ * host emulation with the sm_90 (clusters) and sm_80 (no clusters) launch plans and in each variant of the fused
+ * kernel (v1..v5, out of place and in place), and, where a GPU exists, the CUDA kernels in each variant. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
  * fp32 and bf16; outputs poisoned before every run.
  */
 class CeMixTest {
@@ -23,7 +23,9 @@ class CeMixTest {
     static final float[] LAMBDAS = {0f, 0.3f, 0.5f, 1f};
     static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
             "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
-            "cuda-fused", "cuda-fused:in-place", "cuda-unfused"};
+            "cuda-emulation:v1", "cuda-emulation:v1:in-place", "cuda-emulation:v2", "cuda-emulation:v3:in-place",
+            "cuda-emulation:v4", "cuda-emulation:v5", "cuda-emulation:v5:in-place", "cuda-fused", "cuda-fused:in-place", "cuda-unfused", "cuda-fused:v1", "cuda-fused:v2",
+            "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5", "cuda-fused:v5:in-place"};
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -56,6 +58,14 @@ class CeMixTest {
         }
         if (name.startsWith("cuda-") && !name.startsWith("cuda-emulation")) {
             assumeTrue(Backend.current().cudaUsable(), "no CUDA here: " + Backend.current().cudaStatus());
+        }
+        String[] parts = name.split(":");
+        if (parts.length >= 2 && parts[1].matches("v[0-9]+")) { // cuda-emulation:vN[:in-place], cuda-fused:vN[:in-place]
+            boolean inPlace = parts.length == 3 && parts[2].equals("in-place");
+            CeMixBackend b = parts[0].equals("cuda-emulation") ? CeMixTestBackends.cudaEmulation(name, 132, 8, 0)
+                    : CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, inPlace);
+            if (inPlace && parts[0].equals("cuda-emulation")) b = CeMixTestBackends.inPlace(b);
+            return CeMixTestBackends.withVariant(parts[1], b);
         }
         return switch (name) {
             case "cpu-fused:in-place" -> CeMixTestBackends.inPlace(CeMixBackend.CPU_FUSED);

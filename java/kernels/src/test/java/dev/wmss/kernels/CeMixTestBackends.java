@@ -35,6 +35,40 @@ final class CeMixTestBackends {
         };
     }
 
+    /** Selects the CUDA fused kernel's variant (wmss_cuda_set_variant: GPU launches and the host emulation alike). */
+    static void setVariant(String variant) {
+        try (Arena arena = Arena.ofConfined()) {
+            Status.check(WmssH.wmss_cuda_set_variant(arena.allocateFrom(variant)), Backend::lastError);
+        }
+    }
+
+    /** The variant in force (wmss_cuda_variant). */
+    static String variant() {
+        return WmssH.wmss_cuda_variant().reinterpret(64).getString(0);
+    }
+
+    /** Runs {@code inner} with the CUDA kernel's variant set to {@code variant}, then back to "auto". */
+    static CeMixBackend withVariant(String variant, CeMixBackend inner) {
+        return new CeMixBackend() {
+            public String name() {
+                return inner.name() + " " + variant;
+            }
+
+            public boolean accepts(CeMixArgs a) {
+                return inner.accepts(a);
+            }
+
+            public double run(CeMixArgs a) {
+                setVariant(variant);
+                try {
+                    return inner.run(a);
+                } finally {
+                    setVariant("auto");
+                }
+            }
+        };
+    }
+
     /**
      * Runs {@code inner} in place: the inputs are copied into the gradient buffers, which then serve as both
      * input and output, so the results land where an out-of-place run would put them.

@@ -2,17 +2,25 @@ package dev.wmss.kernels;
 
 import dev.wmss.kernels.ffi.WmssH;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The CUDA fused kernel's algorithm (native/cuda/ce_mix_algo.cuh: online statistics, warp/block/cluster merges,
- * split-V chunking, bf16 rounding, launch plan) executed on the CPU by wmss_cuda_host_ce_mix: extreme logits across
- * forced splits, the NaN report, and the launch plan. The random problems of every shape run in CeMixTest (plans
+ * split-V chunking, bf16 rounding, launch plan) executed on the CPU by wmss_cuda_host_ce_mix, in each variant of the
+ * fused kernel: extreme logits across forced splits, NaN and +inf reported like the CPU kernel does, the variant
+ * selector, and the launch plan. The random problems of every shape run in CeMixTest (plans
  * of sm_90 and sm_80) and the masked rows in CeMixMaskedRowsTest; the GPU itself in CeMixCudaTest where one exists.
  */
 class CudaAlgorithmHostTest {
@@ -43,6 +51,100 @@ class CudaAlgorithmHostTest {
             assertTrue(Float.isNaN(p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, 1)));
             assertTrue(Float.isFinite(p.rowLoss.getAtIndex(ValueLayout.JAVA_FLOAT, 0)));
         }
+    }
+
+    static final String[] VARIANTS = {"v1", "v2", "v3", "v4", "v5"};
+    private static final Pattern ROW = Pattern.compile("row (\\d+)");
+
+    static List<Arguments> nonFiniteCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (String v : VARIANTS)
+            for (DType dt : DType.values())
+                for (float value : new float[]{Float.POSITIVE_INFINITY, Float.NaN})
+                    out.add(Arguments.of(v, dt, value));
+        return out;
+    }
+
+    /** The whole problem as a call, with or without the statistics (without, ignored rows are not even read). */
+    private static CeMixArgs.Builder call(Problem p, boolean stats) {
+        return stats ? p.call() : CeMix.of(p.strong, p.weak, p.labels).lambda(p.lambda).invNorm(p.invNorm)
+                .gradStrong(p.gradStrong).gradWeak(p.gradWeak).rowLoss(p.rowLoss);
+    }
+
+    /** "ok", or the row a NonFiniteException names. */
+    private static String outcome(Problem p, CeMixBackend b, boolean stats) {
+        p.poison();
+        try {
+            call(p, stats).run(b);
+            return "ok";
+        } catch (NonFiniteException e) {
+            Matcher m = ROW.matcher(e.getMessage());
+            return m.find() ? "row " + m.group(1) : e.getMessage();
+        }
+    }
+
+    /**
+     * Issue 19 item 1: a +inf logit (or NaN) in either input, in the first, a middle or the last chunk of a split
+     * row, at the label or elsewhere, in labelled and in ignored rows, is reported exactly as the CPU kernel reports
+     * it (the same first row, or nothing where lambda makes the input unused or an ignored row is not read), and
+     * with WMSS_FLAG_ALLOW_NONFINITE every output equals the CPU kernel's, NaN for NaN. Before the fix a +inf
+     * partial's NaN sum was dropped by the merge: status 0, finite loss, lse and entropy, NaN gradients.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("nonFiniteCases")
+    void nonFiniteLogitsAreReportedLikeTheCpuKernel(String variant, DType dtype, float value) {
+        int vocab = 4099; // odd: no split divides it, the last chunk is short
+        CeMixBackend cpu = CeMixBackend.CPU_FUSED;
+        try (Arena arena = Arena.ofConfined()) {
+            for (float lambda : new float[]{0.5f, 1f, 0f})
+                for (int input = 0; input < 2; input++)
+                    for (int rowsCase = 0; rowsCase < 2; rowsCase++) {
+                        Problem p = new Problem(arena, dtype, 6, vocab, 1, lambda, 2.0, 11 + input + 7L * rowsCase);
+                        Logits.Host z = input == 0 ? p.strong : p.weak;
+                        if (rowsCase == 0) { // labelled rows, the value in the first, a middle, the last chunk
+                            z.set(1, 0, value);
+                            z.set(2, (int) p.label(2), value); // the label's own logit
+                            z.set(4, vocab - 1, value);
+                        }
+                        z.set(3, vocab / 2 + 1, value); // row 3 is ignored (Problem: every 5th row from 3)
+                        for (int split : new int[]{0, 1, 3, 8, 16, 40}) {
+                            CeMixBackend emu = CeMixTestBackends.withVariant(variant,
+                                    CeMixTestBackends.cudaEmulation(variant + " split " + split, 132, 8, split));
+                            for (boolean stats : new boolean[]{true, false}) {
+                                String what = variant + " lambda " + lambda + (input == 0 ? " strong" : " weak") + " case "
+                                        + rowsCase + " split " + split + (stats ? " with stats" : "");
+                                assertEquals(outcome(p, cpu, stats), outcome(p, emu, stats), what);
+                                p.poison();
+                                call(p, stats).allowNonFinite(true).run(cpu);
+                                Problem.Outputs ref = p.snapshot(0);
+                                p.poison();
+                                call(p, stats).allowNonFinite(true).run(emu);
+                                Problem.Outputs got = p.snapshot(0);
+                                p.assertRows(what + " loss", ref.rowLoss(), got.rowLoss(), p.rows);
+                                p.assertRows(what + " lse", ref.lse(), got.lse(), p.rows);
+                                p.assertRows(what + " entropy", ref.entropy(), got.entropy(), p.rows);
+                                p.assertGrads(what + " gradStrong", ref.gs(), got.gs());
+                                p.assertGrads(what + " gradWeak", ref.gw(), got.gw());
+                            }
+                        }
+                    }
+            // and the cases above did exercise a report
+            Problem p = new Problem(arena, dtype, 6, vocab, 1, 0.5f, 2.0, 3);
+            p.weak.set(4, vocab - 1, value);
+            assertEquals("row 4", outcome(p, CeMixTestBackends.withVariant(variant,
+                    CeMixTestBackends.cudaEmulation(variant, 132, 8, 8)), true));
+        }
+    }
+
+    @Test
+    void variantSelector() {
+        assertEquals("auto", CeMixTestBackends.variant());
+        for (String v : new String[]{"v1", "v2", "v3", "v4", "v5", "auto"}) {
+            CeMixTestBackends.setVariant(v);
+            assertEquals(v, CeMixTestBackends.variant());
+        }
+        assertThrows(InvalidArgumentException.class, () -> CeMixTestBackends.setVariant("v9"));
+        assertEquals("auto", CeMixTestBackends.variant(), "a refused name changes nothing");
     }
 
     private static long[] plan(long rows, long vocab, int sms, int cluster, long smem) {

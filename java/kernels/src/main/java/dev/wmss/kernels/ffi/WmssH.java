@@ -419,6 +419,38 @@ public final class WmssH {
         }
     }
 
+    private static final class wmss_cuda_set_variant {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_set_variant", DESC);
+    }
+
+    public static int wmss_cuda_set_variant(MemorySegment name) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_set_variant", name);
+        try {
+            return (int) wmss_cuda_set_variant.HANDLE.invokeExact(name);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_set_variant", t);
+        }
+    }
+
+    private static final class wmss_cuda_variant {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_variant", DESC);
+    }
+
+    public static MemorySegment wmss_cuda_variant() {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_variant");
+        try {
+            return (MemorySegment) wmss_cuda_variant.HANDLE.invokeExact();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_cuda_variant", t);
+        }
+    }
+
     private static final class wmss_cuda_ce_mix {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix", DESC);
