@@ -11,7 +11,9 @@
 #   5. demo    the demo with --device cuda
 # Java: $JAVA, else build/jre/bin/java (scripts/jlink.sh), else java on the PATH. Logs and tables go to stdout and,
 # when $OUT is set, $OUT/gpu-check.md (summary) and $OUT/gpu-check.log (everything); stage scripts may add their own.
-# --dry-run prints the stages and checks what can be checked without a GPU.
+# --dry-run prints the stages and checks what can be checked without a GPU. GPU_CHECK_STAGES (a comma-separated
+# subset of build,reference,selfcheck,step,kernels,demo) runs some stages only; GPU_CHECK_BUDGET_S (default 480) is
+# the time budget in seconds.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,6 +32,8 @@ if [ -z "$JAVA" ]; then
 fi
 jar=target/wmss-native.jar
 say() { echo "$*" | tee -a "$summary"; }
+stages=",${GPU_CHECK_STAGES:-build,reference,selfcheck,step,kernels,demo},"
+want() { [[ $stages == *",$1,"* ]]; }
 budget=${GPU_CHECK_BUDGET_S:-480} # the whole run's limit in seconds: later stages get what is left
 # run NAME SECONDS COMMAND...: the command's output to the log; the status recorded. The limit is cut to what is
 # left of the budget, and a stage with less than 20 s left is skipped.
@@ -67,27 +71,31 @@ say "| stage | result | time |"
 say "|---|---|---|"
 
 # 1. build
-run build 300 bash scripts/build-cuda.sh "$jar"
+want build && run build 300 bash scripts/build-cuda.sh "$jar"
 cjar=target/wmss-native-cuda.jar
 [ -f "$cjar" ] || cjar=$jar
 javacmd=("$JAVA" -Dwmss.time=true -jar "$cjar")
 
 # 2. selfcheck: bf16 (the default on CUDA), then fp32 with the transformers comparison
-run hf-reference 120 python3 benchmarks/gpu/hf_reference.py build/hf-reference
-run selfcheck-bf16 150 "${javacmd[@]}" selfcheck --device cuda --precision bf16
-run selfcheck-fp32 150 "${javacmd[@]}" selfcheck --device cuda --precision fp32 --no-throughput --hf-reference build/hf-reference
+want reference && run hf-reference 120 python3 benchmarks/gpu/hf_reference.py build/hf-reference
+want selfcheck && run selfcheck-bf16 150 "${javacmd[@]}" selfcheck --device cuda --precision bf16
+if want reference; then
+  run selfcheck-fp32 150 "${javacmd[@]}" selfcheck --device cuda --precision fp32 --no-throughput --hf-reference build/hf-reference
+fi
 
 # 3. the step, ours and the eager peer's
-run bench-step 240 "${javacmd[@]}" bench-step --device cuda --precision bf16 --batch 8 --seq 1024 --steps 6 --phases
-run peer-eager 180 python3 benchmarks/gpu/wdjt_peer.py --batch 8 --seq 1024 --steps 6
+if want step; then
+  run bench-step 240 "${javacmd[@]}" bench-step --device cuda --precision bf16 --batch 8 --seq 1024 --steps 6 --phases
+  run peer-eager 180 python3 benchmarks/gpu/wdjt_peer.py --batch 8 --seq 1024 --steps 6
+fi
 
 # 4. kernels (issue 22's table), within what is left of the budget
-if [ -f benchmarks/gpu/kernels.sh ]; then
+if want kernels && [ -f benchmarks/gpu/kernels.sh ]; then
   WMSS_GPU_BUILD=build/cuda run kernels 240 bash benchmarks/gpu/kernels.sh
 fi
 
 # 5. the demo on the GPU (stopped at its limit: the stages it finished are reported)
-run demo 150 "${javacmd[@]}" demo --device cuda --out build/wmss-demo-cuda
+want demo && run demo 150 "${javacmd[@]}" demo --device cuda --out build/wmss-demo-cuda
 
 # the short table last
 {

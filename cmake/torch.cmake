@@ -67,7 +67,7 @@ if(WMSS_WITH_TORCH)
     add_library(wmss_torch SHARED native/torch/ce_mix_ref.cpp native/torch/error.cpp native/torch/threads.cpp native/torch/durable.cpp native/torch/safetensors.cpp
                 native/torch/model.cpp native/torch/model_api.cpp native/torch/device.cpp
                 native/torch/fused_head.cpp native/torch/generate.cpp native/torch/perf.cpp native/torch/allocator.cpp
-                native/torch/fused_ops.cpp native/torch/optim.cpp)
+                native/torch/fused_ops.cpp native/torch/lean_ops.cpp native/torch/optim.cpp)
     if(WMSS_TORCH_CUDA)
       target_sources(wmss_torch PRIVATE native/torch/cuda_stats.cpp)
     else()

@@ -12,8 +12,9 @@
 #include <cstring>
 #include <vector>
 
-#include "wmss_torch.h"
 #include "error.h"
+#include "lean_ops.h"
+#include "wmss_torch.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define WMSS_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -388,6 +389,12 @@ torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w, double ep
     return (x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps)).to(x.scalar_type()) * w;
 }
 
+torch::Tensor rms_norm_to(const torch::Tensor &x, const torch::Tensor &w, double eps, c10::ScalarType out) {
+    if (usable({x, w}) && out == torch::kFloat32) return RmsNorm::apply(x, w, eps);
+    if (on.load(std::memory_order_relaxed)) return lean::rms_norm(x, w, eps, out);
+    return rms_norm(x, w.to(x.scalar_type()), eps).to(out); // the composite reference
+}
+
 torch::Tensor rope(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin) {
     if (usable({x, cos, sin}) && x.dim() == 4 && cos.dim() == 4 && cos.size(1) == 1 && x.size(3) % 2 == 0 &&
         cos.sizes() == sin.sizes() && cos.size(0) == x.size(0) && cos.size(2) == x.size(2) && cos.size(3) == x.size(3))
@@ -404,7 +411,7 @@ std::vector<torch::Tensor> linears(const torch::Tensor &x, const std::vector<tor
                                    const std::vector<torch::Tensor> &b) {
     bool biased = false;
     for (const auto &t : b) biased = biased || t.defined();
-    if (!usable({x}) || w.size() < 2) {
+    if (!on.load(std::memory_order_relaxed) || w.size() < 2) {
         std::vector<torch::Tensor> out;
         for (size_t i = 0; i < w.size(); i++) out.push_back(torch::linear(x, w[i], i < b.size() ? b[i] : torch::Tensor()));
         return out;
@@ -420,6 +427,8 @@ std::vector<torch::Tensor> linears(const torch::Tensor &x, const std::vector<tor
 
 torch::Tensor swiglu_linear(const torch::Tensor &x, const torch::Tensor &gate, const torch::Tensor &up) {
     if (usable({x, gate, up}) && gate.sizes() == up.sizes()) return SwiGluHalves::apply(torch::linear(x, torch::cat({gate, up})));
+    if (on.load(std::memory_order_relaxed) && gate.sizes() == up.sizes())
+        return lean::swiglu_halves(torch::linear(x, torch::cat({gate, up})));
     return swiglu(torch::linear(x, gate), torch::linear(x, up));
 }
 

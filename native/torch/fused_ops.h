@@ -14,6 +14,13 @@ void set_enabled(bool on);
 /** x * rsqrt(mean(x^2, -1) + eps) * w over the last dimension. */
 torch::Tensor rms_norm(const torch::Tensor &x, const torch::Tensor &w, double eps);
 
+/**
+ * The same in dtype out, for any x and w dtypes (w: e.g. the fp32 master weight of a bf16 model): the CPU kernel for
+ * fp32, the lean autograd function (lean_ops.h) elsewhere, the composite ops (w cast to x's dtype, then the result to
+ * out) when the fused ops are off.
+ */
+torch::Tensor rms_norm_to(const torch::Tensor &x, const torch::Tensor &w, double eps, c10::ScalarType out);
+
 /** x * cos + rotate_half(x) * sin for x [B, n, T, d] (any strides), cos and sin [B, 1, T, d]; a contiguous result. */
 torch::Tensor rope(const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin);
 

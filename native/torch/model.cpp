@@ -311,10 +311,8 @@ void Decoder::to(const torch::Device &device, c10::ScalarType compute) {
 }
 
 torch::Tensor Decoder::rms_norm(const torch::Tensor &x, const torch::Tensor &w) const {
-    // an fp32 input (the residual stream) is normalised with the fp32 weight and then cast; an input already in the
-    // compute dtype (q and k) with the weight cast to it
-    if (x.scalar_type() == torch::kFloat32) return fused::rms_norm(x, w, cfg_.rms_norm_eps).to(compute_);
-    return fused::rms_norm(x, cast(w), cfg_.rms_norm_eps);
+    // the residual stream (fp32) or q and k (the compute dtype), with the fp32 master weight, out in the compute dtype
+    return fused::rms_norm_to(x, w, cfg_.rms_norm_eps, compute_);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Decoder::rotary(const torch::Tensor &pos, c10::ScalarType type) const {

@@ -426,12 +426,15 @@ public final class WmssH {
 
     public static int wmss_cuda_set_variant(MemorySegment name) {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_set_variant", name);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (int) wmss_cuda_set_variant.HANDLE.invokeExact(name);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_set_variant", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
@@ -442,12 +445,15 @@ public final class WmssH {
 
     public static MemorySegment wmss_cuda_variant() {
         if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_variant");
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
             return (MemorySegment) wmss_cuda_variant.HANDLE.invokeExact();
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_variant", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
         }
     }
 
