@@ -583,7 +583,7 @@ int launch_planned(const wmss_ce_mix_args &c, int64_t *status, void *stream) {
     int variant = kVariantAuto, st;
     if ((st = wmss_cuda_selected_variant(&variant))) return st;
     const bool automatic = variant == kVariantAuto;
-    if (automatic) variant = kVariantAutoIs;
+    if (automatic) variant = auto_variant(c.dtype);
     Device d;
     if ((st = query_device(d))) return st;
     const Args a{c, status};

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "wmss.h"
+
 #if defined(__CUDACC__)
 #define WMSS_HD __host__ __device__ __forceinline__
 #else
@@ -220,8 +222,12 @@ inline const char *variant_name(int v) {
     return v >= 0 && v < kVariantCount ? names[v] : "?";
 }
 
-/** The variant "auto" stands for (not yet measured: see benchmarks/gpu/NOTES.md). */
-constexpr int kVariantAutoIs = kVariantV3;
+/**
+ * The variant "auto" stands for, by dtype, as measured on an H200 (benchmarks/RESULTS.md, 2026-12-04): bf16 v3 (the
+ * raw inputs in shared memory: 68-94% of copy, against v1's 41-57%), fp32 v2 (clusters of up to 16: 77-94%, v3 58-78%).
+ * A few long rows take v5 where prefer_two_pass says so.
+ */
+inline int auto_variant(int dtype) { return dtype == WMSS_DTYPE_BF16 ? kVariantV3 : kVariantV2; }
 
 /** Shared-memory budgets per block: v1 (2 blocks per SM), v2 (3), and the three-phase variants' target (3). */
 constexpr int64_t kV1SmemBudget = 112 * 1024;

@@ -367,7 +367,7 @@ extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count,
     int variant = kVariantAuto;
     if ((st = wmss_cuda_selected_variant(&variant))) return st;
     const bool automatic = variant == kVariantAuto;
-    if (automatic) variant = kVariantAutoIs;
+    if (automatic) variant = auto_variant(args->dtype);
     const wmss_ce_mix_args &a = *args;
     bool phases = false, two_pass = false;
     Plan p = host_plan(a, variant, automatic, sm_count > 0 ? sm_count : 132, max_cluster > 0 ? max_cluster : 8, &phases,

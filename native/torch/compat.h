@@ -89,10 +89,10 @@ inline void foreach_mul(const std::vector<torch::Tensor> &ts, const torch::Tenso
 
 /**
  * gw = (fresh ? 0 : gw) + gt @ hc for bf16 gt and hc and an fp32 gw, accumulating in fp32: one product with an fp32
- * output on CUDA where libtorch has out_dtype (>= 2.9), else a product in gt's dtype added in fp32.
+ * output on CUDA where libtorch has out_dtype (checked with 2.11), else a product in gt's dtype added in fp32.
  */
 inline void addmm_accumulate(torch::Tensor gw, const torch::Tensor &gt, const torch::Tensor &hc, bool fresh) {
-#if WMSS_TORCH_AT_LEAST(2, 9)
+#if WMSS_TORCH_AT_LEAST(2, 11) // earlier releases refuse an fp32 output for some bf16 products
     if (gw.is_cuda()) {
         if (fresh)
             at::mm_out(gw, gt, hc, gw.scalar_type());

@@ -24,6 +24,9 @@ int torch_guard(const char *fn, F &&body) noexcept {
     } catch (const Error &e) {
         set_torch_error(std::string(fn) + ": " + e.message);
         return e.status;
+    } catch (const c10::OutOfMemoryError &e) { // a device (or the CPU) out of memory: say so, not "internal"
+        set_torch_error(std::string(fn) + ": out of memory: " + e.what_without_backtrace());
+        return WMSS_ERR_OUT_OF_MEMORY;
     } catch (const c10::Error &e) {
         set_torch_error(std::string(fn) + ": " + e.what_without_backtrace());
         return WMSS_ERR_INTERNAL;

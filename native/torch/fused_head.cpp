@@ -180,6 +180,7 @@ void fused_head(const wmss_torch_fused_head_args &a) {
     wmss::use_all_cores();
     torch::NoGradGuard no_grad;
     const auto dev = s.h.device();
+    const c10::DeviceGuard on_device(dev); // the ce_mix kernels launch on the current device: the models'
     const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
     const auto zopt = torch::TensorOptions().dtype(s.h.scalar_type()).device(dev); // the chunk logits' dtype
     const bool cuda = s.h.is_cuda();

@@ -376,9 +376,17 @@ torch::Tensor Decoder::forward(const torch::Tensor &ids, const torch::Tensor &ma
 }
 
 torch::Tensor Decoder::hidden(const torch::Tensor &ids_in, const torch::Tensor &mask_in) {
-    // ids and mask may come from the host: they go to the model's device once, and whether any row has padding is
-    // read where it costs no device synchronisation
-    const bool padded = !mask_in.is_cpu() || !mask_in.ne(0).all().item<bool>();
+    // ids and mask may come from the host: they go to the model's device once, and whether every row is its real
+    // tokens followed by padding (or none) is read where it costs no device synchronisation. Then causal attention
+    // without a mask is exact for every real token (padding only ever follows it), which lets libtorch's flash
+    // attention run on CUDA; the padding rows' own outputs differ, and no loss reads them.
+    bool right_padded = false;
+    if (mask_in.is_cpu()) {
+        const auto real = mask_in.ne(0).to(torch::kInt64);
+        const auto lengths = real.sum(1, true);
+        const auto prefix = torch::arange(real.size(1), torch::kInt64).unsqueeze(0).lt(lengths).to(torch::kInt64);
+        right_padded = torch::equal(real, prefix);
+    }
     const torch::Tensor ids = ids_in.to(device_), mask = mask_in.to(device_);
     const int64_t T = ids.size(1);
     // Where the embedding already has a dense gradient (the fused head's, for a tied head; or one the optimizer
@@ -391,8 +399,8 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids_in, const torch::Tensor &
     const auto m = mask.to(torch::kInt64);
     const auto [cos, sin] = rotary((m.cumsum(1) - 1).clamp_min(0), compute_);
     Mask attend;
-    if (!padded && compat::kHasSdpa && ids.is_cuda()) {
-        attend.causal = true; // no padding anywhere: the fused attention masks causally by itself
+    if (right_padded && compat::kHasSdpa && ids.is_cuda()) {
+        attend.causal = true; // the fused attention masks causally by itself
     } else {
         const auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device_)).tril();
         attend.bias = mask_bias(causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1)); // [B, 1, T, T]

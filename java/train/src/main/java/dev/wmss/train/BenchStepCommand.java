@@ -53,6 +53,9 @@ final class BenchStepCommand implements Callable<Integer> {
     Long chunkMb;
     @Option(names = "--phases", description = "Also time each phase, synchronising after each (a second pass).")
     boolean phases;
+    @Option(names = "--right-padding", description = "Pad rows as the trainer's collator does (row i's last i/(2·batch) of"
+            + " its tokens are padding), instead of every row full.")
+    boolean rightPadding;
 
     @Override
     public Integer call() throws IOException {
@@ -60,14 +63,26 @@ final class BenchStepCommand implements Callable<Integer> {
         Placement where = Placement.current();
         String cfg = config == null ? QWEN3_06B : Files.readString(config);
         long chunk = chunkMb != null ? chunkMb << 20 : where.defaultHeadChunkBytes();
-        System.out.println("bench-step: WD-JT on " + where + ", " + batch + "x" + seq + " tokens, fused head chunks of "
+        System.out.println("bench-step: WD-JT on " + where + ", " + batch + "x" + seq + " tokens" + (rightPadding ? " (right-padded)" : "")
+                + ", fused head chunks of "
                 + (chunk >> 20) + " MiB" + (NativeTime.ENABLED ? "" : " (Java's share needs -Dwmss.time=true)"));
         try (TorchModel s = where.init(cfg, 1); TorchModel w = where.init(cfg, 2)) {
             s.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
             w.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
             WdJtObjective o = new WdJtObjective(s, w, 0.5f, false, new Head(Head.Mode.FUSED, chunk), true);
             Batch b = SelfChecks.batch(batch, seq, (int) s.vocab(), 5);
-            b = new Batch(b.ids(), allOnes(b.mask()), nextTokens(b.ids(), batch, seq), b.examples(), batch, seq);
+            long[] mask = allOnes(b.mask()), labels = nextTokens(b.ids(), batch, seq);
+            if (rightPadding) {
+                for (int r = 0; r < batch; r++) {
+                    int real = seq - (int) ((long) r * seq / (2L * batch));
+                    for (int t = real; t < seq; t++) {
+                        mask[r * seq + t] = 0;
+                        labels[r * seq + t] = Batch.IGNORE_INDEX;
+                    }
+                    if (real > 0) labels[r * seq + real - 1] = Batch.IGNORE_INDEX;
+                }
+            }
+            b = new Batch(b.ids(), mask, labels, b.examples(), batch, seq);
             double[] ms = new double[steps], javaMs = new double[steps];
             for (int i = -2; i < steps; i++) {
                 if (i == 0) WmssTorch.deviceMemory(where.device(), true); // the peak of the timed steps
