@@ -62,8 +62,10 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
             int bos = special(cfg, "bos_token", ids), pad = special(cfg, "pad_token", ids);
             ChatFormat chat = chatFormat(cfg, json.resolveSibling("chat_template.jinja"), content(cfg, "bos_token"),
                     content(cfg, "eos_token"), cfgFile);
+            // no truncation here (DJL's default would cut every text to 512 tokens, whatever tokenizer.json says):
+            // --max-len is applied by the Collator, the same way for every tokenizer, and what it cuts is reported
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false)
-                    .build();
+                    .optTruncation(false).optPadding(false).build();
             return new HfTokenizer(t, max + 1, bos, eos, pad < 0 ? eos : pad, chat);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + json, e);
