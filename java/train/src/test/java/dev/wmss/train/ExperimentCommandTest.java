@@ -31,7 +31,8 @@ class ExperimentCommandTest {
         assertTrue(again.err().contains("holds an experiment: --resume continues it"), again.err());
         CliRun other = run("experiment", "--quick", "--seeds", "3", "--resume", "--out", dir.toString());
         assertEquals(1, other.code());
-        assertTrue(other.err().contains("other settings") && other.err().contains("seeds=3"), other.err());
+        assertTrue(other.err().contains("other settings") && other.err().contains("--seeds: experiment 2, now 3")
+                && !other.err().contains("ExperimentSpec["), "the field and both values: " + other.err());
 
         CliRun forced = run("experiment", "--quick", "--resume", "--force", "--out", dir.toString());
         assertEquals(0, forced.code(), forced.err());
@@ -58,6 +59,16 @@ class ExperimentCommandTest {
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(csv, Files.readAllLines(dir.resolve("results.csv")), "every stage read back, nothing re-run");
         assertTrue(System.nanoTime() - t0 < 8_000_000_000L, "a finished experiment resumes without training");
+    }
+
+    @Test
+    void resumingWhereThereIsNoExperimentSaysSo(@TempDir Path tmp) throws Exception {
+        for (Path dir : new Path[]{Files.createDirectories(tmp.resolve("empty")), tmp.resolve("absent")}) {
+            CliRun r = run("experiment", "--quick", "--resume", "--out", dir.toString());
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("nothing to resume in " + dir), r.err());
+            assertFalse(Files.exists(dir.resolve("experiment.json")), "nothing started");
+        }
     }
 
     @Test

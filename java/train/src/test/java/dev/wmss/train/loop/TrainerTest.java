@@ -151,6 +151,14 @@ public class TrainerTest {
         Path m1 = init(tmp.resolve("m1"), 2);
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m1, run, true));
         assertTrue(e.getMessage().contains("initial strong model"), e.getMessage());
+        // the initial model's weights replaced in place (one bit in the middle: same header, size and ends)
+        Path weights = m0.resolve("model.safetensors");
+        byte[] w = Files.readAllBytes(weights), flipped = w.clone();
+        flipped[w.length / 2] ^= 1;
+        Files.write(weights, flipped);
+        e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, true));
+        assertTrue(e.getMessage().contains("initial strong model"), e.getMessage());
+        Files.write(weights, w);
         // a new run does not silently overwrite one that holds a checkpoint
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, false));
         assertTrue(e.getMessage().contains("--resume"), e.getMessage());
