@@ -94,8 +94,18 @@ public class TrainerTest {
         copyTree(tmp.resolve("full/checkpoints"), resumed.resolve("checkpoints"));
         Files.writeString(resumed.resolve("metrics.jsonl"), String.join("\n",
                 Files.readAllLines(tmp.resolve("full/metrics.jsonl"))) + "\n{\"step\": 99}\n");
-        TrainingRun.Result again = sft(cfg, data, m0, resumed, true);
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        TrainingRun.Result again;
+        try {
+            System.setErr(new java.io.PrintStream(said, true, java.nio.charset.StandardCharsets.UTF_8));
+            again = sft(cfg, data, m0, resumed, true);
+        } finally {
+            System.setErr(stderr);
+        }
         assertEquals(20, again.steps());
+        assertTrue(said.toString(java.nio.charset.StandardCharsets.UTF_8).contains(
+                "sft: steps 11..99 of an earlier session were lost (no checkpoint after step 10)"), "the loss is said: " + said);
         List<JsonObject> b = metrics(resumed);
         assertEquals(20, b.size(), "lines after the checkpoint are rewritten, stale ones dropped");
         sameSteps(a, b, 11, "SFT resumed at step 10");
