@@ -29,7 +29,8 @@ public final class ContentHash {
     public static String file(Path f) {
         try {
             BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
-            String key = f.toAbsolutePath().normalize() + "|" + a.size() + "|" + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "|" + a.fileKey();
+            String key = f.toAbsolutePath().normalize() + "|" + a.size() + "|"
+                    + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "|" + a.fileKey();
             String known = SEEN.get(key);
             if (known != null) return known;
             MessageDigest sha = sha256();
