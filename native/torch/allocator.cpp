@@ -4,7 +4,12 @@
 // a power of two apart, so shapes that vary a little share blocks) and handed out again; smaller ones go straight
 // to libtorch's own allocation functions. The cache holds at most WMSS_TORCH_CACHE_MB MiB of free blocks (default:
 // a quarter of physical memory; 0 turns the cache off), and is emptied and the allocation retried when memory runs
-// out. Like the CUDA caching allocator of PyTorch, it keeps the process at its peak resident size.
+// out. It never makes the process larger than the peak of what it has in use: before a block is allocated afresh,
+// free blocks are given back, least recently used size class first, until the blocks in use and the cached ones
+// together fit under that peak. Without that rule, batches of changing length (their padded sequence length moves
+// every step's activations, and the attention's T x T ones, into other size classes) left each class's blocks
+// cached: a 9.8M-parameter model at a 151,669-token vocabulary grew from 0.9 to 4.1 GB over 20 SFT steps of
+// GSM8K, where 1.1 GB suffice without the cache. Repeated shapes (every step the same) still hit and never evict.
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
@@ -57,11 +62,18 @@ class CachingCpuAllocator final : public at::Allocator {
         const size_t size = size_class(n);
         void *p = take(size);
         if (!p) {
+            make_room();
             try {
                 p = c10::alloc_cpu(size);
             } catch (const c10::Error &) {
                 empty(); // out of memory: give the cached blocks back and try once more
-                p = c10::alloc_cpu(size);
+                try {
+                    p = c10::alloc_cpu(size);
+                } catch (...) {
+                    std::lock_guard<std::mutex> g(mu_);
+                    live_ -= size;
+                    throw;
+                }
             }
         }
         {
@@ -101,6 +113,8 @@ class CachingCpuAllocator final : public at::Allocator {
   private:
     void *take(size_t size) const {
         std::lock_guard<std::mutex> g(mu_);
+        last_use_[size] = ++tick_;
+        live_ += size; // taken from the cache, or allocated right after this miss
         auto it = free_.find(size);
         if (it == free_.end() || it->second.empty()) {
             misses_++;
@@ -113,6 +127,31 @@ class CachingCpuAllocator final : public at::Allocator {
         return p;
     }
 
+    /**
+     * Before a fresh block (already counted in use): the peak of bytes in use rises to what is in use now if
+     * that is more, and cached blocks of the least recently used classes are freed while the blocks in use and the
+     * cached ones exceed that peak.
+     */
+    void make_room() const {
+        std::vector<void *> drop;
+        {
+            std::lock_guard<std::mutex> g(mu_);
+            peak_live_ = std::max(peak_live_, live_);
+            while (cached_ > 0 && live_ + cached_ > peak_live_) {
+                auto oldest = free_.end();
+                for (auto it = free_.begin(); it != free_.end(); ++it)
+                    if (!it->second.empty() && (oldest == free_.end() || last_use_[it->first] < last_use_[oldest->first]))
+                        oldest = it;
+                if (oldest == free_.end()) break;
+                drop.push_back(oldest->second.back());
+                oldest->second.pop_back();
+                cached_ -= oldest->first;
+                if (oldest->second.empty()) free_.erase(oldest);
+            }
+        }
+        for (void *p : drop) c10::free_cpu(p);
+    }
+
     static void release(void *p) { instance().put(p); }
 
     void put(void *p) const {
@@ -122,6 +161,7 @@ class CachingCpuAllocator final : public at::Allocator {
             if (it != sizes_.end()) { // a cached-size block: keep it unless the cache is full
                 const size_t size = it->second;
                 sizes_.erase(it);
+                live_ -= size;
                 if (cached_ + size <= limit_) {
                     free_[size].push_back(p);
                     cached_ += size;
@@ -136,7 +176,8 @@ class CachingCpuAllocator final : public at::Allocator {
     mutable std::mutex mu_;
     mutable std::map<size_t, std::vector<void *>> free_;
     mutable std::unordered_map<void *, size_t> sizes_; // blocks handed out: their size class
-    mutable size_t cached_ = 0, hits_ = 0, misses_ = 0;
+    mutable std::map<size_t, size_t> last_use_; // size class -> tick of its last allocation
+    mutable size_t cached_ = 0, hits_ = 0, misses_ = 0, tick_ = 0, live_ = 0, peak_live_ = 0;
 };
 
 /** Installs the allocator when the library loads (libc10, a dependency, is initialised by then). */

@@ -389,11 +389,13 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids_in, const torch::Tensor &
     }
     const torch::Tensor ids = ids_in.to(device_), mask = mask_in.to(device_);
     const int64_t T = ids.size(1);
-    // Where the embedding already has a dense gradient (the fused head's, for a tied head; or one the optimizer
-    // step zeroed), its backward adds a sparse update into it: no transient dense [V, H] gradient, which at a
-    // real vocabulary is the size of the embedding itself. Without one, the dense gradient becomes the gradient.
-    const bool sparse = torch::GradMode::is_enabled() && embed_.requires_grad() && embed_.grad().defined() &&
-                        !embed_.grad().is_sparse();
+    // The embedding's backward adds a sparse update into a dense gradient (the fused head's, for a tied head; or
+    // one the optimizer step zeroed): no transient dense [V, H] gradient, which at a real vocabulary is the size of
+    // the embedding itself. Without a gradient yet (the first step of a process: a new or a resumed run) a zero one
+    // is made, so that every step sums in the same order and a resumed run is bit-identical to an uninterrupted one.
+    const bool sparse = torch::GradMode::is_enabled() && embed_.requires_grad() &&
+                        !(embed_.grad().defined() && embed_.grad().is_sparse());
+    if (sparse && !embed_.grad().defined()) embed_.mutable_grad() = torch::zeros_like(embed_);
     auto x = torch::embedding(embed_, ids, -1, false, sparse);
     // Positions count real tokens, so left and right padding both work; padding keys are masked out.
     const auto m = mask.to(torch::kInt64);

@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Shutdown;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,14 +26,16 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code wmss-native launch --nproc N -- <subcommand ...>}: starts N ranks of a data-parallel job on this machine,
  * each a JVM of this application (or, with {@code --exec}, any program) with torchrun's variables, prefixes their
- * output with {@code [rank k]}, and stops them all (exit code of the first failure) as soon as one fails.
+ * output with {@code [rank k]}, and stops them all (exit code of the first failure) as soon as one fails. Its ranks
+ * get {@link Shutdown#LAUNCHER_PID_ENV}: a rank of this application stops when the launcher is gone.
  */
 @Command(name = "launch", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run a data-parallel job: N ranks on this machine, one JVM each, as torchrun starts them.",
                 "Each rank gets torchrun's variables RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, GROUP_RANK,",
                 "MASTER_ADDR and MASTER_PORT.",
                 "Output lines are prefixed with [rank k]. When a rank fails the others are stopped and launch exits",
-                "with its code; Ctrl-C stops every rank. On several machines run launch on each with --nnodes,",
+                "with its code; Ctrl-C stops every rank (they checkpoint), and ranks stop by themselves when the",
+                "launcher dies (even by SIGKILL). On several machines run launch on each with --nnodes,",
                 "--node-rank and the first node's --master-addr (or set the variables yourself, e.g. from Slurm)."},
         footer = {"", "Examples:",
                 "  wmss-native launch --nproc 2 -- sft --model m0 --data d.jsonl --out runs/sft",
@@ -92,8 +95,8 @@ final class LaunchCommand implements Callable<Integer> {
         }
         System.err.printf("launch: ranks %d..%d of %d at %s:%d%s: %s%n", nodeRank * nproc, nodeRank * nproc + nproc - 1,
                 world, masterAddr, port, threads == null ? "" : ", OMP_NUM_THREADS=" + threads, String.join(" ", command));
-        Thread hook = new Thread(() -> stopAll(null), "wmss-launch-stop");
-        Runtime.getRuntime().addShutdownHook(hook); // Ctrl-C or kill: take the ranks down too
+        Runnable stop = () -> stopAll(null);
+        Shutdown.onShutdown(stop); // Ctrl-C or kill: take the ranks down too (SIGKILL: they notice it themselves)
         BlockingQueue<Integer> exited = new LinkedBlockingQueue<>();
         List<Thread> pumps = new ArrayList<>();
         try {
@@ -108,6 +111,7 @@ final class LaunchCommand implements Callable<Integer> {
                 env.put("GROUP_RANK", String.valueOf(nodeRank));
                 env.put("MASTER_ADDR", masterAddr);
                 env.put("MASTER_PORT", String.valueOf(port));
+                env.put(Shutdown.LAUNCHER_PID_ENV, String.valueOf(ProcessHandle.current().pid()));
                 if (threads != null) env.put("OMP_NUM_THREADS", threads);
                 Process p;
                 synchronized (ranks) {
@@ -134,11 +138,7 @@ final class LaunchCommand implements Callable<Integer> {
             return code;
         } finally {
             stopAll(null);
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running already
-            }
+            Shutdown.removeOnShutdown(stop);
         }
     }
 

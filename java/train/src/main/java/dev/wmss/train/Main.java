@@ -1,5 +1,6 @@
 package dev.wmss.train;
 
+import dev.wmss.train.loop.Shutdown;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,9 +26,13 @@ public final class Main implements Runnable {
         // Logs go through SLF4J (slf4j-simple, configured by simplelogger.properties; the kernels' System.Logger is
         // routed there too). The commands print the backend themselves; the library's INFO line would repeat it.
         if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "info");
+        // signals get their exit status, and the process ends by _exit after the shutdown work, so that no native
+        // library's exit-time destructor can hang it; a rank of `launch` stops when the launcher dies
+        Shutdown.install();
+        Shutdown.followLauncher();
         int code = commandLine().execute(args);
         dev.wmss.train.loop.DataParallel.leave(); // a data-parallel rank leaves its group (no collective)
-        System.exit(code);
+        Shutdown.exit(code);
     }
 
     static CommandLine commandLine() {

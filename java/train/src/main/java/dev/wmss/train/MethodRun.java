@@ -141,17 +141,33 @@ final class MethodRun {
      * decision is the same on every rank (they read the same marker after the previous stage's barrier).
      */
     private <T> T stage(String name, String what, Supplier<T> body, java.util.function.Function<Path, T> reread) {
-        Path dir = out.resolve(name), marker = dir.resolve("stage.json");
+        Path dir = out.resolve(name), marker = dir.resolve("stage.json"), spent = dir.resolve("elapsed.json");
         if (Files.isRegularFile(marker)) {
             JsonObject m = JsonParser.parseString(read(marker)).getAsJsonObject();
             seconds.put(name, m.get("seconds").getAsDouble());
             LOG.info("== {}: done before ({}), skipped", what, marker);
             return reread.apply(dir);
         }
+        // the time of earlier invocations that stopped in this stage (Ctrl-C, an error) counts toward it
+        double before = Files.isRegularFile(spent)
+                ? JsonParser.parseString(read(spent)).getAsJsonObject().get("seconds").getAsDouble() : 0;
         LOG.info("== {}", what);
         long t0 = System.nanoTime();
-        T result = body.get();
-        double sec = (System.nanoTime() - t0) / 1e9;
+        T result;
+        try {
+            result = body.get();
+        } catch (RuntimeException | Error e) {
+            if (parallel.isRoot()) {
+                double sec = before + (System.nanoTime() - t0) / 1e9;
+                try {
+                    Runs.writeJson(spent, Map.of("stage", name, "seconds", sec));
+                } catch (RuntimeException ignored) {
+                    // the failure itself is what the user must see
+                }
+            }
+            throw e;
+        }
+        double sec = before + (System.nanoTime() - t0) / 1e9;
         seconds.put(name, sec);
         if (parallel.isRoot()) Runs.writeJson(marker, Map.of("stage", name, "what", what, "seconds", sec));
         parallel.barrier();

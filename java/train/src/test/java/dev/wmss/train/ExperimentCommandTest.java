@@ -32,6 +32,14 @@ class ExperimentCommandTest {
         assertFalse(report.contains("Metric check: teacher-forced exact match agrees with greedy decoding's answer match on"
                 + " 100.0% of 16 test problems (seed 1's M1; 0 vs 0 right; needed: ≥ 98% and some problem right, else it"
                 + " proves nothing): passed"), "0 vs 0 right proves nothing: " + report);
+
+        CliRun again = run("experiment", "--quick", "--out", dir.toString());
+        assertEquals(1, again.code());
+        assertTrue(again.err().contains("holds an experiment: --resume continues it"), again.err());
+        CliRun other = run("experiment", "--quick", "--seeds", "3", "--resume", "--out", dir.toString());
+        assertEquals(1, other.code());
+        assertTrue(other.err().contains("other settings") && other.err().contains("--seeds: experiment 2, now 3")
+                && !other.err().contains("ExperimentSpec["), "the field and both values: " + other.err());
         List<String> csv = Files.readAllLines(dir.resolve("results.csv"));
         assertEquals(1 + 2 * 2 + 2 * 8, csv.size(), String.join("\n", csv)); // 7 arms + 1 extra lambda per seed
         for (String arm : new String[]{"control", "sft-1+1", "wmss", "selection-only", "joint-only", "temperature",
@@ -61,6 +69,16 @@ class ExperimentCommandTest {
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(csv, Files.readAllLines(dir.resolve("results.csv")), "every stage read back, nothing re-run");
         assertTrue(System.nanoTime() - t0 < 8_000_000_000L, "a finished experiment resumes without training");
+    }
+
+    @Test
+    void resumingWhereThereIsNoExperimentSaysSo(@TempDir Path tmp) throws Exception {
+        for (Path dir : new Path[]{Files.createDirectories(tmp.resolve("empty")), tmp.resolve("absent")}) {
+            CliRun r = run("experiment", "--quick", "--resume", "--out", dir.toString());
+            assertEquals(1, r.code(), r.err());
+            assertTrue(r.err().contains("nothing to resume in " + dir), r.err());
+            assertFalse(Files.exists(dir.resolve("experiment.json")), "nothing started");
+        }
     }
 
     @Test

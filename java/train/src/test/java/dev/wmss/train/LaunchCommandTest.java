@@ -122,4 +122,47 @@ class LaunchCommandTest {
             assertFalse(ProcessHandle.of(p).map(ProcessHandle::isAlive).orElse(false), "rank process " + p + " stopped");
         }
     }
+
+    /**
+     * A launcher killed by SIGKILL (no chance to stop anything): its ranks notice within seconds (the parent-death
+     * signal the launcher's variable arms), stop at the same step, and rank 0 checkpoints it.
+     */
+    @Test
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    void ranksStopAndCheckpointWhenTheLauncherIsKilledOutright(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path m0 = dev.wmss.train.loop.TrainerTest.init(tmp.resolve("m0"), 1), data = DataParallelRunTest.data(tmp, 25);
+        Path out = tmp.resolve("run"), log = tmp.resolve("launch.log");
+        List<String> cmd = ProcessEndTest.java(Main.class, "launch", "--nproc", "2", "--", "sft", "--model", m0.toString(),
+                "--data", data.toString(), "--out", out.toString(), "--batch", "3", "--epochs", "100000", "--max-len", "96",
+                "--log-every", "1", "--checkpoint-every", "0");
+        Process launcher = ProcessEndTest.clean(new ProcessBuilder(cmd)).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).start();
+        List<ProcessHandle> ranks = new ArrayList<>();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (ProcessEndTest.lines(out.resolve("metrics.jsonl")) < 3) {
+                assertTrue(System.nanoTime() < deadline && launcher.isAlive(), "training never started\n"
+                        + java.nio.file.Files.readString(log));
+                Thread.sleep(100);
+            }
+            launcher.descendants().filter(h -> h.info().command().orElse("").endsWith("java")).forEach(ranks::add);
+            assertEquals(2, ranks.size(), "two rank JVMs");
+            launcher.destroyForcibly().waitFor(); // SIGKILL
+            long t0 = System.nanoTime();
+            for (ProcessHandle h : ranks) {
+                try {
+                    h.onExit().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    fail("rank " + h.pid() + " still runs 30 s after the launcher was killed\n" + java.nio.file.Files.readString(log));
+                }
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            System.out.printf("ranks stopped %.1f s after the launcher's SIGKILL%n", seconds);
+            assertTrue(seconds < 15, "the ranks noticed within seconds: " + seconds);
+            assertTrue(ProcessEndTest.hasCheckpoint(out), "rank 0 checkpointed the step they stopped at");
+        } finally {
+            launcher.destroyForcibly();
+            for (ProcessHandle h : ranks) h.destroyForcibly();
+        }
+    }
 }

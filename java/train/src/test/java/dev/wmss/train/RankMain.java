@@ -14,6 +14,7 @@ public final class RankMain {
     private RankMain() {}
 
     public static void main(String[] args) {
+        dev.wmss.train.loop.Shutdown.install();
         List<List<String>> commands = new ArrayList<>(List.of(new ArrayList<>()));
         for (String a : args) {
             if (a.equals("--then")) commands.add(new ArrayList<>());
@@ -26,6 +27,6 @@ public final class RankMain {
             if (code != 0) break;
         }
         DataParallel.leave();
-        System.exit(code);
+        dev.wmss.train.loop.Shutdown.exit(code);
     }
 }

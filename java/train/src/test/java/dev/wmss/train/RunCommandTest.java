@@ -76,22 +76,64 @@ class RunCommandTest {
         other[other.length - 1] = "1e-3";
         StringWriter changed = new StringWriter();
         assertEquals(1, run(changed, concat(other, "--resume")));
-        assertTrue(changed.toString().contains("was made with other settings") && changed.toString().contains("sft"),
-                changed.toString());
+        // each changed field by its option, with both values (not JSON objects)
+        assertTrue(changed.toString().contains("was made with other settings") && changed.toString().contains("--lr: run"
+                + " 0.003, now 0.001") && !changed.toString().contains("{"), changed.toString());
         StringWriter resumed = new StringWriter();
         assertEquals(0, run(resumed, concat(args, "--resume")), resumed.toString());
         assertEquals(written, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis(),
                 "a finished stage is not redone");
         assertEquals(report.substring(0, report.indexOf("| stage |")),
                 Files.readString(out.resolve("report.md")).substring(0, report.indexOf("| stage |")), "the same results");
-        // a stage without its marker (stopped before it finished) runs again; the finished ones stay
+        // run.json holds the inputs by content and what --max-len cut (nothing here)
+        JsonObject settings = JsonParser.parseString(Files.readString(out.resolve("run.json"))).getAsJsonObject();
+        assertEquals(0, settings.getAsJsonObject("truncation").get("examples").getAsInt(), settings.toString());
+        for (String k : List.of("base_sha256", "train_sha256", "eval_sha256", "tokenizer_sha256")) {
+            assertTrue(settings.get(k).getAsString().length() >= 4, k + " in " + settings);
+        }
+        // a change of logging (or checkpoint frequency) only is accepted, and nothing is redone
+        StringWriter logOnly = new StringWriter();
+        String[] logging = concat(args, "--resume", "--checkpoint-every", "7");
+        logging[java.util.Arrays.asList(logging).indexOf("--log-every") + 1] = "3";
+        assertEquals(0, run(logOnly, logging), logOnly.toString());
+        assertEquals(written, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis());
+        // what would change the results is refused, the field named: the export's dtype of a finished run, ...
+        StringWriter dtype = new StringWriter();
+        assertEquals(1, run(dtype, concat(args, "--export-dtype", "F32", "--resume")));
+        assertTrue(dtype.toString().contains("--export-dtype: run BF16, now F32"), dtype.toString());
+        // ... the training file's contents under the same path with the same number of examples, ...
+        String original = Files.readString(data);
+        Files.writeString(data, original.replace("#### 7\"", "#### 8\""));
+        StringWriter dataChanged = new StringWriter();
+        assertEquals(1, run(dataChanged, concat(args, "--resume")));
+        assertTrue(dataChanged.toString().contains("--train's contents (SHA-256): run "), dataChanged.toString());
+        assertFalse(dataChanged.toString().contains("training examples"), "the count is the same: " + dataChanged);
+        Files.writeString(data, original);
+        // ... and the base model's weights replaced in place: one bit in the middle, same header, size and ends
+        Path weights = m0.resolve("model.safetensors");
+        byte[] w = Files.readAllBytes(weights), flipped = w.clone();
+        flipped[w.length / 2] ^= 1;
+        Files.write(weights, flipped);
+        StringWriter baseChanged = new StringWriter();
+        assertEquals(1, run(baseChanged, concat(args, "--resume")));
+        assertTrue(baseChanged.toString().contains("--base's contents (SHA-256 of config.json and the weights): run "),
+                baseChanged.toString());
+        Files.write(weights, w);
+
+        // a stage without its marker (stopped before it finished) runs again; the finished ones stay; the seconds
+        // of the invocations that stopped in it count toward it
         Files.delete(out.resolve("wdjt/stage.json"));
+        Files.writeString(out.resolve("wdjt/elapsed.json"), "{\"stage\": \"wdjt\", \"seconds\": 1000.0}\n");
         long m1 = Files.getLastModifiedTime(out.resolve("m1/strong/model.safetensors")).toMillis();
         Thread.sleep(20);
         StringWriter half = new StringWriter();
         assertEquals(0, run(half, concat(args, "--resume")), half.toString());
         assertNotEquals(written, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis());
         assertEquals(m1, Files.getLastModifiedTime(out.resolve("m1/strong/model.safetensors")).toMillis());
+        double wdjtSeconds = JsonParser.parseString(Files.readString(out.resolve("wdjt/stage.json"))).getAsJsonObject()
+                .get("seconds").getAsDouble();
+        assertTrue(wdjtSeconds > 1000, "earlier invocations count: " + wdjtSeconds);
+        assertTrue(Files.readString(out.resolve("report.md")).contains("| wdjt | 10"), "the report's seconds");
     }
 
     @Test

@@ -25,6 +25,16 @@ public final class Collator {
     private final int[] responseStart, fullLength;
     private int dropped;
 
+    /** What --max-len cut off: examples longer than the window and their tokens beyond it. */
+    public record Truncation(int examples, long tokens, int total, int maxLen) {
+        /** One line for the log, or null when nothing was cut. */
+        public String describe() {
+            if (examples == 0) return null;
+            return String.format(Locale.ROOT, "%d of %d examples are longer than --max-len %d: cut on the right, %d tokens"
+                    + " dropped", examples, total, maxLen, tokens);
+        }
+    }
+
     public Collator(List<Example> examples, Tokenizer tok, int maxLen) {
         if (maxLen < 2) throw new IllegalArgumentException("--max-len must be >= 2, got " + maxLen);
         this.tok = tok;
@@ -69,6 +79,23 @@ public final class Collator {
 
     public int maxLen() {
         return maxLen;
+    }
+
+    /**
+     * Examples longer than maxLen + 1 tokens ([BOS] prompt response [EOS]; the one token past the window is a target
+     * only) and the tokens cut off them: the only truncation there is, the same for every tokenizer.
+     */
+    public Truncation truncation() {
+        int n = 0;
+        long cut = 0;
+        for (int i = 0; i < tokens.size(); i++) {
+            int lost = fullLength[i] - tokens.get(i).length;
+            if (lost > 0) {
+                n++;
+                cut += lost;
+            }
+        }
+        return new Truncation(n, cut, size(), maxLen);
     }
 
     /** Examples whose prompt alone fills maxLen (they have no supervised token). */

@@ -101,8 +101,10 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
                     ? why : cfgFile + (Files.isRegularFile(cfgFile) ? "" : " (absent)") + ": " + why, e);
         }
         try {
+            // no truncation here (DJL's default would cut every text to 512 tokens, whatever tokenizer.json says):
+            // --max-len is applied by the Collator, the same way for every tokenizer, and what it cuts is reported
             HuggingFaceTokenizer t = HuggingFaceTokenizer.builder().optTokenizerPath(json).optAddSpecialTokens(false)
-                    .build();
+                    .optTruncation(false).optPadding(false).build();
             return new HfTokenizer(t, max + 1, bos, eos, pad < 0 ? eos : pad, chat, json, Map.copyOf(ids),
                     content(cfg, "bos_token"), content(cfg, "eos_token"));
         } catch (IOException e) {

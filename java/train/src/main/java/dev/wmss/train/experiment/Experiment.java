@@ -110,8 +110,12 @@ public final class Experiment {
      * not enforced) and {@link Smoke}'s check, which can fail, decides.
      */
     public static Result run(Path out, ExperimentSpec spec, boolean resume, boolean force, boolean smoke) {
-        OutputDir.requireWritable(out, "--out");
         Path record = out.resolve("experiment.json");
+        if (resume && !Files.isRegularFile(record)) {
+            throw new IllegalArgumentException("--resume: nothing to resume in " + out + " (no experiment.json): run"
+                    + " without --resume to start an experiment there");
+        }
+        OutputDir.requireWritable(out, "--out");
         String want = GSON.toJson(Map.of("spec", spec.toString()));
         if (Files.isRegularFile(record)) {
             String have = read(record);
@@ -119,8 +123,10 @@ public final class Experiment {
                 throw new IllegalArgumentException(out + " holds an experiment: --resume continues it, or choose another --out");
             }
             if (!have.strip().equals(want.strip())) {
-                throw new IllegalArgumentException("--resume: " + out + " holds an experiment with other settings (" + have.strip()
-                        + "); this one is " + spec);
+                String was = com.google.gson.JsonParser.parseString(have).getAsJsonObject().get("spec").getAsString();
+                throw new IllegalArgumentException("--resume: " + out + " holds an experiment with other settings:\n  "
+                        + String.join("\n  ", ExperimentSpec.differences(was, spec))
+                        + "\nuse the experiment's settings, or another --out for a new experiment");
             }
         } else {
             write(record, want);

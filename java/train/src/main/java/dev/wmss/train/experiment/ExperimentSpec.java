@@ -58,6 +58,33 @@ public record ExperimentSpec(int lmTexts, int lmEpochs, int train, int test, int
                 v.containsKey("lr") ? v.get("lr").doubleValue() : lr, lambda, sweep, dataSeed, logEvery);
     }
 
+    /** The option that sets a field (the others come with --quick or not). */
+    private static final Map<String, String> OPTIONS = Map.of("seeds", "--seeds", "train", "--train", "test", "--test",
+            "m1Epochs", "--m1-epochs", "lr", "--lr", "batch", "--batch", "levels", "--levels");
+
+    /**
+     * "--seeds: experiment 2, now 3" for each field in which this spec differs from a recorded one (its
+     * {@link #toString}); fields no option sets are named as they are, with --quick as the likely cause.
+     */
+    public static List<String> differences(String recorded, ExperimentSpec now) {
+        Map<String, String> was = fields(recorded), is = fields(now.toString());
+        List<String> out = new java.util.ArrayList<>();
+        for (var e : is.entrySet()) {
+            String w = was.get(e.getKey());
+            if (e.getValue().equals(w)) continue;
+            String name = OPTIONS.getOrDefault(e.getKey(), e.getKey() + " (set by --quick or not)");
+            out.add(name + ": experiment " + (w == null ? "(not recorded)" : w) + ", now " + e.getValue());
+        }
+        return out;
+    }
+
+    private static Map<String, String> fields(String spec) {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        java.util.regex.Matcher x = java.util.regex.Pattern.compile("(\\w+)=(\\[[^\\]]*\\]|[^,\\]]*)").matcher(spec);
+        while (x.find()) m.put(x.group(1), x.group(2));
+        return m;
+    }
+
     private static int i(Map<String, Number> v, String k, int dflt) {
         return v.containsKey(k) ? v.get(k).intValue() : dflt;
     }

@@ -1,5 +1,6 @@
 package dev.wmss.train.loop;
 
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -11,7 +12,9 @@ import java.util.Locale;
 /**
  * The console: one log line every logEvery steps (and at the last), llm.c style, through SLF4J; on a terminal, a
  * progress bar (me.tongfei:progressbar, on stderr) in between. Nothing but the log lines when output is not a
- * terminal (CI, files, pipes).
+ * terminal (CI, files, pipes). The bar is given its own console consumer of a fixed width: the library's default
+ * one opens a JLine terminal, which sets SIGINT back to the system's default, so that Ctrl-C on a terminal killed
+ * the process without the checkpoint the training loop saves on SIGINT.
  */
 public final class ConsoleMetrics implements MetricsSink {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
@@ -40,7 +43,18 @@ public final class ConsoleMetrics implements MetricsSink {
         if (start > 0) LOG.info("{}: resuming at step {}/{}", run, start, total);
         if (bar) {
             progress = new ProgressBarBuilder().setTaskName(run).setInitialMax(total).startsFrom(start, java.time.Duration.ZERO)
-                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build();
+                    .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate()
+                    .setConsumer(new ConsoleProgressBarConsumer(System.err, width())).build();
+        }
+    }
+
+    /** The terminal's width as the shell exports it (COLUMNS), else 80; a wider bar would wrap at every redraw. */
+    private static int width() {
+        try {
+            int c = Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "80").trim());
+            return c >= 20 ? c - 1 : 80;
+        } catch (NumberFormatException e) {
+            return 80;
         }
     }
 

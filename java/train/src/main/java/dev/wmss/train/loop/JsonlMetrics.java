@@ -19,7 +19,7 @@ import java.util.Map;
 
 /**
  * metrics.jsonl: one JSON object per optimizer step. A resumed run keeps the lines up to its checkpoint's step and
- * rewrites what follows; a new run starts the file afresh.
+ * rewrites what follows (saying which steps an earlier session had done and are lost); a new run starts afresh.
  */
 public final class JsonlMetrics implements MetricsSink {
     private static final Gson GSON = new Gson();
@@ -32,20 +32,29 @@ public final class JsonlMetrics implements MetricsSink {
     @Override
     public void start(String run, long start, long total) {
         try {
-            if (start == 0 || !Files.exists(file)) {
+            if (!Files.exists(file)) {
                 Files.write(file, List.of(), StandardCharsets.UTF_8);
                 return;
             }
             List<String> lines = Files.readAllLines(file), keep = new java.util.ArrayList<>();
             int damaged = 0;
+            long lost = 0, last = start;
             for (String l : lines) {
                 Long step = stepOf(l);
                 if (step == null) damaged += l.isBlank() ? 0 : 1;
                 else if (step <= start) keep.add(l);
+                else {
+                    lost++;
+                    last = Math.max(last, step);
+                }
             }
             if (damaged > 0) {
                 LoggerFactory.getLogger(JsonlMetrics.class).warn("{}: dropped {} damaged line(s) (a crash mid-write?)",
                         file, damaged);
+            }
+            if (lost > 0) { // an earlier session got further than the checkpoint this one starts from
+                LoggerFactory.getLogger("dev.wmss.train").warn("{}: steps {}..{} of an earlier session were lost (no"
+                        + " checkpoint after step {}): training them again", run, start + 1, last, start);
             }
             Files.write(file, keep, StandardCharsets.UTF_8);
         } catch (IOException e) {

@@ -6,8 +6,6 @@ import dev.wmss.train.data.Collator;
 import java.lang.foreign.Arena;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The training loop, and nothing else: for each step, the sampler's micro-batches are collated and fed to the
@@ -61,7 +59,7 @@ public final class Trainer {
         double peak = SgemmPeak.get(); // measured once per process, before the first step is timed
         metrics.start(name, start, total);
         boolean allTokens = cfg.lossTokens() == TrainConfig.LossTokens.ALL;
-        Interrupt interrupt = Interrupt.install();
+        Shutdown.Cooperation interrupt = Shutdown.cooperate(); // Ctrl-C, SIGTERM: checkpoint after this step
         try {
             double loss = Double.NaN;
             long step = start;
@@ -124,7 +122,7 @@ public final class Trainer {
             return new Result(step, loss, false);
         } finally {
             metrics.close();
-            interrupt.done();
+            interrupt.close();
         }
     }
 
@@ -134,39 +132,5 @@ public final class Trainer {
         return new IllegalStateException(name + " step " + step + "/" + total + ": " + what + ": the "
                 + String.join(" and ", objective.models().keySet()) + " model" + (n > 1 ? "s have" : " has")
                 + " diverged (try a lower --lr; checkpoints written before this step are intact)", cause);
-    }
-
-    /** Ctrl-C: the shutdown hook asks the loop to checkpoint and waits (up to a minute) until it has. */
-    static final class Interrupt {
-        private volatile boolean requested;
-        private final CountDownLatch finished = new CountDownLatch(1);
-        private Thread hook;
-
-        static Interrupt install() {
-            Interrupt i = new Interrupt();
-            i.hook = new Thread(() -> {
-                i.requested = true;
-                try {
-                    i.finished.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "wmss-ctrl-c");
-            Runtime.getRuntime().addShutdownHook(i.hook);
-            return i;
-        }
-
-        boolean requested() {
-            return requested;
-        }
-
-        void done() {
-            finished.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException ignored) {
-                // the JVM is already shutting down (Ctrl-C): the hook is running and now returns
-            }
-        }
     }
 }

@@ -63,7 +63,9 @@ public final class TrainingRun {
 
     public Result run() {
         boolean wmss = cfg.mode() == TrainConfig.Mode.WMSS;
-        if (parallel.isRoot()) writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity));
+        if (parallel.isRoot()) {
+            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation()));
+        }
         try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
@@ -189,6 +191,8 @@ public final class TrainingRun {
             }
             String warning = data.checkAnswersFit();
             if (warning != null) LOG.warn("{}; raise --max-len", warning);
+            String cut = data.truncation().describe();
+            if (cut != null && DataParallel.environmentRank() == 0) LOG.warn(cut);
             RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
                     ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WMSS ? weak : null));
             if (parallel == null) parallel = DataParallel.process();

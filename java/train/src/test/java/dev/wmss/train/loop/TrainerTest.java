@@ -54,8 +54,34 @@ public class TrainerTest {
                 .logEvery(5).checkpointEvery(10);
     }
 
+    /** Every file of two model directories, byte for byte (the weights as saved). */
+    public static void assertSameBytes(Path a, Path b, String what) throws IOException {
+        List<Path> files;
+        try (var s = Files.list(a)) {
+            files = s.filter(Files::isRegularFile).sorted().toList();
+        }
+        assertFalse(files.isEmpty(), what + ": no files in " + a);
+        for (Path f : files) {
+            byte[] x = Files.readAllBytes(f), y = Files.readAllBytes(b.resolve(f.getFileName().toString()));
+            assertTrue(java.util.Arrays.equals(x, y), what + ": " + f.getFileName() + " differs");
+        }
+    }
+
+    /** Loss and gradient norm of every step from `from` (1-based) on, exactly. */
+    public static void sameSteps(List<JsonObject> want, List<JsonObject> got, int from, String what) {
+        assertEquals(want.size(), got.size(), what + ": steps");
+        for (int i = from - 1; i < want.size(); i++) {
+            assertEquals(want.get(i).get("step").getAsLong(), got.get(i).get("step").getAsLong());
+            for (String k : new String[]{"loss", "grad_norm"}) {
+                assertEquals(want.get(i).get(k).getAsDouble(), got.get(i).get(k).getAsDouble(), 0.0,
+                        what + ": " + k + " at step " + (i + 1));
+            }
+        }
+    }
+
+    /** A resumed run is the uninterrupted run: the same loss and gradient norm at every step, the same weight bytes. */
     @Test
-    void resumeReproducesTheLossCurve(@TempDir Path tmp) throws IOException {
+    void resumeReproducesTheRunBitForBit(@TempDir Path tmp) throws IOException {
         Collator data = new Collator(ArithmeticTasks.generate(80, 1, 3), new ByteTokenizer(), 128);
         Path m0 = init(tmp.resolve("m0"), 1);
         TrainConfig cfg = sftConfig().build();
@@ -68,19 +94,43 @@ public class TrainerTest {
         copyTree(tmp.resolve("full/checkpoints"), resumed.resolve("checkpoints"));
         Files.writeString(resumed.resolve("metrics.jsonl"), String.join("\n",
                 Files.readAllLines(tmp.resolve("full/metrics.jsonl"))) + "\n{\"step\": 99}\n");
-        TrainingRun.Result again = sft(cfg, data, m0, resumed, true);
+        java.io.PrintStream stderr = System.err;
+        java.io.ByteArrayOutputStream said = new java.io.ByteArrayOutputStream();
+        TrainingRun.Result again;
+        try {
+            System.setErr(new java.io.PrintStream(said, true, java.nio.charset.StandardCharsets.UTF_8));
+            again = sft(cfg, data, m0, resumed, true);
+        } finally {
+            System.setErr(stderr);
+        }
         assertEquals(20, again.steps());
+        assertTrue(said.toString(java.nio.charset.StandardCharsets.UTF_8).contains(
+                "sft: steps 11..99 of an earlier session were lost (no checkpoint after step 10)"), "the loss is said: " + said);
         List<JsonObject> b = metrics(resumed);
         assertEquals(20, b.size(), "lines after the checkpoint are rewritten, stale ones dropped");
-        for (int i = 10; i < 20; i++) {
-            assertEquals(a.get(i).get("step").getAsLong(), b.get(i).get("step").getAsLong());
-            assertEquals(a.get(i).get("loss").getAsDouble(), b.get(i).get("loss").getAsDouble(), 1e-6, "loss at step " + (i + 1));
+        sameSteps(a, b, 11, "SFT resumed at step 10");
+        assertSameBytes(full.strong(), again.strong(), "SFT resumed at step 10");
+
+        // WD-JT (both models trained, untied heads): resumed after an odd step
+        Collator jtData = new Collator(ArithmeticTasks.generate(24, 2, 5), new ByteTokenizer(), 160);
+        Path weak, strong;
+        try (TorchModel w = TorchModel.init(TINY.replace("true", "false"), 3); TorchModel s = TorchModel.init(TINY.replace("true", "false"), 4)) {
+            w.save(weak = tmp.resolve("weak"));
+            s.save(strong = tmp.resolve("strong"));
         }
-        try (TorchModel x = TorchModel.load(full.strong()); TorchModel y = TorchModel.load(again.strong())) {
-            float[] px = x.parameter("model.norm.weight")[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
-            float[] py = y.parameter("model.norm.weight")[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
-            assertArrayEquals(px, py, 1e-6f);
-        }
+        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WMSS).batchSize(4).lr(3e-3).lambda(0.5f).seed(3)
+                .logEvery(1).checkpointEvery(3).build();
+        TrainingRun.Result jtFull = TrainingRun.builder(jt).data(jtData, Sampler.all(24)).strong(strong).weak(weak)
+                .out(tmp.resolve("jt")).prepare().run();
+        Path jtResumed = tmp.resolve("jt-resumed");
+        copyTree(tmp.resolve("jt/checkpoints"), jtResumed.resolve("checkpoints"));
+        Files.copy(tmp.resolve("jt/metrics.jsonl"), jtResumed.resolve("metrics.jsonl"));
+        TrainingRun.Result jtAgain = TrainingRun.builder(jt).data(jtData, Sampler.all(24)).strong(strong).weak(weak)
+                .out(jtResumed).resume(true).prepare().run();
+        assertEquals(6, jtAgain.steps());
+        sameSteps(metrics(tmp.resolve("jt")), metrics(jtResumed), 4, "WD-JT resumed at step 3");
+        assertSameBytes(jtFull.strong(), jtAgain.strong(), "WD-JT strong resumed at step 3");
+        assertSameBytes(jtFull.weak(), jtAgain.weak(), "WD-JT weak resumed at step 3");
     }
 
     @Test
@@ -111,6 +161,14 @@ public class TrainerTest {
         Path m1 = init(tmp.resolve("m1"), 2);
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m1, run, true));
         assertTrue(e.getMessage().contains("initial strong model"), e.getMessage());
+        // the initial model's weights replaced in place (one bit in the middle: same header, size and ends)
+        Path weights = m0.resolve("model.safetensors");
+        byte[] w = Files.readAllBytes(weights), flipped = w.clone();
+        flipped[w.length / 2] ^= 1;
+        Files.write(weights, flipped);
+        e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, true));
+        assertTrue(e.getMessage().contains("initial strong model"), e.getMessage());
+        Files.write(weights, w);
         // a new run does not silently overwrite one that holds a checkpoint
         e = assertThrows(IllegalArgumentException.class, () -> sft(cfg, data, m0, run, false));
         assertTrue(e.getMessage().contains("--resume"), e.getMessage());
