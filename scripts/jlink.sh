@@ -16,7 +16,7 @@ jar=$root/target/wmss-native.jar
 found=$("$JAVA_HOME/bin/jdeps" --multi-release 25 --print-module-deps --ignore-missing-deps "$jar")
 [ $plots = 1 ] || found=$(tr , '\n' <<<"$found" | grep -vx java.desktop | paste -sd, -)
 # jdk.unsupported: sun.misc.Unsafe (JNA, Gson); java.logging: JUL users
-modules="$found,jdk.unsupported,java.logging"
+modules=$(tr , '\n' <<<"$found,jdk.unsupported,java.logging" | awk 'NF && !seen[$0]++' | paste -sd, -)
 rm -rf "$out"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
   --compress zip-9 --output "$out"

@@ -31,6 +31,9 @@ constexpr bool kHasSdpa = WMSS_TORCH_AT_LEAST(2, 5);
 /** True where libtorch has the multi-tensor fused AdamW (_fused_adamw_ with found_inf). */
 constexpr bool kHasFusedAdamW = WMSS_TORCH_AT_LEAST(2, 4);
 
+/** Whether libtorch's own optimizer serialisation reads the files wmss-native wrote with it before (1.13 only). */
+constexpr bool kLegacyOptimizerFiles = !WMSS_TORCH_AT_LEAST(2, 0);
+
 /** The key of a parameter in an optimizer's state map (a string of the TensorImpl's address in 1.13, the address in 2.x). */
 inline auto optimizer_key(const torch::Tensor &p) {
 #if WMSS_TORCH_AT_LEAST(2, 4)

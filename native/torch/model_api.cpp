@@ -225,7 +225,7 @@ int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
         if (!path) throw wmss::Error{WMSS_ERR_NULL_POINTER, "path is NULL"};
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer to save"};
         torch::serialize::OutputArchive archive;
-        wmss::save_adamw(*m->opt, archive); // host copies of device state: a checkpoint resumes on any device
+        wmss::save_adamw(*m->opt, m->net->named(), archive); // by name, host tensors: resumes on any device and build
         const std::string tmp = std::string(path) + ".tmp";
         archive.save_to(tmp);
         wmss::commit_file(tmp, path);
@@ -241,7 +241,7 @@ int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path) {
         torch::serialize::InputArchive archive;
         try {
             archive.load_from(path);
-            m->opt->load(archive);
+            wmss::load_adamw(*m->opt, m->net->named(), archive, path);
         } catch (const c10::Error &e) { // libtorch's message does not say which file
             throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(path) + ": not a readable optimizer state (truncated or "
                                                  "corrupt): " + e.what_without_backtrace()};

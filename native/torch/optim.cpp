@@ -231,28 +231,68 @@ double wmss::adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std:
     return total;
 }
 
-void wmss::save_adamw(torch::optim::AdamW &opt, torch::serialize::OutputArchive &archive) {
-    struct Moved {
-        torch::optim::AdamWParamState *state;
-        torch::Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
-    };
-    std::vector<Moved> moved;
-    auto host = [](const torch::Tensor &t) { return t.defined() ? t.to(torch::kCPU) : t; };
-    for (auto &kv : opt.state()) {
-        auto &s = static_cast<torch::optim::AdamWParamState &>(*kv.second);
-        if (!s.exp_avg().defined() || s.exp_avg().is_cpu()) continue;
-        moved.push_back({&s, s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()});
-        s.exp_avg(host(s.exp_avg()));
-        s.exp_avg_sq(host(s.exp_avg_sq()));
-        s.max_exp_avg_sq(host(s.max_exp_avg_sq()));
+void wmss::save_adamw(torch::optim::AdamW &opt, const TensorMap &named, torch::serialize::OutputArchive &archive) {
+    // Keyed by Hugging Face parameter name, host tensors: the same file on every device and libtorch version (libtorch's
+    // own format keys the state by the TensorImpl's address, written as a string in 1.13 and as a number in 2.x).
+    archive.write("wmss_optimizer_format", c10::IValue(kOptimizerFormat));
+    int64_t n = 0;
+    for (const auto &kv : named) {
+        const auto it = opt.state().find(compat::optimizer_key(kv.second));
+        if (it == opt.state().end()) continue; // never stepped: no state yet
+        const auto &st = static_cast<const torch::optim::AdamWParamState &>(*it->second);
+        const std::string k = "p" + std::to_string(n++);
+        archive.write(k + "_name", c10::IValue(kv.first));
+        archive.write(k + "_step", c10::IValue((int64_t)st.step()));
+        archive.write(k + "_exp_avg", st.exp_avg().to(torch::kCPU));
+        archive.write(k + "_exp_avg_sq", st.exp_avg_sq().to(torch::kCPU));
     }
-    try {
-        opt.save(archive);
-    } catch (...) {
-        for (auto &m : moved) m.state->exp_avg(m.exp_avg), m.state->exp_avg_sq(m.exp_avg_sq), m.state->max_exp_avg_sq(m.max_exp_avg_sq);
-        throw;
+    archive.write("count", c10::IValue(n));
+}
+
+void wmss::load_adamw(torch::optim::AdamW &opt, const TensorMap &named, torch::serialize::InputArchive &archive,
+                      const std::string &path) {
+    c10::IValue format;
+    if (!archive.try_read("wmss_optimizer_format", format)) {
+        // libtorch's own format, as wmss-native wrote it before: readable by the libtorch that wrote it (1.13)
+        if (!compat::kLegacyOptimizerFiles)
+            throw Error{WMSS_ERR_ARGUMENT, path + ": an optimizer state in libtorch 1.13's own format (an older "
+                                                  "wmss-native on the CPU build); this build's libtorch reads it wrongly: "
+                                                  "resume it once with the CPU build (which rewrites it at the next "
+                                                  "checkpoint), or start the optimizer afresh"};
+        opt.load(archive);
+        for (const auto &kv : opt.state()) // whatever the file held, every state entry is a usable one
+            if (!kv.second) throw Error{WMSS_ERR_ARGUMENT, path + ": an optimizer state with an empty entry"};
+        return;
     }
-    for (auto &m : moved) m.state->exp_avg(m.exp_avg), m.state->exp_avg_sq(m.exp_avg_sq), m.state->max_exp_avg_sq(m.max_exp_avg_sq);
+    if (!format.isInt() || format.toInt() != kOptimizerFormat)
+        throw Error{WMSS_ERR_VERSION, path + ": optimizer state format " + format.tagKind() +
+                                          (format.isInt() ? " " + std::to_string(format.toInt()) : std::string()) +
+                                          ", this build reads format " + std::to_string(kOptimizerFormat)};
+    c10::IValue count;
+    archive.read("count", count);
+    const int64_t n = count.toInt();
+    std::remove_reference_t<decltype(opt.state())> fresh;
+    for (int64_t i = 0; i < n; i++) {
+        const std::string k = "p" + std::to_string(i);
+        c10::IValue name, step;
+        archive.read(k + "_name", name);
+        archive.read(k + "_step", step);
+        torch::Tensor m, v;
+        archive.read(k + "_exp_avg", m);
+        archive.read(k + "_exp_avg_sq", v);
+        const auto p = named.find(name.toStringRef());
+        if (p == named.end())
+            throw Error{WMSS_ERR_ARGUMENT, path + ": optimizer state for " + name.toStringRef() + ", a parameter this "
+                                                  "model does not have (a checkpoint of another architecture?)"};
+        if (m.sizes() != p->second.sizes() || v.sizes() != p->second.sizes())
+            throw Error{WMSS_ERR_SHAPE, path + ": optimizer state of " + p->first + " has another shape than the parameter"};
+        auto st = std::make_unique<torch::optim::AdamWParamState>();
+        st->step(step.toInt());
+        st->exp_avg(m.to(p->second.device(), torch::kFloat32).contiguous());
+        st->exp_avg_sq(v.to(p->second.device(), torch::kFloat32).contiguous());
+        fresh.emplace(compat::optimizer_key(p->second), std::move(st));
+    }
+    opt.state() = std::move(fresh); // only once the whole file has been read
 }
 
 void wmss::adamw_state_to(torch::optim::AdamW &opt, const torch::Device &device) {

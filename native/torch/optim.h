@@ -3,7 +3,10 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <string>
 #include <vector>
+
+#include "safetensors.h"
 
 namespace wmss {
 
@@ -29,8 +32,18 @@ double grad_norm(const std::vector<torch::Tensor> &params);
 double adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std::vector<torch::Tensor> &params, double lr,
                   double max_grad_norm);
 
-/** opt.save with the moments copied to the host, so that the file resumes on any device. */
-void save_adamw(torch::optim::AdamW &opt, torch::serialize::OutputArchive &archive);
+/** The optimizer file's format: the AdamW state keyed by parameter name, host tensors (optim.cpp). */
+constexpr int64_t kOptimizerFormat = 1;
+
+/** Writes opt's state by parameter name (named: the model's parameters), any device, any libtorch version. */
+void save_adamw(torch::optim::AdamW &opt, const TensorMap &named, torch::serialize::OutputArchive &archive);
+/**
+ * Replaces opt's state with the file's (its tensors on each parameter's device), checking names and shapes; reads
+ * libtorch's own format of older files where this libtorch wrote it (1.13), and refuses it otherwise (path: for
+ * messages).
+ */
+void load_adamw(torch::optim::AdamW &opt, const TensorMap &named, torch::serialize::InputArchive &archive,
+                const std::string &path);
 /** Moves the AdamW moments to device (after a load, or when the model moves). */
 void adamw_state_to(torch::optim::AdamW &opt, const torch::Device &device);
 
