@@ -105,4 +105,43 @@ class AdamWStepTest {
             sameWeights(ref, got, "after swapping the saved states");
         }
     }
+
+    /**
+     * The optimizer file is keyed by parameter name with host tensors (the same file for every device and libtorch
+     * version): a state saved after two steps and loaded into a fresh model continues exactly as the model that
+     * kept it in memory, and a model of another architecture is refused with the parameter named.
+     */
+    @Test
+    void optimizerStateIsKeyedByParameterNameAndResumesExactly(@TempDir Path tmp) throws Exception {
+        String cfg = TorchModelTest.TINY;
+        try (TorchModel kept = TorchModel.init(cfg, 3); TorchModel resumed = TorchModel.init(cfg, 3)) {
+            kept.adamW(1e-2, 0.9, 0.999, 1e-8, 0.01);
+            resumed.adamW(1e-2, 0.9, 0.999, 1e-8, 0.01);
+            for (int s = 0; s < 2; s++) {
+                setGradients(kept, resumed, 20 + s, 0.1f);
+                step(kept, true, 1e-2, 1.0);
+                step(resumed, true, 1e-2, 1.0);
+            }
+            resumed.saveOptimizer(tmp.resolve("opt.pt"));
+            resumed.save(tmp.resolve("model"));
+            try (TorchModel fresh = TorchModel.load(tmp.resolve("model"))) {
+                fresh.adamW(1e-2, 0.9, 0.999, 1e-8, 0.01);
+                fresh.loadOptimizer(tmp.resolve("opt.pt"));
+                setGradients(kept, fresh, 30, 0.1f);
+                assertEquals(step(kept, true, 1e-2, 1.0), step(fresh, true, 1e-2, 1.0));
+                for (String n : allNames(kept)) {
+                    assertArrayEquals(kept.parameter(n)[0].toArray(ValueLayout.JAVA_FLOAT),
+                            fresh.parameter(n)[0].toArray(ValueLayout.JAVA_FLOAT), n);
+                }
+            }
+            String other = cfg.replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true");
+            assertNotEquals(cfg, other);
+            try (TorchModel tied = TorchModel.init(other, 3)) {
+                tied.adamW(1e-2, 0.9, 0.999, 1e-8, 0.01);
+                dev.wmss.kernels.WmssException e = assertThrows(dev.wmss.kernels.WmssException.class,
+                        () -> tied.loadOptimizer(tmp.resolve("opt.pt")));
+                assertTrue(e.getMessage().contains("lm_head.weight") && e.getMessage().contains("does not have"), e.getMessage());
+            }
+        }
+    }
 }
