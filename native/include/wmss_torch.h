@@ -70,7 +70,8 @@ WMSS_API int wmss_torch_model_info(wmss_torch_model *m, int64_t *vocab, int64_t 
 /**
  * Moves the model to device ("cpu", "cuda", "cuda:N") and sets its precision (WMSS_DTYPE_F32, or WMSS_DTYPE_BF16: bf16
  * matrix products and activations with the fp32 parameters as master weights; AdamW state stays fp32). Gradients and
- * optimizer state move with it; the last forward is released. WMSS_ERR_NO_DEVICE says why a device is not there.
+ * optimizer state move with it; the last forward is released. WMSS_ERR_NO_DEVICE says why a device is not there; a
+ * move that fails (WMSS_ERR_OUT_OF_MEMORY) leaves the parameters where they were.
  */
 WMSS_API int wmss_torch_model_to(wmss_torch_model *m, const char *device, int precision);
 /** Where the model lives: *device_type WMSS_TORCH_DEVICE_CPU or _CUDA, *device_index (-1 for the CPU), *precision
@@ -92,8 +93,9 @@ WMSS_API int wmss_torch_model_adamw(wmss_torch_model *m, double lr, double beta1
                                     double weight_decay);
 /** Clips the global gradient norm (max_grad_norm <= 0: no clipping; the norm before clipping goes to *grad_norm),
  * takes one AdamW step at learning rate lr, and zeroes the gradients. A non-finite norm is WMSS_ERR_NONFINITE and no
- * step is taken. On CUDA the norm, the clip and the update run on the device (PyTorch's fused AdamW) and the norm is
- * the one value read back. */
+ * step is taken (parameters, moments and step counts unchanged; on the CPU the gradients are left as they were, on
+ * CUDA they are consumed, zeroed, since the device decides without the host). On CUDA the norm, the clip and the
+ * update run on the device (PyTorch's fused AdamW) and the norm is the one value read back. */
 WMSS_API int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, double *grad_norm);
 /**
  * Greedy decoding with a KV cache, without gradients: prompts [batch, width] (row i's first prompt_lens[i] >= 1

@@ -299,13 +299,16 @@ void Decoder::to(const torch::Device &device, c10::ScalarType compute) {
     if (compute != torch::kFloat32 && compute != torch::kBFloat16)
         throw Error{WMSS_ERR_DTYPE, "the compute dtype must be fp32 or bf16"};
     torch::NoGradGuard no_grad;
+    // every copy first, then the swap: a move that fails (out of memory) leaves the model whole where it was
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> data, grads;
     for (auto &kv : named_) {
         torch::Tensor &p = kv.second;
-        if (p.device() != device) {
-            p.set_data(p.data().to(device));
-            if (p.grad().defined()) p.mutable_grad() = p.grad().to(device);
-        }
+        if (p.device() == device) continue;
+        data.emplace_back(p, p.data().to(device));
+        if (p.grad().defined()) grads.emplace_back(p, p.grad().to(device));
     }
+    for (auto &d : data) d.first.set_data(d.second);
+    for (auto &g : grads) g.first.mutable_grad() = g.second;
     device_ = device;
     compute_ = compute;
 }

@@ -244,11 +244,7 @@ final class SharedOptions {
         enum Precision { FP32, BF16 }
 
         dev.wmss.train.loop.Placement resolve() {
-            String d = device;
-            // a data-parallel rank on "cuda" takes its own device, as torchrun's LOCAL_RANK says
-            String local = System.getenv("LOCAL_RANK");
-            if (d != null && d.trim().equalsIgnoreCase("cuda") && local != null && local.matches("\\d+")) d = "cuda:" + local;
-            return dev.wmss.train.loop.Placement.resolve(d, precision == null ? null
+            return dev.wmss.train.loop.Placement.resolve(device, precision == null ? null
                     : precision == Precision.BF16 ? dev.wmss.kernels.DType.BF16 : dev.wmss.kernels.DType.F32);
         }
     }

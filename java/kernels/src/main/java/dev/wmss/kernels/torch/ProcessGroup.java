@@ -110,7 +110,8 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
-    static Duration timeoutFromEnvironment() {
+    /** The collective timeout from {@code WMSS_DIST_TIMEOUT} (seconds), or the default. */
+    public static Duration timeoutFromEnvironment() {
         String s = System.getenv(TIMEOUT_ENV);
         if (s == null || s.isBlank()) return DEFAULT_TIMEOUT;
         try {

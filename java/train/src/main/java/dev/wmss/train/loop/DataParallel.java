@@ -49,8 +49,11 @@ public final class DataParallel implements AutoCloseable {
     public static synchronized DataParallel process() {
         if (process == null) {
             if (ProcessGroup.environmentPresent()) {
-                process = new DataParallel(ProcessGroup.fromEnvironment());
-                LOG.info("data parallel: rank {} of {} (gloo)", process.rank(), process.worldSize());
+                // the backend follows the models: NCCL between GPUs (a CUDA build has no Gloo), Gloo between CPUs
+                ProcessGroup.Backend backend = Placement.current().cuda() ? ProcessGroup.Backend.NCCL : ProcessGroup.Backend.GLOO;
+                process = new DataParallel(ProcessGroup.fromEnvironment(backend, ProcessGroup.timeoutFromEnvironment()));
+                LOG.info("data parallel: rank {} of {} ({})", process.rank(), process.worldSize(),
+                        backend.name().toLowerCase(java.util.Locale.ROOT));
             } else {
                 process = ONE;
             }

@@ -23,14 +23,22 @@ public record Placement(String device, DType precision) {
 
     /**
      * device null: CUDA when this build has it and a device is visible, else the CPU; precision null: bf16 on CUDA,
-     * fp32 on the CPU. The device is checked when the first model moves there.
+     * fp32 on the CPU. "cuda" without an index is this rank's device, cuda:LOCAL_RANK, under a data-parallel launcher
+     * (torchrun's variable), else cuda:0. The device itself is checked when the first model moves there.
      */
     public static Placement resolve(String device, DType precision) {
-        String d = device == null || device.isBlank() ? WmssTorch.defaultDevice() : device.trim().toLowerCase(Locale.ROOT);
+        String local = System.getenv("LOCAL_RANK");
+        int localRank = local != null && local.matches("\\d{1,3}") ? Integer.parseInt(local) : -1;
+        return resolve(device, precision, localRank, device == null || device.isBlank() ? WmssTorch.cudaDeviceCount() : 0);
+    }
+
+    /** {@link #resolve(String, DType)} with the local rank (-1: none) and the CUDA devices visible given. */
+    static Placement resolve(String device, DType precision, int localRank, int cudaDevices) {
+        String d = device == null || device.isBlank() ? (cudaDevices > 0 ? "cuda" : "cpu") : device.trim().toLowerCase(Locale.ROOT);
         if (!d.matches("cpu|cuda(:\\d{1,3})?")) {
             throw new IllegalArgumentException("--device " + device + ": expected cpu, cuda or cuda:N");
         }
-        if (d.equals("cuda")) d = "cuda:0";
+        if (d.equals("cuda")) d = "cuda:" + Math.max(localRank, 0);
         return new Placement(d, precision != null ? precision : d.equals("cpu") ? DType.F32 : DType.BF16);
     }
 
