@@ -67,6 +67,7 @@ final class RunCommand implements Callable<Integer> {
                 .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
         Selection.Variant variant = Pipeline.selection(selection);
         if (exportDType != DType.F32 && exportDType != DType.BF16) throw new IllegalArgumentException("--export-dtype must be F32 or BF16");
+        eval = evalSpec(eval);
         Tokenizer tok = tokenizer.load(base, "--base");
         List<Example> trainSet = SharedOptions.Data.named("--train", train).load(options.seed.value, tok);
         List<Example> evalSet = eval == null ? null : SharedOptions.Data.named("--eval", eval).load(options.seed.value, tok);
@@ -165,5 +166,10 @@ final class RunCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--resume: " + out.path + " was made with other settings:\n  "
                     + String.join("\n  ", diff) + "\nuse the run's settings, or another --out for a new run");
         }
+    }
+
+    /** --eval as given, or null for none: "none" (any case) unless a file of that name exists. */
+    static String evalSpec(String eval) {
+        return eval != null && eval.equalsIgnoreCase("none") && !java.nio.file.Files.exists(java.nio.file.Path.of(eval)) ? null : eval;
     }
 }

@@ -171,4 +171,12 @@ class RunCommandTest {
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
+
+    @org.junit.jupiter.api.Test
+    void evalNoneMeansNoEvaluation() {
+        assertNull(RunCommand.evalSpec("none"));
+        assertNull(RunCommand.evalSpec("NONE"));
+        assertNull(RunCommand.evalSpec(null));
+        assertEquals("builtin:test", RunCommand.evalSpec("builtin:test"));
+    }
 }
