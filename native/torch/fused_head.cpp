@@ -150,18 +150,42 @@ void check_labels(const int64_t *labels, int64_t rows, int64_t vocab) {
     }
 }
 
-/** Reads a [rows] float tensor back into a caller's host array. */
-void store(const torch::Tensor &t, float *out) {
-    if (out) torch::from_blob(out, {t.numel()}, torch::kFloat32).copy_(t);
-}
+/** The per-row outputs of a call, on the logits' device until they are read back, once, at the end. */
+struct RowOutputs {
+    torch::Tensor loss, lse, ent, ent_s, ent_w, non_target, grad_sq;
 
-void fused_head(const wmss_torch_fused_head_args &a) {
-    validate(a);
+    RowOutputs(const wmss_torch_fused_head_args &a, const torch::TensorOptions &f32) {
+        auto wanted = [&](const void *out) { return out ? torch::empty({a.rows}, f32) : torch::Tensor(); };
+        loss = torch::empty({a.rows}, f32);
+        lse = wanted(a.lse);
+        ent = wanted(a.entropy);
+        ent_s = wanted(a.entropy_strong);
+        ent_w = wanted(a.entropy_weak);
+        non_target = wanted(a.non_target_logit_strong);
+        grad_sq = wanted(a.grad_sq_strong);
+    }
+
+    /** Copies each wanted output into the caller's host array. */
+    void store(const wmss_torch_fused_head_args &a) const {
+        const std::pair<const torch::Tensor *, float *> all[] = {{&loss, a.loss}, {&lse, a.lse}, {&ent, a.entropy},
+                                                                 {&ent_s, a.entropy_strong}, {&ent_w, a.entropy_weak},
+                                                                 {&non_target, a.non_target_logit_strong},
+                                                                 {&grad_sq, a.grad_sq_strong}};
+        for (const auto &[t, out] : all)
+            if (out) torch::from_blob(out, {t->numel()}, torch::kFloat32).copy_(*t);
+    }
+
+    /** The row-range [r0, r0 + n) of an output as a pointer for the kernels (nullptr when not wanted). */
+    static float *at(const torch::Tensor &t, int64_t r0) { return t.defined() ? t.data_ptr<float>() + r0 : nullptr; }
+};
+
+/** The models of a call (strong, then weak if any), checked against each other and against what is asked. */
+std::vector<Side> sides_of(const wmss_torch_fused_head_args &a) {
     std::vector<Side> sides;
     sides.emplace_back(a.strong, "strong", a.rows);
     if (a.weak) sides.emplace_back(a.weak, "weak", a.rows);
-    Side &s = sides[0];
-    const int64_t V = s.w.size(0), N = a.rows;
+    const Side &s = sides[0];
+    const int64_t V = s.w.size(0);
     if (a.weak && sides[1].w.size(0) != V)
         throw Error{WMSS_ERR_SHAPE, "the strong model's vocabulary has " + str(V) + " tokens, the weak model's " +
                                         str(sides[1].w.size(0))};
@@ -174,25 +198,12 @@ void fused_head(const wmss_torch_fused_head_args &a) {
         throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_strong needs a strong forward_hidden with gradients"};
     if (a.grad_hidden_weak && !sides[1].grad)
         throw Error{WMSS_ERR_ARGUMENT, "grad_hidden_weak needs a trainable weak model's forward_hidden with gradients"};
-    check_labels(a.labels, N, V);
-    const int64_t rows_per_chunk = chunk_rows(N, V, (int)sides.size(), a.chunk_bytes, s.h.element_size());
+    return sides;
+}
 
-    wmss::use_all_cores();
-    torch::NoGradGuard no_grad;
-    const auto dev = s.h.device();
-    const c10::DeviceGuard on_device(dev); // the ce_mix kernels launch on the current device: the models'
-    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
-    const auto zopt = torch::TensorOptions().dtype(s.h.scalar_type()).device(dev); // the chunk logits' dtype
-    const bool cuda = s.h.is_cuda();
-    torch::Tensor status = cuda ? torch::full({2}, INT64_MAX, torch::TensorOptions().dtype(torch::kInt64).device(dev))
-                                : torch::Tensor();
-    torch::Tensor labels = torch::from_blob(const_cast<int64_t *>(a.labels), {N}, torch::kInt64);
-    if (cuda) labels = labels.to(dev);
-    // Per-row outputs on the logits' device, read back once at the end (on the CPU the copy is N floats).
-    auto per_row = [&](const void *wanted) { return wanted ? torch::empty({N}, f32) : torch::Tensor(); };
-    torch::Tensor loss = torch::empty({N}, f32), lse = per_row(a.lse), ent = per_row(a.entropy);
-    torch::Tensor ent_s = per_row(a.entropy_strong), ent_w = per_row(a.entropy_weak);
-    torch::Tensor non_target = per_row(a.non_target_logit_strong), grad_sq = per_row(a.grad_sq_strong);
+/** Each side's chunk buffer, d loss / d hidden, and head gradient (the parameter's own, created if absent). */
+void allocate(std::vector<Side> &sides, int64_t rows_per_chunk, int64_t N, const torch::TensorOptions &zopt) {
+    const int64_t V = sides[0].w.size(0);
     for (Side &d : sides) {
         d.z = chunk_logits(std::min(rows_per_chunk, std::max<int64_t>(N, 1)), V, rows_per_chunk < N, zopt);
         if (!d.grad) continue;
@@ -204,143 +215,136 @@ void fused_head(const wmss_torch_fused_head_args &a) {
             d.gw = d.param.grad();
         }
     }
-    const bool one = sides.size() == 1;
+}
+
+/** What the diagnostics read of the chunk's logits before the mix overwrites them: entropies, the non-target logit. */
+void diagnostics(const torch::Tensor &zs, const torch::Tensor &zw, const torch::Tensor &y, int64_t r0,
+                 const RowOutputs &out, const torch::Tensor &status, uint32_t flags) {
+    if (out.ent_s.defined()) entropy(zs, RowOutputs::at(out.ent_s, r0), status, flags);
+    if (out.ent_w.defined()) entropy(zw, RowOutputs::at(out.ent_w, r0), status, flags);
+    if (!out.non_target.defined()) return;
+    // mean of the logits without the label's: (sum - z[y]) / (V - 1); all V of them for an ignored row
+    const int64_t V = zs.size(1);
+    const torch::Tensor sum = zs.sum(1, false, torch::kFloat64);
+    const torch::Tensor has = y.ne(WMSS_IGNORE_INDEX);
+    const torch::Tensor zy = zs.gather(1, y.clamp_min(0).unsqueeze(1)).squeeze(1).to(torch::kFloat64);
+    const torch::Tensor mean = torch::where(has, (sum - zy) / (double)std::max<int64_t>(V - 1, 1), sum / (double)V);
+    out.non_target.narrow(0, r0, zs.size(0)).copy_(V == 1 ? torch::where(has, torch::zeros_like(sum), sum) : mean);
+}
+
+/** The chunk's ce_mix: the loss and statistics rows, both gradients in place of the logits where wanted. */
+void mix(const wmss_torch_fused_head_args &a, const std::vector<Side> &sides, const torch::Tensor &zs,
+         const torch::Tensor &zw, const torch::Tensor &y, int64_t r0, const RowOutputs &out, const torch::Tensor &status) {
+    const int64_t V = zs.size(1);
+    wmss_ce_mix_args c = wmss_ce_mix_args_default();
+    c.dtype = wmss_dtype_of(zs);
+    c.flags = a.flags & WMSS_FLAG_ALLOW_NONFINITE;
+    c.rows = zs.size(0);
+    c.vocab = V;
+    c.z_strong = zs.data_ptr();
+    c.ld_strong = V;
+    c.z_weak = zw.data_ptr();
+    c.ld_weak = V;
+    c.labels = y.data_ptr<int64_t>();
+    c.lambda = a.lambda;
+    c.inv_norm = a.inv_norm;
+    c.loss = RowOutputs::at(out.loss, r0);
+    if (sides[0].grad || out.grad_sq.defined()) {
+        c.grad_strong = zs.data_ptr(); // in place
+        c.ld_grad_strong = V;
+    }
+    if (sides.size() > 1 && sides[1].grad) {
+        c.grad_weak = zw.data_ptr();
+        c.ld_grad_weak = V;
+    }
+    c.lse = RowOutputs::at(out.lse, r0);
+    c.entropy = RowOutputs::at(out.ent, r0);
+    ce_mix(c, zs, status);
+    if (out.grad_sq.defined()) // reduced in fp32 without an fp32 copy of the chunk
+        out.grad_sq.narrow(0, r0, c.rows).copy_(at::linalg_vector_norm(zs, 2, std::vector<int64_t>{1}, false, torch::kFloat32).pow(2));
+}
+
+/** A side's d loss / d hidden rows and head gradient from the chunk's logit gradient (in its z). */
+void accumulate_gradients(Side &d, int64_t r0, int64_t n) {
+    const int64_t V = d.w.size(0);
+    const torch::Tensor g = d.z.narrow(0, 0, n), hc = d.h.narrow(0, r0, n);
+    torch::Tensor gh = d.gh.narrow(0, r0, n);
+    at::mm_out(gh, g, d.w);
+    // The head gradient in slices of the vocabulary on the CPU: OpenBLAS packs the [n, V] operand of one whole
+    // product into its per-thread buffers (128 MiB reserved each), and the pages it touches stay resident (measured:
+    // 148 MiB more than the bodies touch, at Qwen3's vocabulary); slices of kGradSlice rows bound that by
+    // n x kGradSlice floats.
+    const int64_t slice = g.is_cpu() ? kGradSlice : V;
+    for (int64_t v0 = 0; v0 < V; v0 += slice) {
+        const int64_t m = std::min(slice, V - v0);
+        head_grad(d.gw.narrow(0, v0, m), g.narrow(1, v0, m).t(), hc, d.gw_fresh);
+    }
+    d.gw_fresh = false;
+}
+
+/** A non-finite row the device reported (the CPU kernel fails at once instead): read once, after every chunk. */
+void check_device_status(const torch::Tensor &status, uint32_t flags) {
+    if (!status.defined()) return;
+    const int64_t bad = status.cpu()[0].item<int64_t>();
+    if (bad != INT64_MAX && !(flags & WMSS_FLAG_ALLOW_NONFINITE))
+        throw Error{WMSS_ERR_NONFINITE, "non-finite logits or loss in row " + str(bad)};
+}
+
+/** Each trained body's backward from its d loss / d hidden; the graph is then spent and freed. */
+void backward_bodies(std::vector<Side> &sides) {
+    torch::AutoGradMode grad_mode(true);
+    for (Side &d : sides) {
+        if (!d.grad) continue;
+        d.state->hidden.backward(d.gh);
+        *d.state = wmss::HiddenState();
+    }
+}
+
+void fused_head(const wmss_torch_fused_head_args &a) {
+    validate(a);
+    std::vector<Side> sides = sides_of(a);
+    const Side &s = sides[0];
+    const int64_t V = s.w.size(0), N = a.rows;
+    check_labels(a.labels, N, V);
+    const int64_t rows_per_chunk = chunk_rows(N, V, (int)sides.size(), a.chunk_bytes, s.h.element_size());
+
+    wmss::use_all_cores();
+    torch::NoGradGuard no_grad;
+    const auto dev = s.h.device();
+    const c10::DeviceGuard on_device(dev); // the ce_mix kernels launch on the current device: the models'
+    const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(dev);
+    const torch::Tensor status =
+        dev.is_cuda() ? torch::full({2}, INT64_MAX, torch::TensorOptions().dtype(torch::kInt64).device(dev)) : torch::Tensor();
+    const torch::Tensor labels = torch::from_blob(const_cast<int64_t *>(a.labels), {N}, torch::kInt64).to(dev);
+    const RowOutputs out(a, f32);
+    allocate(sides, rows_per_chunk, N, torch::TensorOptions().dtype(s.h.scalar_type()).device(dev));
     for (int64_t r0 = 0; r0 < N; r0 += rows_per_chunk) {
         const int64_t n = std::min(rows_per_chunk, N - r0);
-        for (Side &d : sides) {
+        for (Side &d : sides) { // the chunk's logits, each model with its own head weight
             torch::Tensor z = d.z.narrow(0, 0, n);
             at::mm_out(z, d.h.narrow(0, r0, n), d.w.t());
         }
-        torch::Tensor zs = s.z.narrow(0, 0, n), zw = one ? zs : sides[1].z.narrow(0, 0, n);
+        const torch::Tensor zs = s.z.narrow(0, 0, n), zw = sides.size() == 1 ? zs : sides[1].z.narrow(0, 0, n);
         const torch::Tensor y = labels.narrow(0, r0, n);
-        if (ent_s.defined()) entropy(zs, ent_s.data_ptr<float>() + r0, status, a.flags);
-        if (ent_w.defined()) entropy(zw, ent_w.data_ptr<float>() + r0, status, a.flags);
-        if (non_target.defined()) {
-            // mean of the logits without the label's: (sum - z[y]) / (V - 1); all V of them for an ignored row
-            const torch::Tensor sum = zs.sum(1, false, torch::kFloat64);
-            const torch::Tensor has = y.ne(WMSS_IGNORE_INDEX);
-            const torch::Tensor zy = zs.gather(1, y.clamp_min(0).unsqueeze(1)).squeeze(1).to(torch::kFloat64);
-            const torch::Tensor out = torch::where(has, (sum - zy) / (double)std::max<int64_t>(V - 1, 1), sum / (double)V);
-            non_target.narrow(0, r0, n).copy_(V == 1 ? torch::where(has, torch::zeros_like(sum), sum) : out);
-        }
-        wmss_ce_mix_args c = wmss_ce_mix_args_default();
-        c.dtype = wmss_dtype_of(zs);
-        c.flags = a.flags & WMSS_FLAG_ALLOW_NONFINITE;
-        c.rows = n;
-        c.vocab = V;
-        c.z_strong = zs.data_ptr();
-        c.ld_strong = V;
-        c.z_weak = zw.data_ptr();
-        c.ld_weak = V;
-        c.labels = y.data_ptr<int64_t>();
-        c.lambda = a.lambda;
-        c.inv_norm = a.inv_norm;
-        c.loss = loss.data_ptr<float>() + r0;
-        if (s.grad || grad_sq.defined()) {
-            c.grad_strong = zs.data_ptr(); // in place
-            c.ld_grad_strong = V;
-        }
-        if (!one && sides[1].grad) {
-            c.grad_weak = zw.data_ptr();
-            c.ld_grad_weak = V;
-        }
-        c.lse = lse.defined() ? lse.data_ptr<float>() + r0 : nullptr;
-        c.entropy = ent.defined() ? ent.data_ptr<float>() + r0 : nullptr;
-        ce_mix(c, zs, status);
-        if (grad_sq.defined()) grad_sq.narrow(0, r0, n).copy_(zs.to(torch::kFloat32).pow(2).sum(1));
-        for (Side &d : sides) {
-            if (!d.grad) continue;
-            const torch::Tensor g = d.z.narrow(0, 0, n), hc = d.h.narrow(0, r0, n);
-            torch::Tensor gh = d.gh.narrow(0, r0, n);
-            at::mm_out(gh, g, d.w);
-            // The head gradient in slices of the vocabulary on the CPU: OpenBLAS packs the [n, V] operand of one
-            // whole product into its per-thread buffers (128 MiB reserved each), and the pages it touches stay
-            // resident (measured: 148 MiB more than the bodies touch, at Qwen3's vocabulary); slices of kGradSlice
-            // rows bound that by n x kGradSlice floats.
-            const int64_t slice = dev.is_cpu() ? kGradSlice : V;
-            for (int64_t v0 = 0; v0 < V; v0 += slice) {
-                const int64_t m = std::min(slice, V - v0);
-                head_grad(d.gw.narrow(0, v0, m), g.narrow(1, v0, m).t(), hc, d.gw_fresh);
-            }
-            d.gw_fresh = false;
-        }
+        diagnostics(zs, zw, y, r0, out, status, a.flags);
+        mix(a, sides, zs, zw, y, r0, out, status);
+        for (Side &d : sides)
+            if (d.grad) accumulate_gradients(d, r0, n);
     }
     for (Side &d : sides) {
         d.z = torch::Tensor();
         if (d.grad && d.gw_fresh) d.gw.zero_(); // no rows: a zero gradient, as the full path gives
     }
-    if (cuda) {
-        const torch::Tensor st = status.cpu();
-        const int64_t bad = st[0].item<int64_t>();
-        if (bad != INT64_MAX && !(a.flags & WMSS_FLAG_ALLOW_NONFINITE))
-            throw Error{WMSS_ERR_NONFINITE, "non-finite logits or loss in row " + str(bad)};
-    }
-    store(loss, a.loss);
-    store(lse, a.lse);
-    store(ent, a.entropy);
-    store(ent_s, a.entropy_strong);
-    store(ent_w, a.entropy_weak);
-    store(non_target, a.non_target_logit_strong);
-    store(grad_sq, a.grad_sq_strong);
+    check_device_status(status, a.flags);
+    out.store(a);
     if (a.grad_hidden_strong) torch::from_blob(a.grad_hidden_strong, s.gh.sizes(), torch::kFloat32).copy_(s.gh);
     if (a.grad_hidden_weak) torch::from_blob(a.grad_hidden_weak, sides[1].gh.sizes(), torch::kFloat32).copy_(sides[1].gh);
-    if (a.flags & WMSS_TORCH_HEAD_NO_BACKWARD) return;
-    torch::AutoGradMode grad_mode(true);
-    for (Side &d : sides) {
-        if (!d.grad) continue;
-        d.state->hidden.backward(d.gh);
-        *d.state = wmss::HiddenState(); // the graph is spent; free it
-    }
+    if (!(a.flags & WMSS_TORCH_HEAD_NO_BACKWARD)) backward_bodies(sides);
 }
 
 }  // namespace
 
 extern "C" {
-
-int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
-                                    int64_t seq, int with_grad, float **hidden, int64_t *hidden_size) {
-    return wmss::torch_guard("wmss_torch_model_forward_hidden", [&] {
-        if (!m) throw Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
-        if (!ids) throw Error{WMSS_ERR_NULL_POINTER, "ids is NULL"};
-        if (batch < 1 || seq < 1) throw Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
-        wmss::Decoder &net = wmss::decoder_of(m);
-        const int64_t V = net.config().vocab_size, H = net.config().hidden_size;
-        auto id = torch::from_blob(const_cast<int64_t *>(ids), {batch, seq}, torch::kInt64);
-        if (((id < 0) | (id >= V)).any().item<bool>())
-            throw Error{WMSS_ERR_LABEL, "token id outside [0, " + str(V) + ")"};
-        auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
-                       : torch::ones({batch, seq}, torch::kInt64);
-        wmss::release_logits(m);
-        wmss::HiddenState &st = wmss::hidden_of(m);
-        st = wmss::HiddenState();
-        wmss::use_all_cores();
-        torch::AutoGradMode grad_mode(with_grad != 0);
-        st.hidden = net.hidden(id, mk).reshape({batch * seq, H}).contiguous();
-        st.graph = with_grad != 0 && st.hidden.requires_grad();
-        if (hidden) {
-            if (st.hidden.is_cpu() && st.hidden.scalar_type() == torch::kFloat32) {
-                *hidden = st.hidden.data_ptr<float>(); // a view
-            } else { // a device or bf16 model: a host fp32 copy
-                st.host = st.hidden.detach().to(torch::kCPU, torch::kFloat32);
-                *hidden = st.host.data_ptr<float>();
-            }
-        }
-        if (hidden_size) *hidden_size = H;
-    });
-}
-
-int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidden) {
-    return wmss::torch_guard("wmss_torch_model_backward_hidden", [&] {
-        if (!m) throw Error{WMSS_ERR_NULL_POINTER, "model handle is NULL"};
-        if (!grad_hidden) throw Error{WMSS_ERR_NULL_POINTER, "grad_hidden is NULL"};
-        wmss::HiddenState &st = wmss::hidden_of(m);
-        if (!st.graph) throw Error{WMSS_ERR_ARGUMENT, "no forward_hidden with gradients to go back through"};
-        wmss::use_all_cores();
-        auto g = torch::from_blob(const_cast<float *>(grad_hidden), st.hidden.sizes(), torch::kFloat32);
-        st.hidden.backward(g.to(st.hidden.device(), st.hidden.scalar_type()));
-        st = wmss::HiddenState();
-    });
-}
 
 int wmss_torch_fused_head(const wmss_torch_fused_head_args *args) {
     return wmss::torch_guard("wmss_torch_fused_head", [&] {

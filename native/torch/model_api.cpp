@@ -39,6 +39,20 @@ wmss_torch_model *need(wmss_torch_model *m) {
     return m;
 }
 
+/** ids and mask [batch, seq] of a forward as host tensors (the model moves them), the ids checked on the host. */
+std::pair<torch::Tensor, torch::Tensor> tokens(const wmss_torch_model *m, const int64_t *ids, const int64_t *mask,
+                                               int64_t batch, int64_t seq) {
+    if (!ids) throw wmss::Error{WMSS_ERR_NULL_POINTER, "ids is NULL"};
+    if (batch < 1 || seq < 1) throw wmss::Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
+    const int64_t V = m->net->config().vocab_size;
+    auto id = torch::from_blob(const_cast<int64_t *>(ids), {batch, seq}, torch::kInt64);
+    if (((id < 0) | (id >= V)).any().item<bool>())
+        throw wmss::Error{WMSS_ERR_LABEL, "token id outside [0, " + std::to_string(V) + ")"};
+    auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
+                   : torch::ones({batch, seq}, torch::kInt64);
+    return {id, mk};
+}
+
 }  // namespace
 
 extern "C" {
@@ -127,15 +141,9 @@ int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int6
                              int64_t seq, int with_grad, float **logits) {
     return wmss::torch_guard("wmss_torch_model_forward", [&] {
         need(m);
-        if (!ids || !logits) throw wmss::Error{WMSS_ERR_NULL_POINTER, "ids and logits are required"};
-        if (batch < 1 || seq < 1) throw wmss::Error{WMSS_ERR_SHAPE, "batch and seq must be >= 1"};
+        if (!logits) throw wmss::Error{WMSS_ERR_NULL_POINTER, "logits is NULL"};
+        const auto [id, mk] = tokens(m, ids, mask, batch, seq);
         const int64_t V = m->net->config().vocab_size;
-        auto id = torch::from_blob(const_cast<int64_t *>(ids), {batch, seq}, torch::kInt64);
-        const auto bad = (id < 0) | (id >= V);
-        if (bad.any().item<bool>())
-            throw wmss::Error{WMSS_ERR_LABEL, "token id outside [0, " + std::to_string(V) + ")"};
-        auto mk = mask ? torch::from_blob(const_cast<int64_t *>(mask), {batch, seq}, torch::kInt64)
-                       : torch::ones({batch, seq}, torch::kInt64);
         m->logits = torch::Tensor();
         m->logits_host = torch::Tensor();
         m->hidden = wmss::HiddenState();
@@ -149,6 +157,44 @@ int wmss_torch_model_forward(wmss_torch_model *m, const int64_t *ids, const int6
             m->logits_host = m->logits.to(torch::kCPU);
             *logits = m->logits_host.data_ptr<float>();
         }
+    });
+}
+
+int wmss_torch_model_forward_hidden(wmss_torch_model *m, const int64_t *ids, const int64_t *mask, int64_t batch,
+                                    int64_t seq, int with_grad, float **hidden, int64_t *hidden_size) {
+    return wmss::torch_guard("wmss_torch_model_forward_hidden", [&] {
+        need(m);
+        const auto [id, mk] = tokens(m, ids, mask, batch, seq);
+        const int64_t H = m->net->config().hidden_size;
+        wmss::release_logits(m);
+        wmss::HiddenState &st = m->hidden;
+        st = wmss::HiddenState();
+        wmss::use_all_cores();
+        torch::AutoGradMode grad_mode(with_grad != 0);
+        st.hidden = m->net->hidden(id, mk).reshape({batch * seq, H}).contiguous();
+        st.graph = with_grad != 0 && st.hidden.requires_grad();
+        if (hidden) {
+            if (st.hidden.is_cpu() && st.hidden.scalar_type() == torch::kFloat32) {
+                *hidden = st.hidden.data_ptr<float>(); // a view
+            } else { // a device or bf16 model: a host fp32 copy
+                st.host = st.hidden.detach().to(torch::kCPU, torch::kFloat32);
+                *hidden = st.host.data_ptr<float>();
+            }
+        }
+        if (hidden_size) *hidden_size = H;
+    });
+}
+
+int wmss_torch_model_backward_hidden(wmss_torch_model *m, const float *grad_hidden) {
+    return wmss::torch_guard("wmss_torch_model_backward_hidden", [&] {
+        need(m);
+        if (!grad_hidden) throw wmss::Error{WMSS_ERR_NULL_POINTER, "grad_hidden is NULL"};
+        wmss::HiddenState &st = m->hidden;
+        if (!st.graph) throw wmss::Error{WMSS_ERR_ARGUMENT, "no forward_hidden with gradients to go back through"};
+        wmss::use_all_cores();
+        auto g = torch::from_blob(const_cast<float *>(grad_hidden), st.hidden.sizes(), torch::kFloat32);
+        st.hidden.backward(g.to(st.hidden.device(), st.hidden.scalar_type()));
+        st = wmss::HiddenState();
     });
 }
 
