@@ -57,7 +57,8 @@ section() { # the lines of the log between the last "== NAME" header and its end
   awk -v n="== $1 (" 'index($0, n) == 1 {buf=""; on=1; next} on && index($0, "== ") == 1 {on=0} on {buf = buf $0 "\n"} END {printf "%s", buf}' "$log"
 }
 
-say "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+# a copy of the tree (as a GPU lease sends it) may carry a stale .git: WMSS_COMMIT names the commit when set
+say "# GPU check ($(date -u +%Y-%m-%dT%H:%MZ), commit ${WMSS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')})"
 say ""
 if [ $dry = 0 ]; then
   say "device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
