@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the jextract-shaped binding classes (WmssH, WmssTorchH) from the function tables below.
+"""Writes the jextract-shaped binding classes (WmssH, WmssDevH, WmssTorchH) from the function tables below.
 
-The tables mirror native/include/wmss.h and wmss_torch.h; run this after changing either header:
+The tables mirror native/include/wmss.h, wmss_dev.h and wmss_torch.h; run this after changing one of them:
     python3 scripts/gen-bindings.py
 """
 import pathlib
@@ -17,6 +17,10 @@ CE_MIX_ARGS_FIELDS = [("long", "size"), ("int", "dtype"), ("int", "flags"), ("lo
                       ("long", "ld_grad_strong"), (SEG, "grad_weak"), ("long", "ld_grad_weak"), (SEG, "lse"),
                       (SEG, "entropy")]
 CE_MIX = [(SEG, "args")]
+# The fields of struct wmss_entropy_args, in order (naturally aligned: no padding).
+ENTROPY_ARGS_FIELDS = [("long", "size"), ("int", "dtype"), ("int", "flags"), ("long", "rows"), ("long", "vocab"),
+                       (SEG, "z"), ("long", "ld"), (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse")]
+ENTROPY = [(SEG, "args")]
 # The fields of struct wmss_torch_fused_head_args (wmss_torch.h), in order (naturally aligned: no padding).
 FUSED_HEAD_ARGS_FIELDS = [("long", "size"), (SEG, "strong"), (SEG, "weak"), (SEG, "labels"), ("long", "rows"),
                           ("float", "lambda"), ("float", "inv_norm"), ("long", "chunk_bytes"), ("int", "flags"),
@@ -33,12 +37,9 @@ WMSS = [
     ("wmss_cpu_set_isa", "JAVA_INT", [(SEG, "name")], False),
     ("wmss_set_num_threads", "JAVA_INT", [("int", "n")], False),
     ("wmss_num_threads", "JAVA_INT", [], False),
-    ("wmss_copy", "JAVA_INT", [(SEG, "dst"), (SEG, "src"), ("long", "bytes")], False),
     ("wmss_ce_mix_check", "JAVA_INT", CE_MIX, False),
     ("wmss_ce_mix", "JAVA_INT", CE_MIX, False),
-    ("wmss_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"), ("long", "ld"),
-                                  (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"), ("int", "flags")],
-     False),
+    ("wmss_entropy", "JAVA_INT", ENTROPY, False),
     ("wmss_ce_mix_unfused", "JAVA_INT", CE_MIX + [(SEG, "workspace"), ("long", "workspace_floats")], False),
     ("wmss_cuda_device_count", "JAVA_INT", [(SEG, "count")], False),
     ("wmss_cuda_device_name", "JAVA_INT", [(SEG, "buf"), ("int", "len")], False),
@@ -49,15 +50,19 @@ WMSS = [
     ("wmss_cuda_memset", "JAVA_INT", [(SEG, "dst"), ("int", "value"), ("long", "bytes")], False),
     ("wmss_cuda_synchronize", "JAVA_INT", [(SEG, "stream")], False),
     ("wmss_cuda_status_reset", "JAVA_INT", [(SEG, "status"), (SEG, "stream")], False),
-    ("wmss_cuda_set_variant", "JAVA_INT", [(SEG, "name")], False),
-    ("wmss_cuda_variant", "ADDRESS", [], False),
     ("wmss_cuda_ce_mix", "JAVA_INT", CE_MIX + [(SEG, "status"), (SEG, "stream")], False),
-    ("wmss_cuda_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"),
-                                       ("long", "ld"), (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"),
-                                       (SEG, "status"), (SEG, "stream")], False),
+    ("wmss_cuda_entropy", "JAVA_INT", ENTROPY + [(SEG, "status"), (SEG, "stream")], False),
     ("wmss_cuda_ce_mix_unfused", "JAVA_INT", CE_MIX + [(SEG, "status"), (SEG, "stream"), (SEG, "workspace"),
                                                        ("long", "workspace_floats")], False),
+]
+# wmss_dev.h: for this project's tests and benchmarks only
+WMSS_DEV = [
+    ("wmss_copy", "JAVA_INT", [(SEG, "dst"), (SEG, "src"), ("long", "bytes")], False),
+    ("wmss_cuda_set_variant", "JAVA_INT", [(SEG, "name")], False),
+    ("wmss_cuda_variant", "ADDRESS", [], False),
     ("wmss_cuda_host_ce_mix", "JAVA_INT", CE_MIX + [("int", "sm_count"), ("int", "max_cluster"), ("int", "split")],
+     False),
+    ("wmss_cuda_host_entropy", "JAVA_INT", ENTROPY + [("int", "sm_count"), ("int", "max_cluster"), ("int", "split")],
      False),
     ("wmss_cuda_cluster_limit", "JAVA_INT", [("int", "cc_major"), ("int", "cluster_launch"), ("int", "ptx_version"),
                                              (SEG, "max_cluster")], False),
@@ -240,6 +245,8 @@ public final class {name} {{
 
 
 generate_struct("wmss_ce_mix_args", "native/include/wmss.h", CE_MIX_ARGS_FIELDS)
+generate_struct("wmss_entropy_args", "native/include/wmss.h", ENTROPY_ARGS_FIELDS)
 generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS)
 generate("WmssH", "wmss", "native/include/wmss.h", WMSS)
+generate("WmssDevH", "wmss", "native/include/wmss_dev.h", WMSS_DEV)
 generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH)

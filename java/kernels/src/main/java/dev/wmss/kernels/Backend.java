@@ -17,7 +17,7 @@ public final class Backend {
     public enum Kind { CPU, CUDA }
 
     /** The WMSS_ABI_VERSION of wmss.h these bindings were generated from (checked against the library at load). */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     private static final System.Logger LOG = System.getLogger("dev.wmss.kernels");
     private static volatile Backend current;

@@ -30,7 +30,7 @@ class CeMixTorchTest {
             // float64 value, which the fused kernel matches to ~1e-7 (CeMixTest); widen the statistics tolerance.
             p.statSlack = 1 + vocab / 5000.0;
             Problem.Outputs torch = p.run(CeMixBackend.LIBTORCH);
-            p.assertClose("fused vs libtorch", torch, p.run(CeMixBackend.CPU_FUSED));
+            p.assertClose("fused vs libtorch", torch, p.run(KernelBackends.ceMix("cpu-fused")));
         }
     }
 }

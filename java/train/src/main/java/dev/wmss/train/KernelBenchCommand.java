@@ -68,10 +68,10 @@ final class KernelBenchCommand implements Callable<Integer> {
             double fusedLoss = Double.NaN, fusedMs = 0, unfusedMs = 0;
             float[] fusedGrad = null;
             CeMixArgs call = CeMix.of(strong, weak, labels).lambda(lambda).gradStrong(gs).gradWeak(gw).build();
-            CeMixBackend unfused = CeMixBackend.cpuUnfused(ws);
-            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, unfused, CeMixBackend.JAVA}) {
-                if (v == CeMixBackend.JAVA && skipJava) continue;
-                int n = v == CeMixBackend.JAVA ? 1 : iters;
+            CeMixBackend unfused = KernelBackends.cpuUnfused(ws);
+            for (CeMixBackend v : new CeMixBackend[]{KernelBackends.ceMix("cpu-fused"), unfused, KernelBackends.ceMix("java")}) {
+                if (v == KernelBackends.ceMix("java") && skipJava) continue;
+                int n = v == KernelBackends.ceMix("java") ? 1 : iters;
                 double[] ms = new double[n];
                 double loss = v.run(call); // warm-up
                 for (int i = 0; i < n; i++) {
@@ -82,7 +82,7 @@ final class KernelBenchCommand implements Callable<Integer> {
                 double med = median(ms);
                 System.out.printf(Locale.ROOT, "  %-12s %12.6f %10.2f %9.2f %8.0f%%%n", v.name(),
                         loss, med, bytes / (med * 1e6), 100 * bytes / (med * 1e6) / copyGBs);
-                if (v == CeMixBackend.CPU_FUSED) {
+                if (v == KernelBackends.ceMix("cpu-fused")) {
                     fusedLoss = loss;
                     fusedMs = med;
                     fusedGrad = sample(gs);

@@ -81,7 +81,7 @@ final class SelfChecks {
             // the reference on host copies
             MemorySegment rs = arena.allocate(bytes, 16).copyFrom(zs), rw = arena.allocate(bytes, 16).copyFrom(zw);
             Logits.Host hs = Logits.of(rs, dtype, rows, vocab), hw = Logits.of(rw, dtype, rows, vocab);
-            CeMixBackend reference = where.cuda() ? CeMixBackend.CPU_FUSED : CeMixBackend.JAVA;
+            CeMixBackend reference = where.cuda() ? KernelBackends.ceMix("cpu-fused") : KernelBackends.ceMix("java");
             double want = CeMix.of(hs, hw, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(hs).gradWeak(hw).run(reference);
             double got;
             MemorySegment gs = arena.allocate(bytes, 16), gw = arena.allocate(bytes, 16);
@@ -89,7 +89,7 @@ final class SelfChecks {
                 try (DeviceMemory ds = DeviceMemory.copyOf(zs); DeviceMemory dw = DeviceMemory.copyOf(zw);
                      DeviceMemory dl = DeviceMemory.copyOf(labels)) {
                     Logits.Device s = Logits.onDevice(ds, dtype, rows, vocab), w = Logits.onDevice(dw, dtype, rows, vocab);
-                    got = CeMix.of(s, w, dl.segment()).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(CeMixBackend.CUDA_FUSED);
+                    got = CeMix.of(s, w, dl.segment()).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(KernelBackends.ceMix("cuda-fused"));
                     ds.copyTo(gs);
                     dw.copyTo(gw);
                 }
@@ -97,7 +97,7 @@ final class SelfChecks {
                 gs.copyFrom(zs);
                 gw.copyFrom(zw);
                 Logits.Host s = Logits.of(gs, dtype, rows, vocab), w = Logits.of(gw, dtype, rows, vocab);
-                got = CeMix.of(s, w, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(CeMixBackend.CPU_FUSED);
+                got = CeMix.of(s, w, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(KernelBackends.ceMix("cpu-fused"));
             }
             double eLoss = Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
             double eGrad = Math.max(relativeMax(floats(gs, dtype, rows * (long) vocab), floats(rs, dtype, rows * (long) vocab)),

@@ -89,6 +89,11 @@ class BindingsDriftTest {
     }
 
     @Test
+    void wmssDevBindingsMatchTheHeader() throws IOException {
+        assertSameFunctions("wmss_dev.h", WmssDevH.class);
+    }
+
+    @Test
     void wmssTorchBindingsMatchTheHeader() throws IOException {
         assertSameFunctions("wmss_torch.h", WmssTorchH.class);
     }
@@ -96,6 +101,11 @@ class BindingsDriftTest {
     @Test
     void descriptorLayoutMatchesTheHeader() throws IOException {
         assertSameLayout("wmss.h", "wmss_ce_mix_args", wmss_ce_mix_args.LAYOUT);
+    }
+
+    @Test
+    void entropyDescriptorLayoutMatchesTheHeader() throws IOException {
+        assertSameLayout("wmss.h", "wmss_entropy_args", wmss_entropy_args.LAYOUT);
     }
 
     @Test

@@ -275,8 +275,8 @@ class FusedHeadTest {
             Logits.Host zs = p.strong.forward(in.ids, in.mask, B, T, false);
             Logits.Host zw = p.weak.forward(in.ids, in.mask, B, T, false);
             MemorySegment hs = arena.allocate(4 * N, 8), hw = arena.allocate(4 * N, 8);
-            Entropy.compute(zs, null, hs, null, null, false);
-            Entropy.compute(zw, null, hw, null, null, false);
+            Entropy.of(zs, hs).run();
+            Entropy.of(zw, hw).run();
             double[] nonTarget = new double[N], gradSq = new double[N];
             for (int r = 0; r < N; r++) {
                 double sum = 0;

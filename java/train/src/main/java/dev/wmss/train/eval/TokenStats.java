@@ -68,7 +68,7 @@ public final class TokenStats {
                     FusedHead.of(m, null, arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels()), rows(b))
                             .invNorm(1f).chunkBytes(head.chunkBytes()).entropy(ent).run();
                 } else {
-                    Entropy.compute(forward(m, b, arena), null, ent, null, null, false);
+                    Entropy.of(forward(m, b, arena), ent).run();
                 }
                 // the batch knows which rows are answers
                 for (int r = 0; r < b.batch(); r++) h[b.examples()[r]] = b.meanOverSupervisedOfRow(ent, r);

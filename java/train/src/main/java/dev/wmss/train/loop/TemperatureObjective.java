@@ -39,7 +39,7 @@ public final class TemperatureObjective extends OneModelObjective {
         MemorySegment hs = null, hm = null;
         if (diag != null) {
             hs = arena.allocate(Math.max(4, 4 * z.rows()), 8);
-            dev.wmss.kernels.Entropy.compute(z, null, hs, null, null, true);
+            dev.wmss.kernels.Entropy.of(z, hs).allowNonFinite(true).run();
             hm = arena.allocate(Math.max(4, 4 * z.rows()), 8);
         }
         var call = CeMix.of(z, zero, labels).lambda(lambda).invNorm(invNorm).gradStrong(z);

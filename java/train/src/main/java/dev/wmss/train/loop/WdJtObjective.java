@@ -138,7 +138,7 @@ public final class WdJtObjective implements Objective {
 
     private static MemorySegment entropy(Logits z, Arena arena) {
         MemorySegment h = perRow(arena, z.rows());
-        Entropy.compute(z, null, h, null, null, true);
+        Entropy.of(z, h).allowNonFinite(true).run();
         return h;
     }
 
