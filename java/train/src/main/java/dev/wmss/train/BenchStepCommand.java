@@ -1,9 +1,9 @@
 package dev.wmss.train;
 
-import dev.wmss.kernels.WmssTorch;
+import dev.wmss.runtime.WmssTorch;
 import dev.wmss.kernels.ffi.NativeTime;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.Placement;

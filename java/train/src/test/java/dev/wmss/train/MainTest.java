@@ -49,7 +49,7 @@ class MainTest {
         assertEquals(1, notModel.code());
         assertTrue(notModel.err().contains("no config.json"), notModel.err());
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path bad = tmp.resolve("bad.jsonl");
@@ -74,7 +74,7 @@ class MainTest {
     void dataIsExactlyABuiltinNameOrAPathAndAnExistingFileWins(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
             throws Exception {
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         CliRun bogus = run("entropy", "--model", model.toString(), "--data", "builtin:bogus", "--out", tmp.resolve("h.jsonl").toString());
@@ -107,7 +107,7 @@ class MainTest {
         assertTrue(levels.code() == 1 && levels.err().contains("--levels"), levels.err());
 
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path out = tmp.resolve("run");
@@ -151,7 +151,7 @@ class MainTest {
     @Test
     void sftThenEvalThroughTheCli(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path data = tmp.resolve("d.jsonl");
@@ -173,8 +173,8 @@ class MainTest {
     void wmssRoundsRerunSelectionEachRound(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path m0 = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
         java.nio.file.Path m1 = java.nio.file.Files.createDirectories(tmp.resolve("m1"));
-        try (var a = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1);
-             var b = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 2)) {
+        try (var a = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1);
+             var b = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 2)) {
             a.save(m0);
             b.save(m1);
         }

@@ -3,8 +3,8 @@ package dev.wmss.train;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
