@@ -16,7 +16,7 @@ class MainTest {
         CliRun r = run();
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Usage: wmss-native"), r.out());
-        for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-kernel"}) {
+        for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-step"}) {
             assertTrue(r.out().contains(c), "help lacks " + c + ":\n" + r.out());
         }
     }
@@ -214,22 +214,10 @@ class MainTest {
     }
 
     @Test
-    void kernelBenchRunsAndReportsAllVariants() {
-        CliRun r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
-        assertEquals(0, r.code(), r.err());
-        for (String s : new String[]{"fused", "unfused", "java", "copy bandwidth", "faster than unfused"}) {
-            assertTrue(r.out().contains(s), "missing '" + s + "' in:\n" + r.out());
-        }
-    }
-
-    @Test
     void badOptionsGiveAClearError() {
-        CliRun r = run("bench-kernel", "--rows", "0");
-        assertEquals(1, r.code());
-        assertTrue(r.err().contains("--rows"), r.err());
-        CliRun d = run("bench-kernel", "--dtype", "f16");
+        CliRun d = run("bench-step", "--batch", "many");
         assertEquals(2, d.code());
-        assertTrue(d.err().contains("--dtype"), d.err());
+        assertTrue(d.err().contains("--batch"), d.err());
     }
 
     @Test
