@@ -3,7 +3,7 @@
 
 const char *wmss_cuda_build_info(void) { return "not built"; }
 
-#define NO_CUDA(fn) wmss_fail(WMSS_ERR_UNSUPPORTED, "%s: this libwmss was built without CUDA (nvcc not found at build time)", fn)
+#define NO_CUDA(fn) wmss_fail(WMSS_ERR_UNSUPPORTED, "%s: this libwmss is the CPU flavour, built without CUDA (the CUDA kernels are in the cuda flavour: wmss-natives classifier linux-x86_64-cuda)", fn)
 
 int wmss_cuda_device_count(int *count) {
     if (count) *count = 0;
