@@ -6,7 +6,9 @@ The tables mirror native/include/wmss.h, wmss_dev.h and wmss_torch.h; run this a
 """
 import pathlib
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "java/kernels/src/main/java/dev/wmss/kernels/ffi"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KERNELS = ("dev.wmss.kernels.ffi", ROOT / "java/kernels/src/main/java/dev/wmss/kernels/ffi")
+RUNTIME = ("dev.wmss.runtime.ffi", ROOT / "java/runtime/src/main/java/dev/wmss/runtime/ffi")
 LAYOUT = {"int": "JAVA_INT", "long": "JAVA_LONG", "float": "JAVA_FLOAT", "double": "JAVA_DOUBLE",
           "MemorySegment": "ADDRESS"}
 SEG = "MemorySegment"
@@ -149,10 +151,12 @@ WMSS_TORCH = [
 ]
 
 
-def generate(cls, lib, header, funcs):
-    out = [f"""package dev.wmss.kernels.ffi;
+def generate(cls, lib, header, funcs, where=KERNELS):
+    package, outdir = where
+    shared = "" if package == KERNELS[0] else "import dev.wmss.kernels.ffi.Downcalls;\nimport dev.wmss.kernels.ffi.NativeTime;\n"
+    out = [f"""package {package};
 
-import java.lang.foreign.FunctionDescriptor;
+{shared}import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -199,13 +203,14 @@ public final class {cls} {{
     }}
 """)
     out.append("}\n")
-    (OUT / f"{cls}.java").write_text("".join(out))
+    (outdir / f"{cls}.java").write_text("".join(out))
 
 
-def generate_struct(name, header, fields):
+def generate_struct(name, header, fields, where=KERNELS):
     """A jextract-shaped struct class: its layout, and a static setter and getter per field."""
+    package, outdir = where
     layouts = ",\n            ".join(f'{LAYOUT[t]}.withName("{n}")' for t, n in fields)
-    out = [f"""package dev.wmss.kernels.ffi;
+    out = [f"""package {package};
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -241,12 +246,12 @@ public final class {name} {{
     }}
 """)
     out.append("}\n")
-    (OUT / f"{name}.java").write_text("".join(out))
+    (outdir / f"{name}.java").write_text("".join(out))
 
 
 generate_struct("wmss_ce_mix_args", "native/include/wmss.h", CE_MIX_ARGS_FIELDS)
 generate_struct("wmss_entropy_args", "native/include/wmss.h", ENTROPY_ARGS_FIELDS)
-generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS)
+generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS, RUNTIME)
 generate("WmssH", "wmss", "native/include/wmss.h", WMSS)
 generate("WmssDevH", "wmss", "native/include/wmss_dev.h", WMSS_DEV)
-generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH)
+generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH, RUNTIME)

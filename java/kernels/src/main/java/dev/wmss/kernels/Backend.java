@@ -145,6 +145,16 @@ public final class Backend {
         return NativeLoader.cString(WmssH.wmss_build_info());
     }
 
+    /** Where the native libraries in use are (extracted from a wmss-natives jar, or -Dwmss.library.path). */
+    public static java.nio.file.Path libraryDirectory() {
+        return NativeLoader.libraryDirectory();
+    }
+
+    /** The natives' flavour in use: "cpu" or "cuda" (a wmss-natives jar), "local" (-Dwmss.library.path). */
+    public static String nativesFlavour() {
+        return NativeLoader.flavour();
+    }
+
     /** The calling thread's last native error message. */
     public static String lastError() {
         return NativeLoader.cString(WmssH.wmss_last_error());
@@ -153,7 +163,7 @@ public final class Backend {
 
     @Override
     public String toString() {
-        return "backend " + kind.name().toLowerCase(java.util.Locale.ROOT) + " (cpu " + cpuIsa + ", " + threads()
-                + " threads; cuda: " + cudaStatus + ")";
+        return "backend " + kind.name().toLowerCase(java.util.Locale.ROOT) + " (natives " + nativesFlavour() + "; cpu "
+                + cpuIsa + ", " + threads() + " threads; cuda: " + cudaStatus + ")";
     }
 }

@@ -58,6 +58,15 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
         return Float.isNaN(invNorm) ? 1f / Math.max(1, supervisedRows(labels, rows())) : invNorm;
     }
 
+    /**
+     * Throws unless every buffer is off-heap host memory, as the native host kernels need (on a machine with a GPU
+     * none may be CUDA memory: checked through CUDA itself, only where CUDA is in use). For backends in other
+     * libraries; the built-in ones check this themselves.
+     */
+    public void requireNativeHost() {
+        CeMixCpu.requireNativeHost(buffers());
+    }
+
     /** The native buffers of this call (null for those not wanted), for memory-side checks. */
     MemorySegment[] buffers() {
         return new MemorySegment[]{strong.data(), weak.data(), labels, rowLoss, gradStrong == null ? null : gradStrong.data(),
@@ -70,7 +79,7 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
      * arguments: every buffer is checked here to be alive and accessible from this thread. (As with any native API
      * that takes pointers inside a struct, a shared arena must not be closed while a call on its memory runs.)
      */
-    MemorySegment toNative(Arena arena, MemorySegment loss) {
+    public MemorySegment toNative(Arena arena, MemorySegment loss) {
         requireReachable("ce_mix", buffers());
         MemorySegment s = arena.allocate(wmss_ce_mix_args.LAYOUT);
         wmss_ce_mix_args.size(s, wmss_ce_mix_args.LAYOUT.byteSize());

@@ -50,7 +50,7 @@ public record EntropyArgs(Logits z, MemorySegment labels, MemorySegment entropy,
     }
 
     /** The native descriptor of this call, allocated in {@code arena} (every buffer checked alive and reachable). */
-    MemorySegment toNative(Arena arena) {
+    public MemorySegment toNative(Arena arena) {
         CeMixArgs.requireReachable("entropy", buffers());
         MemorySegment s = arena.allocate(wmss_entropy_args.LAYOUT);
         wmss_entropy_args.size(s, wmss_entropy_args.LAYOUT.byteSize());

@@ -13,7 +13,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Extreme logits, -inf entries, NaN policy, all-ignored batches, in-place, empty batches, stride padding. */
-class CeMixEdgeCasesTest {
+public class CeMixEdgeCasesTest {
 
     @ParameterizedTest
     @EnumSource(DType.class)
@@ -57,7 +57,7 @@ class CeMixEdgeCasesTest {
     }
 
     @Test
-    void nanLogitsRaiseNonFiniteUnlessAllowed() {
+    public void nanLogitsRaiseNonFiniteUnlessAllowed() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 4, 100, 0, 0.5f, 1.0, 3);
             p.weak.set(2, 17, Float.NaN);

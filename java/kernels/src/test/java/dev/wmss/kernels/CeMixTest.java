@@ -18,7 +18,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * kernel (v1..v5, out of place and in place), and, where a GPU exists, the CUDA kernels in each variant. Odd vocab sizes (1, 7, 1000, 32003, 151936), ignored rows, padded strides, λ ∈ {0, 0.3, 0.5, 1},
  * fp32 and bf16; outputs poisoned before every run.
  */
-class CeMixTest {
+public class CeMixTest {
     static final int[][] SHAPES = {{9, 1}, {13, 7}, {37, 1000}, {6, 32003}, {3, 151936}};
     static final float[] LAMBDAS = {0f, 0.3f, 0.5f, 1f};
     static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
@@ -27,7 +27,7 @@ class CeMixTest {
             "cuda-emulation:v4", "cuda-emulation:v5", "cuda-emulation:v5:in-place", "cuda-fused", "cuda-fused:in-place", "cuda-unfused", "cuda-fused:v1", "cuda-fused:v2",
             "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5", "cuda-fused:v5:in-place"};
 
-    static List<Arguments> cases() {
+    public static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (String backend : BACKENDS)
             for (DType dt : DType.values())
@@ -98,7 +98,7 @@ class CeMixTest {
 
     @ParameterizedTest(name = "{0} {1} rows={2} vocab={3} lambda={4}")
     @MethodSource("cases")
-    void backendMatchesFloat64Reference(String name, DType dtype, int rows, int vocab, float lambda) {
+    public void backendMatchesFloat64Reference(String name, DType dtype, int rows, int vocab, float lambda) {
         CeMixBackend backend = backend(name);
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, rows, vocab, vocab % 3, lambda, 3.0, 31L * rows + vocab);

@@ -1,11 +1,11 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.InvalidArgumentException;
 import dev.wmss.kernels.ShapeMismatchException;
 import dev.wmss.kernels.Status;
-import dev.wmss.kernels.ffi.WmssTorchH;
-import dev.wmss.kernels.ffi.wmss_torch_fused_head_args;
+import dev.wmss.runtime.ffi.WmssTorchH;
+import dev.wmss.runtime.ffi.wmss_torch_fused_head_args;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,8 +1,8 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.InvalidArgumentException;
 import dev.wmss.kernels.Status;
-import dev.wmss.kernels.ffi.WmssTorchH;
+import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

@@ -1,4 +1,6 @@
-package dev.wmss.kernels.ffi;
+package dev.wmss.runtime;
+
+import dev.wmss.kernels.ffi.Downcalls;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

@@ -1,9 +1,8 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.InvalidArgumentException;
 import dev.wmss.kernels.Status;
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.ffi.WmssTorchH;
+import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -323,7 +322,7 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Native status to exception by {@link Status}: {@link DistributedException} for a failed collective. */
     static void check(int status) {
-        Status.check(status, WmssTorch::lastError);
+        WmssTorch.check(status);
     }
 
     /** Leaves the group (no collective, so it is safe after a failure). */

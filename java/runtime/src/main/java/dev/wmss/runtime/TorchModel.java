@@ -1,12 +1,11 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.InvalidArgumentException;
 import dev.wmss.kernels.Logits;
 import dev.wmss.kernels.ShapeMismatchException;
 import dev.wmss.kernels.Status;
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.ffi.WmssTorchH;
+import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -204,7 +203,7 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
-    /** Clips to maxGradNorm (<= 0: no clipping), steps at lr, zeroes gradients; returns the norm before clipping. */
+    /** Clips to maxGradNorm ({@code <= 0}: no clipping), steps at lr, zeroes gradients; returns the norm before clipping. */
     public double step(double lr, double maxGradNorm) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment norm = arena.allocate(ValueLayout.JAVA_DOUBLE);
@@ -310,7 +309,7 @@ public final class TorchModel implements AutoCloseable {
     }
 
     static void check(int status) {
-        Status.check(status, WmssTorch::lastError);
+        WmssTorch.check(status);
     }
 
     @Override

@@ -1,7 +1,9 @@
-package dev.wmss.kernels;
+package dev.wmss.runtime;
 
+import dev.wmss.kernels.DType;
+import dev.wmss.kernels.Status;
 import dev.wmss.kernels.ffi.NativeLoader;
-import dev.wmss.kernels.ffi.WmssTorchH;
+import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,16 +22,25 @@ public final class WmssTorch {
         return NativeLoader.cString(WmssTorchH.wmss_torch_last_error());
     }
 
+    /**
+     * A native status of wmss_torch.h as its exception ({@link Status#check}), with the calling thread's last error
+     * as the message; {@code WMSS_TORCH_ERR_DIST} ({@link Status#DISTRIBUTED}) is a {@link DistributedException}.
+     */
+    static void check(int status) {
+        if (status == DistributedException.NATIVE_CODE) throw new DistributedException(lastError());
+        Status.check(status, WmssTorch::lastError);
+    }
+
     /** libtorch's intra-op threads in this library's calls; 0 restores the default policy (see wmss_torch.h). */
     public static void setNumThreads(int n) {
-        Status.check(WmssTorchH.wmss_torch_set_num_threads(n), WmssTorch::lastError);
+        check(WmssTorchH.wmss_torch_set_num_threads(n));
     }
 
     /** The intra-op thread count in use. */
     public static int numThreads() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(4, 4);
-            Status.check(WmssTorchH.wmss_torch_num_threads(n, MemorySegment.NULL), WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_num_threads(n, MemorySegment.NULL));
             return n.get(ValueLayout.JAVA_INT, 0);
         }
     }
@@ -38,7 +49,7 @@ public final class WmssTorch {
     public static boolean passiveWait() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment p = arena.allocate(4, 4);
-            Status.check(WmssTorchH.wmss_torch_num_threads(MemorySegment.NULL, p), WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_num_threads(MemorySegment.NULL, p));
             return p.get(ValueLayout.JAVA_INT, 0) != 0;
         }
     }
@@ -49,7 +60,7 @@ public final class WmssTorch {
      * without repeated k and v): on by default; false switches every model to libtorch's composite ops (the reference).
      */
     public static void setFusedOps(boolean on) {
-        Status.check(WmssTorchH.wmss_torch_set_fused_ops(on ? 1 : 0), WmssTorch::lastError);
+        check(WmssTorchH.wmss_torch_set_fused_ops(on ? 1 : 0));
     }
 
     /**
@@ -59,14 +70,14 @@ public final class WmssTorch {
     public static long[] cacheStats() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(32, 8);
-            Status.check(WmssTorchH.wmss_torch_cache_stats(out), WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_cache_stats(out));
             return out.toArray(ValueLayout.JAVA_LONG);
         }
     }
 
     /** Returns every cached free block to the system. */
     public static void emptyCache() {
-        Status.check(WmssTorchH.wmss_torch_cache_empty(), WmssTorch::lastError);
+        check(WmssTorchH.wmss_torch_cache_empty());
     }
 
     /**
@@ -86,7 +97,7 @@ public final class WmssTorch {
     public static int cudaDeviceCount() {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment n = arena.allocate(4, 4);
-            Status.check(WmssTorchH.wmss_torch_cuda_device_count(n), WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_cuda_device_count(n));
             return n.get(ValueLayout.JAVA_INT, 0);
         }
     }
@@ -104,8 +115,7 @@ public final class WmssTorch {
     public static long[] deviceMemory(String device, boolean resetPeak) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(32, 8);
-            Status.check(WmssTorchH.wmss_torch_device_memory(arena.allocateFrom(device), resetPeak ? 1 : 0, out),
-                    WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_device_memory(arena.allocateFrom(device), resetPeak ? 1 : 0, out));
             return out.toArray(ValueLayout.JAVA_LONG);
         }
     }
@@ -113,7 +123,7 @@ public final class WmssTorch {
     /** Waits for the device's queued work (a no-op for "cpu"): for timing. */
     public static void synchronize(String device) {
         try (Arena arena = Arena.ofConfined()) {
-            Status.check(WmssTorchH.wmss_torch_device_synchronize(arena.allocateFrom(device)), WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_device_synchronize(arena.allocateFrom(device)));
         }
     }
 
@@ -121,8 +131,7 @@ public final class WmssTorch {
     public static double matmulPeak(String device, DType precision) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment f = arena.allocate(ValueLayout.JAVA_DOUBLE);
-            Status.check(WmssTorchH.wmss_torch_matmul_peak(arena.allocateFrom(device), precision.code(), f),
-                    WmssTorch::lastError);
+            check(WmssTorchH.wmss_torch_matmul_peak(arena.allocateFrom(device), precision.code(), f));
             return f.get(ValueLayout.JAVA_DOUBLE, 0);
         }
     }

@@ -1,6 +1,5 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
-import dev.wmss.kernels.WmssTorch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

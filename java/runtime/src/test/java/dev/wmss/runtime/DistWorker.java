@@ -1,4 +1,4 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

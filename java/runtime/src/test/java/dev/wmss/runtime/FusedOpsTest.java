@@ -1,8 +1,7 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.WmssTorch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

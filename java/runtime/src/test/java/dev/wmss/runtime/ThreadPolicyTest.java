@@ -1,7 +1,6 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.InvalidArgumentException;
-import dev.wmss.kernels.WmssTorch;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;

@@ -1,4 +1,4 @@
-package dev.wmss.kernels.torch;
+package dev.wmss.runtime;
 
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Logits;

@@ -2,7 +2,6 @@ package dev.wmss.train;
 
 import dev.wmss.kernels.Backend;
 import dev.wmss.runtime.WmssTorch;
-import dev.wmss.kernels.ffi.NativeLoader;
 import picocli.CommandLine.Command;
 
 import java.util.concurrent.Callable;
@@ -15,7 +14,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         Backend b = Backend.current();
         System.out.println("build    : " + Backend.buildInfo());
-        System.out.println("natives  : " + NativeLoader.libraryDirectory());
+        System.out.println("natives  : " + Backend.libraryDirectory() + " (flavour " + Backend.nativesFlavour() + ")");
         System.out.println("backend  : " + b.kind().name().toLowerCase(java.util.Locale.ROOT));
         System.out.println("cpu      : " + b.cpuIsa() + ", " + b.threads() + " threads");
         System.out.println("cuda     : " + b.cudaStatus());

@@ -5,6 +5,7 @@ import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixBackend;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.DeviceMemory;
+import dev.wmss.kernels.KernelBackends;
 import dev.wmss.kernels.Logits;
 import dev.wmss.runtime.WmssTorch;
 import dev.wmss.runtime.TorchModel;

@@ -47,7 +47,7 @@ class SelfCheckCommandTest {
     @Test
     void theTransformersComparisonReadsItsFormatAndCanFail(@TempDir Path tmp) throws Exception {
         // the kernels module's test checkpoint (surefire runs in java/train)
-        Path src = Path.of("../kernels/src/test/resources/models/tiny-qwen3").toAbsolutePath().normalize();
+        Path src = Path.of("../runtime/src/test/resources/models/tiny-qwen3").toAbsolutePath().normalize();
         assertTrue(Files.exists(src.resolve("expected.json")), src.toString());
         Path ref = tmp.resolve("refs"), d = ref.resolve("tiny-qwen3");
         Files.createDirectories(d);

@@ -1,5 +1,7 @@
-package dev.wmss.kernels.ffi;
+package dev.wmss.runtime.ffi;
 
+import dev.wmss.kernels.ffi.Downcalls;
+import dev.wmss.kernels.ffi.NativeTime;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;

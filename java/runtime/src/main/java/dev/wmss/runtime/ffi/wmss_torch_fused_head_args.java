@@ -1,4 +1,4 @@
-package dev.wmss.kernels.ffi;
+package dev.wmss.runtime.ffi;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
