@@ -10,8 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/env.sh"
 cd "$root"
 wmss_mvn -q install -DskipTests | sed 's/\x1b\[[0-9;]*m//g'
-cmake --build java/kernels/target/cmake --target wmss_wdjt_step > /dev/null
-bin=java/kernels/target/cmake/wmss_wdjt_step
+cmake --build java/natives/target/cmake --target wmss_wdjt_step > /dev/null
+bin=java/natives/target/cmake/wmss_wdjt_step
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 args=(--config "${CONFIG:-benchmarks/model/qwen3-shaped.json}" --batch "${BATCH:-2}" --seq "${SEQ:-1024}"
       --chunk-mb "${CHUNK_MB:-320}")

@@ -6,10 +6,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/env.sh"
 cd "$root"
 wmss_mvn -q install -DskipTests | sed 's/\x1b\[[0-9;]*m//g'
-cmake --build java/kernels/target/cmake --target wmss_model_step > /dev/null
+cmake --build java/natives/target/cmake --target wmss_model_step > /dev/null
 export WMSS_CACHE_DIR="$root/target/wmss-cache"
 for round in 1 2; do
-  java/kernels/target/cmake/wmss_model_step 40
+  java/natives/target/cmake/wmss_model_step 40
   "$JAVA_HOME/bin/java" -jar benchmarks/target/benchmarks.jar ModelStepBenchmark -rf json \
     -rff "benchmarks/results/model-step-$round.json" 2>&1 | grep -E "^ModelStepBenchmark.step +sample|p0.50" || true
 done

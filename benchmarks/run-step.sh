@@ -17,8 +17,8 @@ if ! /usr/bin/python3 -c "import torch" 2> /dev/null; then
   exit 1
 fi
 wmss_mvn -q install -DskipTests | sed 's/\x1b\[[0-9;]*m//g'
-cmake --build java/kernels/target/cmake --target wmss_wdjt_step > /dev/null
-bin=java/kernels/target/cmake/wmss_wdjt_step
+cmake --build java/natives/target/cmake --target wmss_wdjt_step > /dev/null
+bin=java/natives/target/cmake/wmss_wdjt_step
 threads=${THREADS:-$(nproc)}
 steps=${STEPS:-10}
 rounds=${ROUNDS:-2}

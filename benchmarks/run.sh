@@ -9,8 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/env.sh"
 cd "$root"
 if [ ! -f benchmarks/target/benchmarks.jar ] || ! unzip -l benchmarks/target/benchmarks.jar | grep -q DjlCeMixBenchmark \
-   || [ -n "$(find native java/kernels/src benchmarks/src -newer benchmarks/target/benchmarks.jar -type f | head -1)" ]; then
-  wmss_mvn -q install -DskipTests -pl java/kernels -am
+   || [ -n "$(find native java/kernels/src java/runtime/src benchmarks/src -newer benchmarks/target/benchmarks.jar -type f | head -1)" ]; then
+  wmss_mvn -q install -DskipTests -pl java/runtime -am
   wmss_mvn -q package -DskipTests -Pdjl -pl benchmarks
 fi
 mkdir -p benchmarks/results

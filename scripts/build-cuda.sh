@@ -2,9 +2,11 @@
 # The CUDA flavour on a GPU machine, in one command (no JDK or Maven needed there):
 #   scripts/build-cuda.sh [JAR]
 # finds the CUDA libtorch of the python3 on the PATH (or TORCH_DIR=<...>/share/cmake/Torch), builds libwmss (CUDA
-# kernels for sm_80 and sm_90 + PTX) and libwmss_torch against it into build/cuda, and packs them into a copy of
-# JAR (default target/wmss-native.jar, built anywhere) as target/wmss-native-cuda.jar. Then:
-#   java -jar target/wmss-native-cuda.jar info          (or WMSS_LIBRARY_PATH=build/cuda/natives java -jar JAR ...)
+# kernels for sm_80 and sm_90 + PTX) and libwmss_torch against it into build/cuda, and packs them as the CUDA
+# flavour (natives/linux-x86_64/cuda/, beside the jar's CPU flavour) into a copy of JAR (default
+# target/wmss-native.jar, built anywhere) as target/wmss-native-cuda.jar, which takes the CUDA flavour wherever a
+# device is visible (-Dwmss.flavour=cpu|cuda forces one). Then:
+#   java -jar target/wmss-native-cuda.jar info     (or WMSS_LIBRARY_PATH=build/cuda/natives/cuda java -jar JAR ...)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jar=${1:-$root/target/wmss-native.jar}
@@ -21,20 +23,22 @@ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$TORCH_DIR"
 grep -E "wmss:" "$build.configure.log" | sed 's/^-- /build-cuda: /'
 grep -q "wmss: CUDA" "$build.configure.log" || { echo "build-cuda: CMake found no CUDA compiler"; exit 1; }
 grep -q "libtorch .*(cuda)" "$build.configure.log" || { echo "build-cuda: the libtorch found is not a CUDA build"; exit 1; }
-if ! cmake --build "$build" --parallel "$(nproc)" --target wmss wmss_torch > "$build.build.log" 2>&1; then
+if ! cmake --build "$build" --parallel "$(nproc)" --target wmss_cuda wmss_torch > "$build.build.log" 2>&1; then
   grep -E -B2 -A6 "error" "$build.build.log" | head -80
   echo "build-cuda: the build failed (log: $build.build.log)"; exit 1
 fi
+rm -rf "$build/natives"
 cmake --install "$build" --prefix "$build/natives" > /dev/null
-grep -q "^torch=cuda" "$build/natives/natives.properties" || { echo "build-cuda: the build is not the CUDA flavour"; exit 1; }
-echo "build-cuda: natives in $build/natives: $(ls "$build/natives" | tr '\n' ' ')"
+natives=$build/natives/cuda
+grep -q "^torch=cuda" "$natives/natives.properties" 2>/dev/null || { echo "build-cuda: the build is not the CUDA flavour"; exit 1; }
+echo "build-cuda: natives in $natives: $(ls "$natives" | tr '\n' ' ')"
 if [ -f "$jar" ]; then
   out=$root/target/wmss-native-cuda.jar
   mkdir -p "$root/target"
-  python3 - "$jar" "$out" "$build/natives" <<'PY'
+  python3 - "$jar" "$out" "$natives" <<'PY'
 import os, sys, zipfile
 src, dst, natives = sys.argv[1:4]
-prefix = "natives/linux-x86_64/"
+prefix = "natives/linux-x86_64/cuda/"  # the jar's CPU flavour (natives/linux-x86_64/cpu/) stays
 with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst + ".tmp", "w", zipfile.ZIP_DEFLATED) as zout:
     for item in zin.infolist():
         if not item.filename.startswith(prefix):
@@ -45,5 +49,5 @@ os.replace(dst + ".tmp", dst)
 PY
   echo "build-cuda: $out (the jar with these natives)"
 else
-  echo "build-cuda: $jar not found: use WMSS_LIBRARY_PATH=$build/natives with a wmss-native.jar"
+  echo "build-cuda: $jar not found: use WMSS_LIBRARY_PATH=$natives with a wmss-native.jar"
 fi

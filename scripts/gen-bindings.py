@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Writes the jextract-shaped binding classes (WmssH, WmssTorchH) from the function tables below.
+"""Writes the jextract-shaped binding classes (WmssH, WmssDevH, WmssTorchH) from the function tables below.
 
-The tables mirror native/include/wmss.h and wmss_torch.h; run this after changing either header:
+The tables mirror native/include/wmss.h, wmss_dev.h and wmss_torch.h; run this after changing one of them:
     python3 scripts/gen-bindings.py
 """
 import pathlib
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "java/kernels/src/main/java/dev/wmss/kernels/ffi"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+KERNELS = ("dev.wmss.kernels.ffi", ROOT / "java/kernels/src/main/java/dev/wmss/kernels/ffi")
+RUNTIME = ("dev.wmss.runtime.ffi", ROOT / "java/runtime/src/main/java/dev/wmss/runtime/ffi")
 LAYOUT = {"int": "JAVA_INT", "long": "JAVA_LONG", "float": "JAVA_FLOAT", "double": "JAVA_DOUBLE",
           "MemorySegment": "ADDRESS"}
 SEG = "MemorySegment"
@@ -17,6 +19,10 @@ CE_MIX_ARGS_FIELDS = [("long", "size"), ("int", "dtype"), ("int", "flags"), ("lo
                       ("long", "ld_grad_strong"), (SEG, "grad_weak"), ("long", "ld_grad_weak"), (SEG, "lse"),
                       (SEG, "entropy")]
 CE_MIX = [(SEG, "args")]
+# The fields of struct wmss_entropy_args, in order (naturally aligned: no padding).
+ENTROPY_ARGS_FIELDS = [("long", "size"), ("int", "dtype"), ("int", "flags"), ("long", "rows"), ("long", "vocab"),
+                       (SEG, "z"), ("long", "ld"), (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse")]
+ENTROPY = [(SEG, "args")]
 # The fields of struct wmss_torch_fused_head_args (wmss_torch.h), in order (naturally aligned: no padding).
 FUSED_HEAD_ARGS_FIELDS = [("long", "size"), (SEG, "strong"), (SEG, "weak"), (SEG, "labels"), ("long", "rows"),
                           ("float", "lambda"), ("float", "inv_norm"), ("long", "chunk_bytes"), ("int", "flags"),
@@ -33,12 +39,9 @@ WMSS = [
     ("wmss_cpu_set_isa", "JAVA_INT", [(SEG, "name")], False),
     ("wmss_set_num_threads", "JAVA_INT", [("int", "n")], False),
     ("wmss_num_threads", "JAVA_INT", [], False),
-    ("wmss_copy", "JAVA_INT", [(SEG, "dst"), (SEG, "src"), ("long", "bytes")], False),
     ("wmss_ce_mix_check", "JAVA_INT", CE_MIX, False),
     ("wmss_ce_mix", "JAVA_INT", CE_MIX, False),
-    ("wmss_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"), ("long", "ld"),
-                                  (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"), ("int", "flags")],
-     False),
+    ("wmss_entropy", "JAVA_INT", ENTROPY, False),
     ("wmss_ce_mix_unfused", "JAVA_INT", CE_MIX + [(SEG, "workspace"), ("long", "workspace_floats")], False),
     ("wmss_cuda_device_count", "JAVA_INT", [(SEG, "count")], False),
     ("wmss_cuda_device_name", "JAVA_INT", [(SEG, "buf"), ("int", "len")], False),
@@ -49,15 +52,19 @@ WMSS = [
     ("wmss_cuda_memset", "JAVA_INT", [(SEG, "dst"), ("int", "value"), ("long", "bytes")], False),
     ("wmss_cuda_synchronize", "JAVA_INT", [(SEG, "stream")], False),
     ("wmss_cuda_status_reset", "JAVA_INT", [(SEG, "status"), (SEG, "stream")], False),
-    ("wmss_cuda_set_variant", "JAVA_INT", [(SEG, "name")], False),
-    ("wmss_cuda_variant", "ADDRESS", [], False),
     ("wmss_cuda_ce_mix", "JAVA_INT", CE_MIX + [(SEG, "status"), (SEG, "stream")], False),
-    ("wmss_cuda_entropy", "JAVA_INT", [("int", "dtype"), ("long", "rows"), ("long", "vocab"), (SEG, "z"),
-                                       ("long", "ld"), (SEG, "labels"), (SEG, "entropy"), (SEG, "nll"), (SEG, "lse"),
-                                       (SEG, "status"), (SEG, "stream")], False),
+    ("wmss_cuda_entropy", "JAVA_INT", ENTROPY + [(SEG, "status"), (SEG, "stream")], False),
     ("wmss_cuda_ce_mix_unfused", "JAVA_INT", CE_MIX + [(SEG, "status"), (SEG, "stream"), (SEG, "workspace"),
                                                        ("long", "workspace_floats")], False),
+]
+# wmss_dev.h: for this project's tests and benchmarks only
+WMSS_DEV = [
+    ("wmss_copy", "JAVA_INT", [(SEG, "dst"), (SEG, "src"), ("long", "bytes")], False),
+    ("wmss_cuda_set_variant", "JAVA_INT", [(SEG, "name")], False),
+    ("wmss_cuda_variant", "ADDRESS", [], False),
     ("wmss_cuda_host_ce_mix", "JAVA_INT", CE_MIX + [("int", "sm_count"), ("int", "max_cluster"), ("int", "split")],
+     False),
+    ("wmss_cuda_host_entropy", "JAVA_INT", ENTROPY + [("int", "sm_count"), ("int", "max_cluster"), ("int", "split")],
      False),
     ("wmss_cuda_cluster_limit", "JAVA_INT", [("int", "cc_major"), ("int", "cluster_launch"), ("int", "ptx_version"),
                                              (SEG, "max_cluster")], False),
@@ -144,10 +151,12 @@ WMSS_TORCH = [
 ]
 
 
-def generate(cls, lib, header, funcs):
-    out = [f"""package dev.wmss.kernels.ffi;
+def generate(cls, lib, header, funcs, where=KERNELS):
+    package, outdir = where
+    shared = "" if package == KERNELS[0] else "import dev.wmss.kernels.ffi.Downcalls;\nimport dev.wmss.kernels.ffi.NativeTime;\n"
+    out = [f"""package {package};
 
-import java.lang.foreign.FunctionDescriptor;
+{shared}import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -194,13 +203,14 @@ public final class {cls} {{
     }}
 """)
     out.append("}\n")
-    (OUT / f"{cls}.java").write_text("".join(out))
+    (outdir / f"{cls}.java").write_text("".join(out))
 
 
-def generate_struct(name, header, fields):
+def generate_struct(name, header, fields, where=KERNELS):
     """A jextract-shaped struct class: its layout, and a static setter and getter per field."""
+    package, outdir = where
     layouts = ",\n            ".join(f'{LAYOUT[t]}.withName("{n}")' for t, n in fields)
-    out = [f"""package dev.wmss.kernels.ffi;
+    out = [f"""package {package};
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
@@ -236,10 +246,12 @@ public final class {name} {{
     }}
 """)
     out.append("}\n")
-    (OUT / f"{name}.java").write_text("".join(out))
+    (outdir / f"{name}.java").write_text("".join(out))
 
 
 generate_struct("wmss_ce_mix_args", "native/include/wmss.h", CE_MIX_ARGS_FIELDS)
-generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS)
+generate_struct("wmss_entropy_args", "native/include/wmss.h", ENTROPY_ARGS_FIELDS)
+generate_struct("wmss_torch_fused_head_args", "native/include/wmss_torch.h", FUSED_HEAD_ARGS_FIELDS, RUNTIME)
 generate("WmssH", "wmss", "native/include/wmss.h", WMSS)
-generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH)
+generate("WmssDevH", "wmss", "native/include/wmss_dev.h", WMSS_DEV)
+generate("WmssTorchH", "wmss_torch", "native/include/wmss_torch.h", WMSS_TORCH, RUNTIME)

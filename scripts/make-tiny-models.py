@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the tiny test checkpoints and their expected logits (java/kernels/src/test/resources/models/).
+"""Writes the tiny test checkpoints and their expected logits (java/runtime/src/test/resources/models/).
 
 Run with Debian's python3-torch 1.13 (apt-get install python3-torch):  /usr/bin/python3 scripts/make-tiny-models.py
 The forward pass here is written independently of native/torch/model.cpp: rotary embeddings as complex rotations
@@ -13,7 +13,7 @@ import struct
 
 import torch
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "java/kernels/src/test/resources/models"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "java/runtime/src/test/resources/models"
 
 MODELS = {
     "tiny-qwen3": dict(model_type="qwen3", vocab_size=97, hidden_size=32, intermediate_size=48, num_hidden_layers=2,

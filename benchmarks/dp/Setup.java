@@ -2,7 +2,7 @@
 // arithmetic task as JSONL. Run with the application jar on the class path (a single-file source program):
 //   java --enable-native-access=ALL-UNNAMED -cp target/wmss-native.jar benchmarks/dp/Setup.java CONFIG OUT N
 import com.google.gson.JsonObject;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.task.ArithmeticTasks;
 

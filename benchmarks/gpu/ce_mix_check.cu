@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "wmss.h"
+#include "wmss_dev.h"
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "wmss.h"
+#include "wmss_dev.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,6 +18,9 @@ void wmss_clear_error(void);
 
 size_t wmss_dtype_size(int dtype);
 
+/** How this flavour of the library was built for CUDA ("cuda 13.0 sm 80-real 90", or "not built"). */
+const char *wmss_cuda_build_info(void);
+
 /** Where the labels are: the host validates label ranges only for host labels (the GPU reports its own). */
 enum { WMSS_LABELS_ON_DEVICE = 0, WMSS_LABELS_ON_HOST = 1 };
 
@@ -27,9 +31,12 @@ enum { WMSS_LABELS_ON_DEVICE = 0, WMSS_LABELS_ON_HOST = 1 };
  */
 int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels_on_host, int allow_no_labels);
 
-/** The descriptor of the entropy op: ce_mix of one model (lambda = 1, z_weak = z_strong), no gradients. */
-wmss_ce_mix_args wmss_entropy_args(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
-                                   const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags);
+/**
+ * The entropy op is ce_mix of one model (lambda = 1, z_weak = z_strong) without gradients: checks what only the
+ * entropy descriptor can get wrong (NULL, its size, entropy required, labels and nll together) and writes the
+ * equivalent ce_mix descriptor to *out (nll as its loss), whose own check the caller then runs.
+ */
+int wmss_entropy_as_ce_mix(const wmss_entropy_args *e, const char *fn, wmss_ce_mix_args *out);
 
 #ifdef __cplusplus
 }

@@ -119,22 +119,32 @@ int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels
     return WMSS_OK;
 }
 
-wmss_ce_mix_args wmss_entropy_args(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
-                                   const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags) {
+int wmss_entropy_as_ce_mix(const wmss_entropy_args *e, const char *fn, wmss_ce_mix_args *out) {
+    if (!e) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: the argument descriptor is NULL", fn);
+    if (e->size != sizeof(wmss_entropy_args))
+        return wmss_fail(WMSS_ERR_VERSION,
+                         "%s: wmss_entropy_args.size is %llu but this library (ABI %d) expects %zu: the caller was "
+                         "built against another wmss.h (or did not start from wmss_entropy_args_default())",
+                         fn, (unsigned long long)e->size, WMSS_ABI_VERSION, sizeof(wmss_entropy_args));
+    if (!e->entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: entropy is NULL", fn);
+    if (!e->labels != !e->nll)
+        return wmss_fail(WMSS_ERR_NULL_POINTER, "%s: %s is NULL: labels and nll go together", fn,
+                         e->labels ? "nll" : "labels");
     wmss_ce_mix_args a = wmss_ce_mix_args_default();
-    a.dtype = dtype;
-    a.flags = flags;
-    a.rows = rows;
-    a.vocab = vocab;
-    a.z_strong = a.z_weak = z;
-    a.ld_strong = a.ld_weak = ld;
-    a.labels = labels;
+    a.dtype = e->dtype;
+    a.flags = e->flags;
+    a.rows = e->rows;
+    a.vocab = e->vocab;
+    a.z_strong = a.z_weak = e->z;
+    a.ld_strong = a.ld_weak = e->ld;
+    a.labels = e->labels;
     a.lambda = 1.0f;
     a.inv_norm = 0.0f;
-    a.loss = nll;
-    a.lse = lse;
-    a.entropy = entropy;
-    return a;
+    a.loss = e->nll;
+    a.lse = e->lse;
+    a.entropy = e->entropy;
+    *out = a;
+    return WMSS_OK;
 }
 
 int wmss_ce_mix_check(const wmss_ce_mix_args *args) {

@@ -10,9 +10,6 @@
 #ifndef WMSS_VERSION
 #define WMSS_VERSION "0.0.0"
 #endif
-#ifndef WMSS_CUDA_INFO
-#define WMSS_CUDA_INFO "none"
-#endif
 
 int wmss_abi_version(void) { return WMSS_ABI_VERSION; }
 
@@ -20,7 +17,7 @@ const char *wmss_build_info(void) {
     static char info[256];
     if (!info[0])
         snprintf(info, sizeof info, "wmss %s (cpu: %s of avx512bf16 avx512 avx2 sse2; openmp %d; cuda: %s)", WMSS_VERSION,
-                 wmss_cpu_isa(), _OPENMP, WMSS_CUDA_INFO);
+                 wmss_cpu_isa(), _OPENMP, wmss_cuda_build_info());
     return info;
 }
 
@@ -113,11 +110,11 @@ int wmss_ce_mix_unfused(const wmss_ce_mix_args *a, float *workspace, int64_t wor
     return finish(wmss_cpu_active()->ce_mix_unfused(a, workspace), a, fn);
 }
 
-int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
-                 float *entropy, float *nll, float *lse, uint32_t flags) {
-    if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: entropy is NULL");
-    if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_entropy: labels and nll go together");
-    const wmss_ce_mix_args a = wmss_entropy_args(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
-    const int st = wmss_check_ce_mix_args(&a, "wmss_entropy", WMSS_LABELS_ON_HOST, 1);
-    return st ? st : finish(wmss_cpu_active()->ce_mix(&a), &a, "wmss_entropy");
+int wmss_entropy(const wmss_entropy_args *args) {
+    const char *fn = "wmss_entropy";
+    wmss_ce_mix_args a;
+    int st;
+    if ((st = wmss_entropy_as_ce_mix(args, fn, &a)) || (st = wmss_check_ce_mix_args(&a, fn, WMSS_LABELS_ON_HOST, 1)))
+        return st;
+    return finish(wmss_cpu_active()->ce_mix(&a), &a, fn);
 }

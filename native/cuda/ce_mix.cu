@@ -632,13 +632,13 @@ int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream
     return launch_planned(*args, status, stream);
 }
 
-int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
-                      float *entropy, float *nll, float *lse, int64_t *status, void *stream) {
-    if (!entropy) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: entropy is NULL");
-    if (!labels != !nll) return wmss_fail(WMSS_ERR_NULL_POINTER, "wmss_cuda_entropy: labels and nll go together");
-    const wmss_ce_mix_args c = wmss_entropy_args(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, 0);
+int wmss_cuda_entropy(const wmss_entropy_args *args, int64_t *status, void *stream) {
+    const char *fn = "wmss_cuda_entropy";
+    wmss_ce_mix_args c;
     int st;
-    if ((st = wmss_cuda_check_args(&c, status, "wmss_cuda_entropy", 1))) return st;
+    if ((st = wmss_entropy_as_ce_mix(args, fn, &c))) return st;
+    c.flags = 0; // the device reports non-finite rows through status
+    if ((st = wmss_cuda_check_args(&c, status, fn, 1))) return st;
     return launch_planned(c, status, stream);
 }
 

@@ -355,12 +355,9 @@ Plan host_plan(const wmss_ce_mix_args &a, int variant, bool automatic, int sm_co
     return plan_ce_mix(a.rows, a.vocab, sm_count, max_cluster, kV1SmemBudget);
 }
 
-}  // namespace
-
-extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split) {
-    const char *fn = "wmss_cuda_host_ce_mix";
-    int st = wmss_check_ce_mix_args(args, fn, WMSS_LABELS_ON_HOST, 0);
-    if (st) return st;
+/** The emulated launch of a checked descriptor (ce_mix's, or the entropy op's translation). */
+int host_launch(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split, const char *fn) {
+    int st;
     if (split < 0 || split > 64 || sm_count < 0 || max_cluster < 0 || max_cluster > 16)
         return wmss_fail(WMSS_ERR_ARGUMENT, "%s: split = %d, sm_count = %d, max_cluster = %d", fn, split, sm_count,
                          max_cluster);
@@ -382,6 +379,23 @@ extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count,
     if (first_bad >= 0 && !(a.flags & WMSS_FLAG_ALLOW_NONFINITE))
         return wmss_fail(WMSS_ERR_NONFINITE, "%s: row %lld is not finite", fn, (long long)first_bad);
     return WMSS_OK;
+}
+
+}  // namespace
+
+extern "C" int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split) {
+    const char *fn = "wmss_cuda_host_ce_mix";
+    const int st = wmss_check_ce_mix_args(args, fn, WMSS_LABELS_ON_HOST, 0);
+    return st ? st : host_launch(args, sm_count, max_cluster, split, fn);
+}
+
+extern "C" int wmss_cuda_host_entropy(const wmss_entropy_args *args, int sm_count, int max_cluster, int split) {
+    const char *fn = "wmss_cuda_host_entropy";
+    wmss_ce_mix_args a;
+    int st;
+    if ((st = wmss_entropy_as_ce_mix(args, fn, &a)) || (st = wmss_check_ce_mix_args(&a, fn, WMSS_LABELS_ON_HOST, 1)))
+        return st;
+    return host_launch(&a, sm_count, max_cluster, split, fn);
 }
 
 extern "C" int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, int *max_cluster) {

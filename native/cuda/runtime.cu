@@ -35,6 +35,11 @@ const char *insufficient_driver_reason() {
 
 }  // namespace
 
+#ifndef WMSS_CUDA_INFO
+#define WMSS_CUDA_INFO "cuda"
+#endif
+const char *wmss_cuda_build_info(void) { return WMSS_CUDA_INFO; }
+
 int wmss_cuda_check_args(const wmss_ce_mix_args *a, const int64_t *status, const char *fn, int allow_no_labels) {
     int st;
     if ((st = wmss_check_ce_mix_args(a, fn, WMSS_LABELS_ON_DEVICE, allow_no_labels))) return st;

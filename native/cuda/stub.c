@@ -1,7 +1,9 @@
 /* Linked instead of ce_mix.cu / runtime.cu when the library is built without nvcc: every CUDA entry point says so. */
 #include "../common/internal.h"
 
-#define NO_CUDA(fn) wmss_fail(WMSS_ERR_UNSUPPORTED, "%s: this libwmss was built without CUDA (nvcc not found at build time)", fn)
+const char *wmss_cuda_build_info(void) { return "not built"; }
+
+#define NO_CUDA(fn) wmss_fail(WMSS_ERR_UNSUPPORTED, "%s: this libwmss is the CPU flavour, built without CUDA (the CUDA kernels are in the cuda flavour: wmss-natives classifier linux-x86_64-cuda)", fn)
 
 int wmss_cuda_device_count(int *count) {
     if (count) *count = 0;
@@ -48,9 +50,7 @@ int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void
     (void)args, (void)status, (void)stream, (void)workspace, (void)workspace_floats;
     return NO_CUDA("wmss_cuda_ce_mix_unfused");
 }
-int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld, const int64_t *labels,
-                      float *entropy, float *nll, float *lse, int64_t *status, void *stream) {
-    (void)dtype, (void)rows, (void)vocab, (void)z, (void)ld, (void)labels, (void)entropy, (void)nll, (void)lse;
-    (void)status, (void)stream;
+int wmss_cuda_entropy(const wmss_entropy_args *args, int64_t *status, void *stream) {
+    (void)args, (void)status, (void)stream;
     return NO_CUDA("wmss_cuda_entropy");
 }

@@ -1,7 +1,10 @@
 /*
  * wmss.h — the C ABI of wmss-native's kernels.
  *
- * One op, "ce_mix": mixed-logit softmax cross-entropy with its backward, fused into one pass per row.
+ * Two ops, each taking one argument descriptor whose first field is its size (= its version):
+ *   "ce_mix":  mixed-logit softmax cross-entropy with its backward, fused into one pass per row (wmss_ce_mix_args);
+ *   "entropy": per-row entropy of one model's distribution, fused with its NLL, for WD-DS (wmss_entropy_args).
+ * Exports that exist only for this project's tests and benchmarks are declared in wmss_dev.h.
  *
  *   z_mix = lambda * z_strong + (1 - lambda) * z_weak        (lambda = 0 / 1 use one input only, so -inf is safe)
  *   lse   = log sum_v exp(z_mix[v])
@@ -35,7 +38,7 @@ extern "C" {
 #endif
 
 /** Bumped on every incompatible change of this header. */
-#define WMSS_ABI_VERSION 2
+#define WMSS_ABI_VERSION 3
 #define WMSS_IGNORE_INDEX (-100)
 
 typedef enum wmss_status {
@@ -85,8 +88,6 @@ WMSS_API int wmss_cpu_set_isa(const char *name);
 /** Threads used by the CPU kernels; n = 0 restores the OpenMP default. */
 WMSS_API int wmss_set_num_threads(int n);
 WMSS_API int wmss_num_threads(void);
-/** Multi-threaded memcpy (the roofline reference of the benchmarks). Regions must not overlap. */
-WMSS_API int wmss_copy(void *dst, const void *src, int64_t bytes);
 
 /* ---------------------------------------------------------------- ce_mix: the argument descriptor */
 
@@ -152,12 +153,41 @@ WMSS_API int wmss_ce_mix(const wmss_ce_mix_args *args);
  */
 WMSS_API int wmss_ce_mix_unfused(const wmss_ce_mix_args *args, float *workspace, int64_t workspace_floats);
 
+/* ---------------------------------------------------------------- entropy: the argument descriptor */
+
 /**
- * Per-row entropy of one model's distribution softmax(z), fused with its NLL (for WD-DS). labels and nll may be
- * NULL together; lse may be NULL. Same conventions as wmss_ce_mix with lambda = 1.
+ * One entropy call: per-row entropy (nats) of one model's distribution softmax(z), fused with its NLL, the quantity
+ * WD-DS averages over answer positions. The same conventions as ce_mix with lambda = 1 (one input, no gradients):
+ * fp32 accumulation, row sums in double; statistics for ignored rows too. `size` must be sizeof(wmss_entropy_args)
+ * (the descriptor's version: another layout is rejected with WMSS_ERR_VERSION); start from
+ * wmss_entropy_args_default().
+ *
+ * Required: z, entropy. Optional: labels and nll together (both NULL: no NLL), lse.
  */
-WMSS_API int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
-                          const int64_t *labels, float *entropy, float *nll, float *lse, uint32_t flags);
+typedef struct wmss_entropy_args {
+    uint64_t size;            /* sizeof(wmss_entropy_args) */
+    int32_t dtype;            /* wmss_dtype of z */
+    uint32_t flags;           /* WMSS_FLAG_* */
+    int64_t rows, vocab;
+    const void *z;            /* [rows, vocab], row stride ld (elements) */
+    int64_t ld;
+    const int64_t *labels;    /* [rows] or NULL, WMSS_IGNORE_INDEX = no target */
+    float *entropy;           /* [rows] entropy of softmax(z), nats */
+    float *nll;               /* [rows] lse - z[y] (0 for ignored rows), or NULL: with labels */
+    float *lse;               /* [rows] log-sum-exp of z, or NULL */
+} wmss_entropy_args;
+
+/** A descriptor with its size set, everything else 0 / NULL. */
+static inline wmss_entropy_args wmss_entropy_args_default(void) {
+    wmss_entropy_args a;
+    char *p = (char *)&a;
+    for (unsigned i = 0; i < sizeof a; i++) p[i] = 0;
+    a.size = sizeof a;
+    return a;
+}
+
+/** Entropy (and NLL, lse) of every row on the CPU, one pass per row. */
+WMSS_API int wmss_entropy(const wmss_entropy_args *args);
 
 /* ---------------------------------------------------------------- CUDA
  * Same contract as the CPU functions, on device (or managed) memory, asynchronous on `stream` (a cudaStream_t;
@@ -168,6 +198,8 @@ WMSS_API int wmss_entropy(int dtype, int64_t rows, int64_t vocab, const void *z,
  * (that row's outputs are NaN). WMSS_FLAG_ALLOW_NONFINITE is not used: the caller reads status. Nothing
  * synchronises with the host, and the runtime's last-error state is left as the caller had it, unless one of our
  * own launches failed (then that error is cleared after being returned).
+ * The fused kernel has several variants; the environment variable WMSS_CUDA_CE_MIX_VARIANT ("auto", the default,
+ * or "v1" .. "v5"; benchmarks/gpu/NOTES.md) picks one, read once at the first launch.
  * Built when nvcc is found; otherwise every function returns WMSS_ERR_UNSUPPORTED.
  */
 
@@ -189,46 +221,13 @@ WMSS_API int wmss_cuda_memset(void *dst, int value, int64_t bytes);
 WMSS_API int wmss_cuda_synchronize(void *stream);
 WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
 
-/**
- * The variant of the fused kernel that wmss_cuda_ce_mix, wmss_cuda_entropy and wmss_cuda_host_ce_mix use, process
- * wide: "auto" (the default: the plan believed best), "v1", "v2", "v3", "v4" or "v5" (benchmarks/gpu/NOTES.md says
- * what each does; the unmeasured default is documented there). The environment variable WMSS_CUDA_CE_MIX_VARIANT, read once at the first launch, sets the initial
- * choice (an unknown name makes launches fail with WMSS_ERR_ARGUMENT until this is called). Every variant keeps
- * this header's contract. Always built (the host emulation uses it too).
- */
-WMSS_API int wmss_cuda_set_variant(const char *name);
-/** The variant in force ("auto", "v1", ...; "invalid" when the environment names none). Never NULL. */
-WMSS_API const char *wmss_cuda_variant(void);
-
 /** One launch: thread-block clusters split long rows on sm_90 so the logits are read from HBM once. */
 WMSS_API int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream);
 /** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */
 WMSS_API int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void *stream,
                                       float *workspace, int64_t workspace_floats);
-WMSS_API int wmss_cuda_entropy(int dtype, int64_t rows, int64_t vocab, const void *z, int64_t ld,
-                               const int64_t *labels, float *entropy, float *nll, float *lse,
-                               int64_t *status, void *stream);
-
-/* ---------------------------------------------------------------- testing the CUDA algorithm without a GPU */
-
-/**
- * The CUDA fused kernel's algorithm run on the CPU on host memory: the launch plan for a GPU with sm_count SMs
- * (0: 132) and clusters of up to max_cluster blocks (1 models sm_80, which has no clusters; 0: 8), the same
- * element-to-thread assignment (16-byte vectors where the row's chunk is 16-byte aligned, as the device decides
- * from its own pointers), the same reduction order (warp butterflies, warps in order, cluster ranks in order) and
- * the same __host__ __device__ arithmetic (explicit fmaf where the device would contract). What differs: expf and
- * logf come from the host libm (the device's differ by an ulp or two). split > 0 forces that many blocks per row.
- * Always built; flags as wmss_ce_mix.
- */
-WMSS_API int wmss_cuda_host_ce_mix(const wmss_ce_mix_args *args, int sm_count, int max_cluster, int split);
-/**
- * The cluster size the launcher allows for a device (compute capability major, cudaDevAttrClusterLaunch) running
- * code of a given PTX version (cudaFuncAttributes.ptxVersion): 8 only when both sides have sm_90 clusters, else 1.
- */
-WMSS_API int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, int *max_cluster);
-/** The launch plan: out4 = {split, chunk, resident, shared-memory bytes}. */
-WMSS_API int wmss_cuda_plan(int64_t rows, int64_t vocab, int sm_count, int max_cluster, int64_t smem_budget,
-                            int64_t *out4);
+/** The entropy op on the GPU: the fused kernel's algorithm with lambda = 1 and no gradients. */
+WMSS_API int wmss_cuda_entropy(const wmss_entropy_args *args, int64_t *status, void *stream);
 
 #ifdef __cplusplus
 }

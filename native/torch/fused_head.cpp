@@ -100,15 +100,19 @@ void ce_mix(const wmss_ce_mix_args &a, const torch::Tensor &like, const torch::T
 }
 
 void entropy(const torch::Tensor &z, float *out, const torch::Tensor &device_status, uint32_t flags) {
-    const int64_t rows = z.size(0), vocab = z.size(1);
-    if (z.is_cuda())
-        check_wmss(wmss_cuda_entropy(wmss_dtype_of(z), rows, vocab, z.data_ptr(), vocab, nullptr, out, nullptr, nullptr,
-                                     device_status.data_ptr<int64_t>(), wmss::compat::current_cuda_stream(z.device())),
+    wmss_entropy_args e = wmss_entropy_args_default();
+    e.dtype = wmss_dtype_of(z);
+    e.rows = z.size(0);
+    e.vocab = e.ld = z.size(1);
+    e.z = z.data_ptr();
+    e.entropy = out;
+    if (z.is_cuda()) {
+        check_wmss(wmss_cuda_entropy(&e, device_status.data_ptr<int64_t>(), wmss::compat::current_cuda_stream(z.device())),
                    "wmss_cuda_entropy");
-    else
-        check_wmss(wmss_entropy(wmss_dtype_of(z), rows, vocab, z.data_ptr(), vocab, nullptr, out, nullptr, nullptr,
-                                flags & WMSS_FLAG_ALLOW_NONFINITE),
-                   "wmss_entropy");
+    } else {
+        e.flags = flags & WMSS_FLAG_ALLOW_NONFINITE;
+        check_wmss(wmss_entropy(&e), "wmss_entropy");
+    }
 }
 
 /** gw (+)= g^T h with fp32 accumulation into the fp32 gradient, whatever the dtype of g and h. */

@@ -5,6 +5,7 @@ import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixArgs;
 import dev.wmss.kernels.CeMixBackend;
 import dev.wmss.kernels.DType;
+import dev.wmss.kernels.KernelBackends;
 import dev.wmss.kernels.Logits;
 import org.openjdk.jmh.annotations.*;
 
@@ -76,10 +77,10 @@ public class CeMixBenchmark {
         }
         args = b.build();
         impl = switch (backend) {
-            case "cpu-fused" -> CeMixBackend.CPU_FUSED;
-            case "cpu-unfused" -> CeMixBackend.cpuUnfused(arena.allocate(8L * rows * vocab, 64));
-            case "libtorch" -> CeMixBackend.LIBTORCH;
-            case "java" -> CeMixBackend.JAVA;
+            case "cpu-fused" -> KernelBackends.ceMix("cpu-fused");
+            case "cpu-unfused" -> KernelBackends.cpuUnfused(arena.allocate(8L * rows * vocab, 64));
+            case "libtorch" -> KernelBackends.ceMix("libtorch"); // from wmss-runtime
+            case "java" -> KernelBackends.ceMix("java");
             default -> throw new IllegalArgumentException(backend);
         };
     }

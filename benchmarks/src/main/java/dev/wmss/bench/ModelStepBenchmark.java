@@ -2,7 +2,7 @@ package dev.wmss.bench;
 
 import dev.wmss.kernels.Logits;
 import dev.wmss.kernels.CeMix;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import org.openjdk.jmh.annotations.*;
 
 import java.io.IOException;

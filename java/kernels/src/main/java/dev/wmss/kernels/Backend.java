@@ -17,7 +17,7 @@ public final class Backend {
     public enum Kind { CPU, CUDA }
 
     /** The WMSS_ABI_VERSION of wmss.h these bindings were generated from (checked against the library at load). */
-    public static final int ABI_VERSION = 2;
+    public static final int ABI_VERSION = 3;
 
     private static final System.Logger LOG = System.getLogger("dev.wmss.kernels");
     private static volatile Backend current;
@@ -145,6 +145,16 @@ public final class Backend {
         return NativeLoader.cString(WmssH.wmss_build_info());
     }
 
+    /** Where the native libraries in use are (extracted from a wmss-natives jar, or -Dwmss.library.path). */
+    public static java.nio.file.Path libraryDirectory() {
+        return NativeLoader.libraryDirectory();
+    }
+
+    /** The natives' flavour in use: "cpu" or "cuda" (a wmss-natives jar), "local" (-Dwmss.library.path). */
+    public static String nativesFlavour() {
+        return NativeLoader.flavour();
+    }
+
     /** The calling thread's last native error message. */
     public static String lastError() {
         return NativeLoader.cString(WmssH.wmss_last_error());
@@ -153,7 +163,7 @@ public final class Backend {
 
     @Override
     public String toString() {
-        return "backend " + kind.name().toLowerCase(java.util.Locale.ROOT) + " (cpu " + cpuIsa + ", " + threads()
-                + " threads; cuda: " + cudaStatus + ")";
+        return "backend " + kind.name().toLowerCase(java.util.Locale.ROOT) + " (natives " + nativesFlavour() + "; cpu "
+                + cpuIsa + ", " + threads() + " threads; cuda: " + cudaStatus + ")";
     }
 }

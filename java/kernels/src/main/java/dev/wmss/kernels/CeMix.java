@@ -15,7 +15,8 @@ import java.lang.foreign.MemorySegment;
  * The gradients are {@code λ·invNorm·(softmax(z) − onehot(y))} and {@code (1−λ)·invNorm·(…)}. Per-row loss
  * (unscaled), log-sum-exp and entropy of the mixed distribution can be written to caller buffers. The call is a
  * {@link CeMixArgs} value; the implementations are {@link CeMixBackend}s (CPU fused and unfused, CUDA fused and
- * unfused, libtorch, plain Java), all held to the same contract.
+ * unfused, plain Java in float64; libtorch's where wmss-runtime is present), found through {@link KernelBackends}
+ * and all held to the same contract.
  */
 public final class CeMix {
     /** Labels with this value have no target: zero loss and gradient, statistics still computed. */
@@ -30,6 +31,6 @@ public final class CeMix {
 
     /** Runs on the backend for the logits' memory (CUDA fused for device logits, CPU fused for host logits). */
     public static double run(CeMixArgs args) {
-        return CeMixBackend.forArgs(args).run(args);
+        return KernelBackends.ceMixFor(args).run(args);
     }
 }

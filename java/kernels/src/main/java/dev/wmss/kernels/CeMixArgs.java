@@ -58,6 +58,15 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
         return Float.isNaN(invNorm) ? 1f / Math.max(1, supervisedRows(labels, rows())) : invNorm;
     }
 
+    /**
+     * Throws unless every buffer is off-heap host memory, as the native host kernels need (on a machine with a GPU
+     * none may be CUDA memory: checked through CUDA itself, only where CUDA is in use). For backends in other
+     * libraries; the built-in ones check this themselves.
+     */
+    public void requireNativeHost() {
+        CeMixCpu.requireNativeHost(buffers());
+    }
+
     /** The native buffers of this call (null for those not wanted), for memory-side checks. */
     MemorySegment[] buffers() {
         return new MemorySegment[]{strong.data(), weak.data(), labels, rowLoss, gradStrong == null ? null : gradStrong.data(),
@@ -70,13 +79,8 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
      * arguments: every buffer is checked here to be alive and accessible from this thread. (As with any native API
      * that takes pointers inside a struct, a shared arena must not be closed while a call on its memory runs.)
      */
-    MemorySegment toNative(Arena arena, MemorySegment loss) {
-        Thread self = Thread.currentThread();
-        for (MemorySegment b : buffers()) {
-            if (b == null) continue;
-            if (!b.scope().isAlive()) throw new IllegalStateException("a buffer of this ce_mix call was already freed: " + b);
-            if (!b.isAccessibleBy(self)) throw new WrongThreadException("a buffer of this ce_mix call is confined to another thread: " + b);
-        }
+    public MemorySegment toNative(Arena arena, MemorySegment loss) {
+        requireReachable("ce_mix", buffers());
         MemorySegment s = arena.allocate(wmss_ce_mix_args.LAYOUT);
         wmss_ce_mix_args.size(s, wmss_ce_mix_args.LAYOUT.byteSize());
         wmss_ce_mix_args.dtype(s, strong.dtype().code());
@@ -169,7 +173,7 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
                     allowNonFinite);
         }
 
-        /** Runs on {@link CeMixBackend#forArgs the default backend}: the loss {@code invNorm · Σ rowLoss}. */
+        /** Runs on {@link KernelBackends#ceMixFor the default backend}: the loss {@code invNorm · Σ rowLoss}. */
         public double run() {
             return CeMix.run(build());
         }
@@ -190,6 +194,19 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
                     + " and weak logits " + weak.describe() + " differ");
         }
         requireLength("labels", labels, strong.rows() * 8);
+    }
+
+    /**
+     * A descriptor carries raw addresses, which the linker cannot check the way it checks segments passed as
+     * arguments: every buffer must be alive and accessible from this thread.
+     */
+    static void requireReachable(String op, MemorySegment... buffers) {
+        Thread self = Thread.currentThread();
+        for (MemorySegment b : buffers) {
+            if (b == null) continue;
+            if (!b.scope().isAlive()) throw new IllegalStateException("a buffer of this " + op + " call was already freed: " + b);
+            if (!b.isAccessibleBy(self)) throw new WrongThreadException("a buffer of this " + op + " call is confined to another thread: " + b);
+        }
     }
 
     /** Outputs are written through raw addresses, which would bypass a read-only segment's protection. */

@@ -1,6 +1,6 @@
 package dev.wmss.kernels;
 
-import dev.wmss.kernels.ffi.WmssH;
+import dev.wmss.kernels.ffi.WmssDevH;
 
 import java.lang.foreign.MemorySegment;
 
@@ -17,6 +17,6 @@ public final class ParallelCopy {
         if (!dst.isNative() || !src.isNative()) {
             throw new InvalidArgumentException(Status.ARGUMENT, "ParallelCopy needs native segments");
         }
-        Status.check(WmssH.wmss_copy(dst, src, src.byteSize()), Backend::lastError);
+        Status.check(WmssDevH.wmss_copy(dst, src, src.byteSize()), Backend::lastError);
     }
 }

@@ -4,7 +4,8 @@ import java.util.function.Supplier;
 
 /**
  * The status codes of {@code wmss.h}, each mapped to the exception type it raises in Java; plus
- * {@link #DISTRIBUTED}, {@code WMSS_TORCH_ERR_DIST} of {@code wmss_torch.h} (a failed collective).
+ * {@link #DISTRIBUTED}, {@code WMSS_TORCH_ERR_DIST} of {@code wmss_torch.h} (a failed collective), which the
+ * model runtime (wmss-runtime) raises as its own exception type; here it is a plain {@link WmssException}.
  */
 public enum Status {
     OK(0), NULL_POINTER(1), SHAPE(2), LABEL(3), ALIGNMENT(4), ALIAS(5), DTYPE(6), NONFINITE(7), ARGUMENT(8),
@@ -42,7 +43,6 @@ public enum Status {
             case CUDA -> new CudaException(s, m);
             case OUT_OF_MEMORY -> new NativeOutOfMemoryException(s, m);
             case VERSION -> new NativeLibraryException(s, m);
-            case DISTRIBUTED -> new dev.wmss.kernels.torch.DistributedException(m);
             default -> new WmssException(s, m);
         };
     }

@@ -1,5 +1,6 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.ffi.WmssDevH;
 import dev.wmss.kernels.ffi.WmssH;
 import dev.wmss.kernels.ffi.wmss_ce_mix_args;
 import org.junit.jupiter.api.Test;
@@ -11,7 +12,7 @@ import java.lang.foreign.ValueLayout;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Bad input gets a typed exception carrying the native message, outputs stay untouched, and nothing crashes. */
-class CeMixBadInputTest {
+public class CeMixBadInputTest {
     private static final MemorySegment NULL = MemorySegment.NULL;
 
     /** A native descriptor filled by hand (bypassing the Java checks), in the problem's arena. */
@@ -53,7 +54,7 @@ class CeMixBadInputTest {
     }
 
     @Test
-    void labelOutOfRange() {
+    public void labelOutOfRange() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 4, 50, 0, 0.5f, 1, 1);
             for (long bad : new long[]{50, 1000, -1, -101, Long.MIN_VALUE}) {
@@ -63,7 +64,7 @@ class CeMixBadInputTest {
                 assertTrue(e.getMessage().contains("labels[2] = " + bad), e.getMessage());
                 assertEquals(Status.LABEL, e.status());
                 assertUntouched(p);
-                for (CeMixBackend b : new CeMixBackend[]{CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA, CeMixBackend.LIBTORCH})
+                for (CeMixBackend b : CeMixTest.present("cpu-unfused", "java", "libtorch"))
                     assertThrows(LabelOutOfRangeException.class, () -> p.call().run(b), b.name());
             }
         }
@@ -136,8 +137,7 @@ class CeMixBadInputTest {
             wmss_ce_mix_args.size(a, wmss_ce_mix_args.LAYOUT.byteSize() - 8); // e.g. built against ABI 1's header
             MemorySegment ws = arena.allocate(2 * 4 * 50 * 4);
             int[] codes = {WmssH.wmss_ce_mix(a), WmssH.wmss_ce_mix_unfused(a, ws, 400),
-                    WmssH.wmss_cuda_host_ce_mix(a, 0, 0, 0),
-                    dev.wmss.kernels.ffi.WmssTorchH.wmss_torch_ce_mix_ref(a)};
+                    WmssDevH.wmss_cuda_host_ce_mix(a, 0, 0, 0)}; // and libtorch's: wmss-runtime's CeMixTorchTest
             for (int st : codes) assertEquals(Status.VERSION, Status.of(st));
             WmssException e = assertThrows(NativeLibraryException.class, () -> Status.check(WmssH.wmss_ce_mix(a),
                     Backend::lastError));
@@ -154,11 +154,11 @@ class CeMixBadInputTest {
             assertStatus(Status.ARGUMENT, () -> CeMix.of(p.strong, p.weak, p.labels).gradStrong(ro).run());
             assertStatus(Status.ARGUMENT, () -> CeMix.of(ro, p.weak, p.labels).inPlace().run());
             assertStatus(Status.ARGUMENT, () -> CeMix.of(p.strong, p.weak, p.labels).rowLoss(p.rowLoss.asReadOnly()).run());
-            assertStatus(Status.ARGUMENT, () -> Entropy.compute(p.strong, null, p.entropy.asReadOnly(), null, null, false));
+            assertStatus(Status.ARGUMENT, () -> Entropy.of(p.strong, p.entropy.asReadOnly()).run());
             assertUntouched(p);
             // heap memory is for the Java reference only: the native entropy refuses it (no crash)
             Logits.Host heap = Logits.of(MemorySegment.ofArray(new float[200]), DType.F32, 4, 50);
-            assertStatus(Status.ARGUMENT, () -> Entropy.compute(heap, null, p.entropy, null, null, false));
+            assertStatus(Status.ARGUMENT, () -> Entropy.of(heap, p.entropy).run());
         }
     }
 
@@ -171,7 +171,7 @@ class CeMixBadInputTest {
                     () -> Logits.onDevice(host, DType.F32, 4, 10, 10));
             assertTrue(e.getMessage().contains("is not CUDA memory"), e.getMessage());
             Logits.Host h = Logits.of(host, DType.F32, 4, 10);
-            assertThrows(InvalidArgumentException.class, () -> CeMixBackend.CUDA_FUSED.run(
+            assertThrows(InvalidArgumentException.class, () -> KernelBackends.ceMix("cuda-fused").run(
                     CeMix.of(h, h, arena.allocate(32)).invNorm(1f).build()), "a CUDA backend refuses host logits");
         }
     }

@@ -33,13 +33,13 @@ class CeMixCudaTest {
     void largeShapesMatchReferenceAndCpu(DType dtype, int rows, int vocab, float lambda) {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, rows, vocab, 0, lambda, 3.0, rows * 31L + vocab);
-            Problem.Outputs ref = p.run(CeMixBackend.JAVA);
-            p.assertClose("cpu fused", ref, p.run(CeMixBackend.CPU_FUSED));
+            Problem.Outputs ref = p.run(KernelBackends.ceMix("java"));
+            p.assertClose("cpu fused", ref, p.run(KernelBackends.ceMix("cpu-fused")));
             for (String variant : VARIANTS)
                 for (boolean inPlace : new boolean[]{false, true})
                     p.assertClose("cuda fused " + variant, ref, p.run(CeMixTestBackends.withVariant(variant,
-                            CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, inPlace))));
-            p.assertClose("cuda unfused", ref, p.run(CeMixTestBackends.onDevice(CeMixBackend.CUDA_UNFUSED, false)));
+                            CeMixTestBackends.onDevice(KernelBackends.ceMix("cuda-fused"), inPlace))));
+            p.assertClose("cuda unfused", ref, p.run(CeMixTestBackends.onDevice(KernelBackends.ceMix("cuda-unfused"), false)));
         }
     }
 
@@ -67,18 +67,18 @@ class CeMixCudaTest {
                     String want = null;
                     try {
                         p.poison();
-                        p.call().run(CeMixBackend.CPU_FUSED);
+                        p.call().run(KernelBackends.ceMix("cpu-fused"));
                     } catch (NonFiniteException e) {
                         want = e.getMessage().replaceAll(".*(row \\d+).*", "$1");
                     }
                     assertNotNull(want, "the CPU kernel reports it");
                     p.poison();
-                    p.call().allowNonFinite(true).run(CeMixBackend.CPU_FUSED);
+                    p.call().allowNonFinite(true).run(KernelBackends.ceMix("cpu-fused"));
                     ref = p.snapshot(0);
                     List<CeMixBackend> gpus = new ArrayList<>();
                     for (String v : VARIANTS)
-                        gpus.add(CeMixTestBackends.withVariant(v, CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, where % 2 == 1)));
-                    gpus.add(CeMixTestBackends.onDevice(CeMixBackend.CUDA_UNFUSED, false));
+                        gpus.add(CeMixTestBackends.withVariant(v, CeMixTestBackends.onDevice(KernelBackends.ceMix("cuda-fused"), where % 2 == 1)));
+                    gpus.add(CeMixTestBackends.onDevice(KernelBackends.ceMix("cuda-unfused"), false));
                     for (CeMixBackend gpu : gpus) {
                         String what = gpu.name() + " " + value + " case " + where;
                         p.poison();
@@ -103,7 +103,7 @@ class CeMixCudaTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.BF16, 4, 150001, 0, 1f, 2.0, 5);
             p.strong.set(2, 77777, Float.POSITIVE_INFINITY);
-            assertThrows(NonFiniteException.class, () -> Entropy.compute(p.strong, p.labels, p.entropy, p.rowLoss, p.lse, false));
+            assertThrows(NonFiniteException.class, () -> Entropy.of(p.strong, p.entropy).labels(p.labels, p.rowLoss).lse(p.lse).run());
             try (DeviceMemory z = DeviceMemory.copyOf(p.strong.data()); DeviceMemory labels = DeviceMemory.copyOf(p.labels);
                  DeviceMemory h = DeviceMemory.allocate(16); DeviceMemory nll = DeviceMemory.allocate(16)) {
                 Logits dz = Logits.onDevice(z.segment(), DType.BF16, 4, 150001, p.strong.rowStride());
@@ -111,7 +111,7 @@ class CeMixCudaTest {
                     CeMixTestBackends.setVariant(v);
                     try {
                         NonFiniteException e = assertThrows(NonFiniteException.class,
-                                () -> Entropy.compute(dz, labels.segment(), h.segment(), nll.segment(), null, false), v);
+                                () -> Entropy.of(dz, h.segment()).labels(labels.segment(), nll.segment()).run(), v);
                         assertTrue(e.getMessage().contains("row 2"), v + ": " + e.getMessage());
                     } finally {
                         CeMixTestBackends.setVariant("auto");
@@ -126,7 +126,7 @@ class CeMixCudaTest {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 8, 500, 0, 0.5f, 1.0, 3);
             p.labels.setAtIndex(ValueLayout.JAVA_LONG, 5, 500);
-            CeMixBackend gpu = CeMixTestBackends.onDevice(CeMixBackend.CUDA_FUSED, false);
+            CeMixBackend gpu = CeMixTestBackends.onDevice(KernelBackends.ceMix("cuda-fused"), false);
             LabelOutOfRangeException e = assertThrows(LabelOutOfRangeException.class, () -> p.run(gpu));
             assertTrue(e.getMessage().contains("labels[5]"), e.getMessage());
             p.labels.setAtIndex(ValueLayout.JAVA_LONG, 5, 7);

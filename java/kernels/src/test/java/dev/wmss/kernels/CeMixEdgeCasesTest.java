@@ -13,7 +13,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Extreme logits, -inf entries, NaN policy, all-ignored batches, in-place, empty batches, stride padding. */
-class CeMixEdgeCasesTest {
+public class CeMixEdgeCasesTest {
 
     @ParameterizedTest
     @EnumSource(DType.class)
@@ -26,8 +26,8 @@ class CeMixEdgeCasesTest {
                 p.strong.set(r, (r * 11 + 5) % p.vocab, 9000f);
             }
             p.maxAbs = 1e4;
-            Problem.Outputs ref = p.run(CeMixBackend.JAVA);
-            p.assertClose("fused", ref, p.run(CeMixBackend.CPU_FUSED));
+            Problem.Outputs ref = p.run(KernelBackends.ceMix("java"));
+            p.assertClose("fused", ref, p.run(KernelBackends.ceMix("cpu-fused")));
             for (float l : ref.rowLoss()) assertTrue(Float.isFinite(l));
         }
     }
@@ -45,8 +45,8 @@ class CeMixEdgeCasesTest {
                         p.strong.set(r, v, Float.NEGATIVE_INFINITY);
                     }
                 }
-                Problem.Outputs ref = p.run(CeMixBackend.JAVA);
-                Problem.Outputs got = p.run(CeMixBackend.CPU_FUSED);
+                Problem.Outputs ref = p.run(KernelBackends.ceMix("java"));
+                Problem.Outputs got = p.run(KernelBackends.ceMix("cpu-fused"));
                 p.assertClose("lambda " + lambda, ref, got);
                 for (int r = 0; r < p.rows; r++) {
                     assertTrue(Float.isFinite(got.rowLoss()[r]), "row " + r);
@@ -57,12 +57,11 @@ class CeMixEdgeCasesTest {
     }
 
     @Test
-    void nanLogitsRaiseNonFiniteUnlessAllowed() {
+    public void nanLogitsRaiseNonFiniteUnlessAllowed() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 4, 100, 0, 0.5f, 1.0, 3);
             p.weak.set(2, 17, Float.NaN);
-            for (CeMixBackend v : new CeMixBackend[]{CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA,
-                    CeMixBackend.LIBTORCH}) {
+            for (CeMixBackend v : CeMixTest.present("cpu-fused", "cpu-unfused", "java", "libtorch")) {
                 p.poison();
                 NonFiniteException e = assertThrows(NonFiniteException.class, () -> p.call().run(v), v.name());
                 assertTrue(e.getMessage().contains("row 2"), e.getMessage());
@@ -91,7 +90,7 @@ class CeMixEdgeCasesTest {
     }
 
     static List<CeMixBackend> hostBackends() {
-        return List.of(CeMixBackend.CPU_FUSED, CeMixBackend.CPU_UNFUSED, CeMixBackend.JAVA);
+        return List.of(KernelBackends.ceMix("cpu-fused"), KernelBackends.ceMix("cpu-unfused"), KernelBackends.ceMix("java"));
     }
 
     @ParameterizedTest
@@ -119,7 +118,7 @@ class CeMixEdgeCasesTest {
     void inPlaceEqualsOutOfPlaceAndLeavesStridePaddingAlone(DType dtype) {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, dtype, 7, 1001, 5, 0.5f, 2.0, 13);
-            Problem.Outputs out = p.run(CeMixBackend.CPU_FUSED);
+            Problem.Outputs out = p.run(KernelBackends.ceMix("cpu-fused"));
             for (int r = 0; r < p.rows; r++) {
                 for (int v = p.vocab; v < p.ld && r < p.rows - 1; v++) {
                     assertTrue(Float.isNaN(p.gradStrong.get(r, v)), "padding keeps its poison");
@@ -156,7 +155,7 @@ class CeMixEdgeCasesTest {
     void singleModelSftRunsInPlaceWithLambdaOne() {
         try (Arena arena = Arena.ofConfined()) {
             Problem p = new Problem(arena, DType.F32, 5, 301, 0, 1f, 2.0, 8);
-            Problem.Outputs ref = p.run(CeMixBackend.JAVA); // gradStrong out of place
+            Problem.Outputs ref = p.run(KernelBackends.ceMix("java")); // gradStrong out of place
             // the same logits as both inputs: with lambda = 1 the weak side is never read, so in place is allowed
             double loss = CeMix.of(p.strong, p.strong, p.labels).lambda(1f).invNorm(p.invNorm)
                     .gradStrong(p.strong).run();
@@ -177,7 +176,7 @@ class CeMixEdgeCasesTest {
             CeMixArgs call = CeMix.of(p.strong, p.weak, p.labels).gradStrong(p.gradStrong).build();
             double first = CeMix.run(call);
             assertEquals(first, CeMix.run(call), 0.0);
-            assertEquals(first, CeMixBackend.CPU_UNFUSED.run(call), 1e-6 * Math.abs(first));
+            assertEquals(first, KernelBackends.ceMix("cpu-unfused").run(call), 1e-6 * Math.abs(first));
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.wmss.kernels;
 
-import dev.wmss.kernels.ffi.WmssH;
+import dev.wmss.kernels.ffi.WmssDevH;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -27,9 +27,58 @@ final class CeMixTestBackends {
             public double run(CeMixArgs a) {
                 try (Arena arena = Arena.ofConfined()) {
                     MemorySegment loss = a.rowLoss() != null ? a.rowLoss() : arena.allocate(Math.max(4, a.rows() * 4));
-                    Status.check(WmssH.wmss_cuda_host_ce_mix(a.toNative(arena, loss), smCount, maxCluster, split),
+                    Status.check(WmssDevH.wmss_cuda_host_ce_mix(a.toNative(arena, loss), smCount, maxCluster, split),
                             Backend::lastError);
                     return CeMixCpu.sum(loss, a.rows()) * a.effectiveInvNorm();
+                }
+            }
+        };
+    }
+
+    /** wmss_cuda_host_entropy: the entropy op through the same emulation. */
+    static EntropyBackend entropyEmulation(String name, int smCount, int maxCluster, int split) {
+        return new EntropyBackend() {
+            public String name() {
+                return name;
+            }
+
+            public boolean accepts(EntropyArgs a) {
+                return !a.onDevice();
+            }
+
+            public void run(EntropyArgs a) {
+                try (Arena arena = Arena.ofConfined()) {
+                    Status.check(WmssDevH.wmss_cuda_host_entropy(a.toNative(arena), smCount, maxCluster, split),
+                            Backend::lastError);
+                }
+            }
+        };
+    }
+
+    /** Copies a host entropy call to GPU memory, runs a CUDA backend there, and copies every output back. */
+    static EntropyBackend onDevice(EntropyBackend cuda) {
+        return new EntropyBackend() {
+            public String name() {
+                return cuda.name();
+            }
+
+            public boolean accepts(EntropyArgs a) {
+                return !a.onDevice();
+            }
+
+            public void run(EntropyArgs a) {
+                long rows = a.rows();
+                try (DeviceMemory z = DeviceMemory.copyOf(a.z().data());
+                     DeviceMemory labels = a.labels() == null ? null : DeviceMemory.copyOf(a.labels().asSlice(0, 8 * rows));
+                     DeviceMemory h = DeviceMemory.allocate(4 * rows); DeviceMemory nll = DeviceMemory.allocate(4 * rows);
+                     DeviceMemory lse = DeviceMemory.allocate(4 * rows)) {
+                    for (DeviceMemory d : new DeviceMemory[]{h, nll, lse}) d.fill(0xFF); // NaN
+                    cuda.run(new EntropyArgs(device(z, a.z()), labels == null ? null : labels.segment(), h.segment(),
+                            a.nll() == null ? null : nll.segment(), a.lse() == null ? null : lse.segment(),
+                            a.allowNonFinite()));
+                    h.copyTo(a.entropy().asSlice(0, 4 * rows));
+                    if (a.nll() != null) nll.copyTo(a.nll().asSlice(0, 4 * rows));
+                    if (a.lse() != null) lse.copyTo(a.lse().asSlice(0, 4 * rows));
                 }
             }
         };
@@ -38,13 +87,13 @@ final class CeMixTestBackends {
     /** Selects the CUDA fused kernel's variant (wmss_cuda_set_variant: GPU launches and the host emulation alike). */
     static void setVariant(String variant) {
         try (Arena arena = Arena.ofConfined()) {
-            Status.check(WmssH.wmss_cuda_set_variant(arena.allocateFrom(variant)), Backend::lastError);
+            Status.check(WmssDevH.wmss_cuda_set_variant(arena.allocateFrom(variant)), Backend::lastError);
         }
     }
 
     /** The variant in force (wmss_cuda_variant). */
     static String variant() {
-        return WmssH.wmss_cuda_variant().reinterpret(64).getString(0);
+        return WmssDevH.wmss_cuda_variant().reinterpret(64).getString(0);
     }
 
     /** Runs {@code inner} with the CUDA kernel's variant set to {@code variant}, then back to "auto". */

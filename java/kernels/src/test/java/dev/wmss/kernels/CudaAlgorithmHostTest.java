@@ -1,6 +1,6 @@
 package dev.wmss.kernels;
 
-import dev.wmss.kernels.ffi.WmssH;
+import dev.wmss.kernels.ffi.WmssDevH;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -34,7 +34,7 @@ class CudaAlgorithmHostTest {
                 for (int v = 1; v < p.vocab; v += 5) if (v != p.label(r)) p.weak.set(r, v, Float.NEGATIVE_INFINITY);
             }
             p.maxAbs = 1e4;
-            Problem.Outputs ref = p.run(CeMixBackend.JAVA);
+            Problem.Outputs ref = p.run(KernelBackends.ceMix("java"));
             for (int split : new int[]{1, 2, 5, 8})
                 p.assertClose("split " + split, ref, p.run(CeMixTestBackends.cudaEmulation("split", 132, 8, split)));
         }
@@ -94,7 +94,7 @@ class CudaAlgorithmHostTest {
     @MethodSource("nonFiniteCases")
     void nonFiniteLogitsAreReportedLikeTheCpuKernel(String variant, DType dtype, float value) {
         int vocab = 4099; // odd: no split divides it, the last chunk is short
-        CeMixBackend cpu = CeMixBackend.CPU_FUSED;
+        CeMixBackend cpu = KernelBackends.ceMix("cpu-fused");
         try (Arena arena = Arena.ofConfined()) {
             for (float lambda : new float[]{0.5f, 1f, 0f})
                 for (int input = 0; input < 2; input++)
@@ -150,7 +150,7 @@ class CudaAlgorithmHostTest {
     private static long[] plan(long rows, long vocab, int sms, int cluster, long smem) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(32, 8);
-            Status.check(WmssH.wmss_cuda_plan(rows, vocab, sms, cluster, smem, out), Backend::lastError);
+            Status.check(WmssDevH.wmss_cuda_plan(rows, vocab, sms, cluster, smem, out), Backend::lastError);
             return out.toArray(ValueLayout.JAVA_LONG);
         }
     }
@@ -158,7 +158,7 @@ class CudaAlgorithmHostTest {
     private static int clusterLimit(int ccMajor, int clusterLaunch, int ptxVersion) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(4, 4);
-            Status.check(WmssH.wmss_cuda_cluster_limit(ccMajor, clusterLaunch, ptxVersion, out), Backend::lastError);
+            Status.check(WmssDevH.wmss_cuda_cluster_limit(ccMajor, clusterLaunch, ptxVersion, out), Backend::lastError);
             return out.get(ValueLayout.JAVA_INT, 0);
         }
     }

@@ -11,20 +11,20 @@ import static org.junit.jupiter.api.Assertions.fail;
  * One random ce_mix problem with poisoned output buffers, run through a chosen backend, plus the tolerance
  * model the tests compare with. Logits ~ N(0, scale²); every 5th row is ignored; row strides may be padded.
  */
-final class Problem {
+public final class Problem {
     static final float POISON = Float.NaN;
 
     final Arena arena;
     final DType dtype;
     final int rows, vocab, ld;
-    final float lambda, invNorm;
-    final Logits.Host strong, weak, gradStrong, gradWeak;
-    final MemorySegment labels, rowLoss, lse, entropy;
+    public final float lambda, invNorm;
+    public final Logits.Host strong, weak, gradStrong, gradWeak;
+    public final MemorySegment labels, rowLoss, lse, entropy;
     double maxAbs;
     /** Multiplies the loss/lse/entropy tolerance (for references that accumulate in fp32). */
-    double statSlack = 1;
+    public double statSlack = 1;
 
-    Problem(Arena arena, DType dtype, int rows, int vocab, int pad, float lambda, double scale, long seed) {
+    public Problem(Arena arena, DType dtype, int rows, int vocab, int pad, float lambda, double scale, long seed) {
         this.arena = arena;
         this.dtype = dtype;
         this.rows = rows;
@@ -63,7 +63,7 @@ final class Problem {
         return arena.allocate(4L * Math.max(1, rows), 64);
     }
 
-    void poison() {
+    public void poison() {
         gradStrong.fill(POISON);
         gradWeak.fill(POISON);
         rowLoss.fill((byte) 0xFF); // NaN pattern
@@ -76,15 +76,15 @@ final class Problem {
     }
 
     /** The whole problem as a call: both gradients out of place, every statistic. */
-    CeMixArgs.Builder call() {
+    public CeMixArgs.Builder call() {
         return CeMix.of(strong, weak, labels).lambda(lambda).invNorm(invNorm).gradStrong(gradStrong)
                 .gradWeak(gradWeak).rowLoss(rowLoss).lse(lse).entropy(entropy);
     }
 
     /** The outputs of a run, copied out so the buffers can be reused. */
-    record Outputs(double loss, float[] rowLoss, float[] lse, float[] entropy, float[] gs, float[] gw) {}
+    public record Outputs(double loss, float[] rowLoss, float[] lse, float[] entropy, float[] gs, float[] gw) {}
 
-    Outputs run(CeMixBackend backend) {
+    public Outputs run(CeMixBackend backend) {
         poison();
         double loss = call().run(backend);
         return snapshot(loss);
@@ -116,7 +116,7 @@ final class Problem {
         return 2e-6 * k + rel * Math.abs(ref);
     }
 
-    void assertClose(String what, Outputs ref, Outputs got) {
+    public void assertClose(String what, Outputs ref, Outputs got) {
         assertRows(what + " rowLoss", ref.rowLoss(), got.rowLoss(), rows);
         assertRows(what + " lse", ref.lse(), got.lse(), rows);
         assertRows(what + " entropy", ref.entropy(), got.entropy(), rows);

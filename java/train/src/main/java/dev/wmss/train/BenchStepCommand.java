@@ -1,9 +1,9 @@
 package dev.wmss.train;
 
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.ffi.NativeTime;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.WmssTorch;
+import dev.wmss.kernels.NativeCalls;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.Placement;
@@ -65,7 +65,7 @@ final class BenchStepCommand implements Callable<Integer> {
         long chunk = chunkMb != null ? chunkMb << 20 : where.defaultHeadChunkBytes();
         System.out.println("bench-step: WD-JT on " + where + ", " + batch + "x" + seq + " tokens" + (rightPadding ? " (right-padded)" : "")
                 + ", fused head chunks of "
-                + (chunk >> 20) + " MiB" + (NativeTime.ENABLED ? "" : " (Java's share needs -Dwmss.time=true)"));
+                + (chunk >> 20) + " MiB" + (NativeCalls.timed() ? "" : " (Java's share needs -Dwmss.time=true)"));
         try (TorchModel s = where.init(cfg, 1); TorchModel w = where.init(cfg, 2)) {
             s.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
             w.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
@@ -86,7 +86,7 @@ final class BenchStepCommand implements Callable<Integer> {
             double[] ms = new double[steps], javaMs = new double[steps];
             for (int i = -2; i < steps; i++) {
                 if (i == 0) WmssTorch.deviceMemory(where.device(), true); // the peak of the timed steps
-                long n0 = NativeTime.nanos(), t0 = System.nanoTime();
+                long n0 = NativeCalls.nanos(), t0 = System.nanoTime();
                 try (Arena arena = Arena.ofConfined()) {
                     o.microBatch(b, 1f / b.supervised(), arena, null);
                 }
@@ -94,7 +94,7 @@ final class BenchStepCommand implements Callable<Integer> {
                 long t1 = System.nanoTime();
                 if (i >= 0) {
                     ms[i] = (t1 - t0) / 1e6;
-                    javaMs[i] = ((t1 - t0) - (NativeTime.nanos() - n0)) / 1e6;
+                    javaMs[i] = ((t1 - t0) - (NativeCalls.nanos() - n0)) / 1e6;
                 }
             }
             long[] mem = WmssTorch.deviceMemory(where.device(), false);
@@ -105,7 +105,7 @@ final class BenchStepCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "tokens/s  : %.0f%n", tokS);
             System.out.printf(Locale.ROOT, "memory    : peak %.2f GiB in use (%.2f GiB held by the allocator; device total %.1f GiB)%n",
                     mem[1] / 1073741824.0, mem[2] / 1073741824.0, mem[3] / 1073741824.0);
-            if (NativeTime.ENABLED) {
+            if (NativeCalls.timed()) {
                 System.out.printf(Locale.ROOT, "java      : %.3f ms per step outside native calls (%.2f%% of the step)%n", jMed, 100 * jMed / med);
             }
             if (!Double.isNaN(peak)) {
@@ -115,7 +115,7 @@ final class BenchStepCommand implements Callable<Integer> {
             String phaseJson = phases ? phases(s, w, b, chunk, where) : "null";
             System.out.printf(Locale.ROOT, "{\"device\":\"%s\",\"batch\":%d,\"seq\":%d,\"ms_per_step\":%.3f,\"tokens_per_s\":%.1f,"
                             + "\"peak_gib\":%.3f,\"java_ms_per_step\":%s,\"mfu\":%s,\"phases_ms\":%s}%n",
-                    where, batch, seq, med, tokS, mem[1] / 1073741824.0, NativeTime.ENABLED ? String.format(Locale.ROOT, "%.4f", jMed) : "null",
+                    where, batch, seq, med, tokS, mem[1] / 1073741824.0, NativeCalls.timed() ? String.format(Locale.ROOT, "%.4f", jMed) : "null",
                     Double.isNaN(peak) ? "null" : String.format(Locale.ROOT, "%.4f", flops / (med / 1e3) / peak), phaseJson);
         }
         return 0;

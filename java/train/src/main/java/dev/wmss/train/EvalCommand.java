@@ -1,7 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.train.loop.Placement;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
 import dev.wmss.train.eval.Evaluator;

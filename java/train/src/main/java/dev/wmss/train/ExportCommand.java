@@ -1,7 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.loop.OutputDir;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -1,8 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.Backend;
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.ffi.NativeLoader;
+import dev.wmss.runtime.WmssTorch;
 import picocli.CommandLine.Command;
 
 import java.util.concurrent.Callable;
@@ -15,7 +14,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() {
         Backend b = Backend.current();
         System.out.println("build    : " + Backend.buildInfo());
-        System.out.println("natives  : " + NativeLoader.libraryDirectory());
+        System.out.println("natives  : " + Backend.libraryDirectory() + " (flavour " + Backend.nativesFlavour() + ")");
         System.out.println("backend  : " + b.kind().name().toLowerCase(java.util.Locale.ROOT));
         System.out.println("cpu      : " + b.cpuIsa() + ", " + b.threads() + " threads");
         System.out.println("cuda     : " + b.cudaStatus());
@@ -41,8 +40,8 @@ final class InfoCommand implements Callable<Integer> {
                     ? "libtorch SDPA (flash / memory-efficient)" : "fused CPU ops (composite off the CPU)")
                     + "; AdamW " + (cuda && build.get("fused_adamw").equals("cuda") ? "PyTorch's fused CUDA kernel"
                     : cuda ? "libtorch's" : "one pass per parameter (CPU)"));
-            var dist = java.util.Arrays.stream(dev.wmss.kernels.torch.ProcessGroup.Backend.values())
-                    .filter(dev.wmss.kernels.torch.ProcessGroup.Backend::available)
+            var dist = java.util.Arrays.stream(dev.wmss.runtime.ProcessGroup.Backend.values())
+                    .filter(dev.wmss.runtime.ProcessGroup.Backend::available)
                     .map(x -> x.name().toLowerCase(java.util.Locale.ROOT)).toList();
             System.out.println("parallel : " + String.join(", ", dist) + " (c10d; wmss-native launch)");
         }

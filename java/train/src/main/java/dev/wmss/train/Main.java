@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
                 "Pipeline: sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
                 "Run 'demo' for the whole pipeline on the built-in task."},
         subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
-                EvalCommand.class, ExportCommand.class, KernelBenchCommand.class, InfoCommand.class, SelfCheckCommand.class,
+                EvalCommand.class, ExportCommand.class, InfoCommand.class, SelfCheckCommand.class,
                 BenchStepCommand.class, LaunchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

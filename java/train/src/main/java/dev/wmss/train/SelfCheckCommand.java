@@ -1,7 +1,7 @@
 package dev.wmss.train;
 
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.WmssTorch;
+import dev.wmss.runtime.WmssTorch;
 import dev.wmss.train.loop.Placement;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -5,9 +5,10 @@ import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixBackend;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.DeviceMemory;
+import dev.wmss.kernels.KernelBackends;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.WmssTorch;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.Placement;
@@ -81,7 +82,7 @@ final class SelfChecks {
             // the reference on host copies
             MemorySegment rs = arena.allocate(bytes, 16).copyFrom(zs), rw = arena.allocate(bytes, 16).copyFrom(zw);
             Logits.Host hs = Logits.of(rs, dtype, rows, vocab), hw = Logits.of(rw, dtype, rows, vocab);
-            CeMixBackend reference = where.cuda() ? CeMixBackend.CPU_FUSED : CeMixBackend.JAVA;
+            CeMixBackend reference = where.cuda() ? KernelBackends.ceMix("cpu-fused") : KernelBackends.ceMix("java");
             double want = CeMix.of(hs, hw, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(hs).gradWeak(hw).run(reference);
             double got;
             MemorySegment gs = arena.allocate(bytes, 16), gw = arena.allocate(bytes, 16);
@@ -89,7 +90,7 @@ final class SelfChecks {
                 try (DeviceMemory ds = DeviceMemory.copyOf(zs); DeviceMemory dw = DeviceMemory.copyOf(zw);
                      DeviceMemory dl = DeviceMemory.copyOf(labels)) {
                     Logits.Device s = Logits.onDevice(ds, dtype, rows, vocab), w = Logits.onDevice(dw, dtype, rows, vocab);
-                    got = CeMix.of(s, w, dl.segment()).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(CeMixBackend.CUDA_FUSED);
+                    got = CeMix.of(s, w, dl.segment()).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(KernelBackends.ceMix("cuda-fused"));
                     ds.copyTo(gs);
                     dw.copyTo(gw);
                 }
@@ -97,7 +98,7 @@ final class SelfChecks {
                 gs.copyFrom(zs);
                 gw.copyFrom(zw);
                 Logits.Host s = Logits.of(gs, dtype, rows, vocab), w = Logits.of(gw, dtype, rows, vocab);
-                got = CeMix.of(s, w, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(CeMixBackend.CPU_FUSED);
+                got = CeMix.of(s, w, labels).lambda(0.5f).invNorm(1f / rows).gradStrong(s).gradWeak(w).run(KernelBackends.ceMix("cpu-fused"));
             }
             double eLoss = Math.abs(got - want) / Math.max(Math.abs(want), 1e-30);
             double eGrad = Math.max(relativeMax(floats(gs, dtype, rows * (long) vocab), floats(rs, dtype, rows * (long) vocab)),
@@ -244,7 +245,7 @@ final class SelfChecks {
                 float[] got = m.forward(ids, null, b, t, false).data().asSlice(0, 4L * b * t * v).toArray(ValueLayout.JAVA_FLOAT);
                 double eLogits = relativeMax(got, want);
                 m.forwardHidden(ids, null, b, t, true);
-                double loss = dev.wmss.kernels.torch.FusedHead.of(m, null, lab, (long) b * t).invNorm(1f / n).run();
+                double loss = dev.wmss.runtime.FusedHead.of(m, null, lab, (long) b * t).invNorm(1f / n).run();
                 double norm = m.gradNorm();
                 double wantLoss = ref.get("loss").getAsDouble(), wantNorm = ref.get("grad_norm").getAsDouble();
                 double eLoss = Math.abs(loss - wantLoss) / Math.abs(wantLoss), eNorm = Math.abs(norm - wantNorm) / Math.abs(wantNorm);

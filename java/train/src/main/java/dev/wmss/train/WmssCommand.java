@@ -4,7 +4,7 @@ import dev.wmss.train.loop.Placement;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.eval.ShardedStats;
 import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.OutputDir;

@@ -2,9 +2,9 @@ package dev.wmss.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.wmss.kernels.ffi.NativeLoader;
-import dev.wmss.kernels.torch.ProcessGroup;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.kernels.Backend;
+import dev.wmss.runtime.ProcessGroup;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.loop.TrainerTest;
 import dev.wmss.train.task.ArithmeticTasks;
@@ -48,7 +48,7 @@ class DataParallelRunTest {
         List<Process> ranks = new ArrayList<>();
         for (int r = 0; r < 2; r++) {
             List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                    "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + NativeLoader.libraryDirectory(),
+                    "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + Backend.libraryDirectory(),
                     "-cp", System.getProperty("java.class.path"), RankMain.class.getName()));
             cmd.addAll(List.of(commands));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
@@ -72,7 +72,7 @@ class DataParallelRunTest {
     static Process spawnSingle(Path dir, String... command) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + NativeLoader.libraryDirectory(),
+                "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + Backend.libraryDirectory(),
                 "-cp", System.getProperty("java.class.path"), RankMain.class.getName()));
         cmd.addAll(List.of(command));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);

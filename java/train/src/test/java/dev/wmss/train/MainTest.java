@@ -16,7 +16,7 @@ class MainTest {
         CliRun r = run();
         assertEquals(0, r.code());
         assertTrue(r.out().contains("Usage: wmss-native"), r.out());
-        for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-kernel"}) {
+        for (String c : new String[]{"demo", "sft", "entropy", "select", "wmss", "eval", "export", "bench-step"}) {
             assertTrue(r.out().contains(c), "help lacks " + c + ":\n" + r.out());
         }
     }
@@ -49,7 +49,7 @@ class MainTest {
         assertEquals(1, notModel.code());
         assertTrue(notModel.err().contains("no config.json"), notModel.err());
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path bad = tmp.resolve("bad.jsonl");
@@ -74,7 +74,7 @@ class MainTest {
     void dataIsExactlyABuiltinNameOrAPathAndAnExistingFileWins(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
             throws Exception {
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         CliRun bogus = run("entropy", "--model", model.toString(), "--data", "builtin:bogus", "--out", tmp.resolve("h.jsonl").toString());
@@ -107,7 +107,7 @@ class MainTest {
         assertTrue(levels.code() == 1 && levels.err().contains("--levels"), levels.err());
 
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path out = tmp.resolve("run");
@@ -151,7 +151,7 @@ class MainTest {
     @Test
     void sftThenEvalThroughTheCli(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path model = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
-        try (var m = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
+        try (var m = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1)) {
             m.save(model);
         }
         java.nio.file.Path data = tmp.resolve("d.jsonl");
@@ -173,8 +173,8 @@ class MainTest {
     void wmssRoundsRerunSelectionEachRound(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
         java.nio.file.Path m0 = java.nio.file.Files.createDirectories(tmp.resolve("m0"));
         java.nio.file.Path m1 = java.nio.file.Files.createDirectories(tmp.resolve("m1"));
-        try (var a = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1);
-             var b = dev.wmss.kernels.torch.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 2)) {
+        try (var a = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 1);
+             var b = dev.wmss.runtime.TorchModel.init(dev.wmss.train.loop.TrainerTest.TINY, 2)) {
             a.save(m0);
             b.save(m1);
         }
@@ -214,22 +214,10 @@ class MainTest {
     }
 
     @Test
-    void kernelBenchRunsAndReportsAllVariants() {
-        CliRun r = run("bench-kernel", "--rows", "64", "--vocab", "1001", "--iters", "2");
-        assertEquals(0, r.code(), r.err());
-        for (String s : new String[]{"fused", "unfused", "java", "copy bandwidth", "faster than unfused"}) {
-            assertTrue(r.out().contains(s), "missing '" + s + "' in:\n" + r.out());
-        }
-    }
-
-    @Test
     void badOptionsGiveAClearError() {
-        CliRun r = run("bench-kernel", "--rows", "0");
-        assertEquals(1, r.code());
-        assertTrue(r.err().contains("--rows"), r.err());
-        CliRun d = run("bench-kernel", "--dtype", "f16");
+        CliRun d = run("bench-step", "--batch", "many");
         assertEquals(2, d.code());
-        assertTrue(d.err().contains("--dtype"), d.err());
+        assertTrue(d.err().contains("--batch"), d.err());
     }
 
     @Test

@@ -1,6 +1,6 @@
 package dev.wmss.train;
 
-import dev.wmss.kernels.ffi.NativeLoader;
+import dev.wmss.kernels.Backend;
 import dev.wmss.train.loop.TrainerTest;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -29,7 +29,7 @@ class ProcessEndTest {
     /** A JVM of this application's classes (main class given), without a launcher's or CI's variables. */
     static List<String> java(Class<?> main, String... args) {
         List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-                "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + NativeLoader.libraryDirectory(), "-cp",
+                "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + Backend.libraryDirectory(), "-cp",
                 System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(List.of(args));
         return cmd;

@@ -2,7 +2,7 @@ package dev.wmss.train;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -3,8 +3,8 @@ package dev.wmss.train;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,7 +47,7 @@ class SelfCheckCommandTest {
     @Test
     void theTransformersComparisonReadsItsFormatAndCanFail(@TempDir Path tmp) throws Exception {
         // the kernels module's test checkpoint (surefire runs in java/train)
-        Path src = Path.of("../kernels/src/test/resources/models/tiny-qwen3").toAbsolutePath().normalize();
+        Path src = Path.of("../runtime/src/test/resources/models/tiny-qwen3").toAbsolutePath().normalize();
         assertTrue(Files.exists(src.resolve("expected.json")), src.toString());
         Path ref = tmp.resolve("refs"), d = ref.resolve("tiny-qwen3");
         Files.createDirectories(d);

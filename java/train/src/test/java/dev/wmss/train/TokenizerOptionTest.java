@@ -1,6 +1,6 @@
 package dev.wmss.train;
 
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.HfTokenizer;

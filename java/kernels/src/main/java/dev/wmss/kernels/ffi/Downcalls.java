@@ -11,17 +11,20 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.Arrays;
 
-/** What the binding classes share: the linker, symbol lookup that names what is missing, and call tracing. */
-final class Downcalls {
+/**
+ * What the binding classes share: the linker, symbol lookup that names what is missing, and call tracing. Public
+ * for the generated bindings of wmss-runtime (this package is exported to that module only).
+ */
+public final class Downcalls {
     static final Linker LINKER = Linker.nativeLinker();
     /** {@code -Dwmss.trace=true} prints every downcall with its arguments to stderr. */
-    static final boolean TRACE = Boolean.getBoolean("wmss.trace");
+    public static final boolean TRACE = Boolean.getBoolean("wmss.trace");
 
     private Downcalls() {}
 
     /** A library opened once; a failure to open it is kept and thrown by every call into it. */
-    record Library(String name, SymbolLookup lookup, RuntimeException failure) {
-        static Library open(String name) {
+    public record Library(String name, SymbolLookup lookup, RuntimeException failure) {
+        public static Library open(String name) {
             try {
                 return new Library(name, NativeLoader.lookup(name), null);
             } catch (RuntimeException e) {
@@ -34,7 +37,7 @@ final class Downcalls {
      * The downcall handle of {@code name}; if the library or symbol is missing, a handle of the same type that
      * throws the {@link NativeLibraryException} saying so (so a holder class never fails to initialise).
      */
-    static MethodHandle handle(Library lib, String name, FunctionDescriptor desc, Linker.Option... options) {
+    public static MethodHandle handle(Library lib, String name, FunctionDescriptor desc, Linker.Option... options) {
         RuntimeException failure = lib.failure();
         if (failure == null) {
             MemorySegment address = lib.lookup().find(name).orElse(null);
@@ -47,7 +50,7 @@ final class Downcalls {
         return MethodHandles.dropArguments(thrower, 0, type.parameterList());
     }
 
-    static void trace(String name, Object... args) {
+    public static void trace(String name, Object... args) {
         System.err.println("wmss trace: " + name + Arrays.deepToString(args).replace('[', '(').replace(']', ')'));
     }
 }

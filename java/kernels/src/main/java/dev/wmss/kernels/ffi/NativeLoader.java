@@ -5,7 +5,13 @@ import dev.wmss.kernels.NativeLibraryException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.net.URL;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -23,15 +29,21 @@ import java.util.stream.Stream;
 
 /**
  * Finds the native libraries: a directory named by {@code -Dwmss.library.path} / {@code WMSS_LIBRARY_PATH}
- * (a local build), or the copies inside this jar, extracted once to
- * {@code <cache>/<version>-<flavor>-<platform>-<content hash>/} through a temporary directory and an atomic
+ * (a local build), or a flavour of them on the class path: the wmss-natives jars put each under
+ * {@code natives/<platform>/<flavour>/} with a {@code natives.properties} that lists them (classifier
+ * {@code linux-x86_64}: flavour cpu; {@code linux-x86_64-cuda}: flavour cuda). With both present the CUDA flavour is
+ * taken where CUDA can run (the driver loads and sees a device) and the backend is not forced to the CPU; else the
+ * CPU one. {@code -Dwmss.flavour=cpu|cuda} (or {@code WMSS_FLAVOUR}) picks one. The chosen flavour is extracted once
+ * to {@code <cache>/<version>-<flavour>-<platform>-<content hash>/} through a temporary directory and an atomic
  * rename, so concurrent JVMs never see a half-written library. The cache root is {@code -Dwmss.cache.dir},
  * {@code WMSS_CACHE_DIR}, or {@code $XDG_CACHE_HOME/wmss-native} ({@code ~/.cache/wmss-native}).
  */
 public final class NativeLoader {
     private static final String PLATFORM = platform();
-    private static final String RESOURCES = "/natives/" + PLATFORM + "/";
+    /** The flavours a wmss-natives jar can carry, in order of preference. */
+    static final List<String> FLAVOURS = List.of("cuda", "cpu");
     private static volatile Path directory;
+    private static volatile String flavour;
 
     private NativeLoader() {}
 
@@ -63,6 +75,12 @@ public final class NativeLoader {
         return d;
     }
 
+    /** The flavour in use: "cpu" or "cuda" from a wmss-natives jar, "local" for wmss.library.path. */
+    public static String flavour() {
+        libraryDirectory();
+        return flavour;
+    }
+
     private static Path locate() {
         String override = setting("wmss.library.path", "WMSS_LIBRARY_PATH");
         if (override != null) {
@@ -71,22 +89,72 @@ public final class NativeLoader {
                 throw new NativeLibraryException("wmss.library.path / WMSS_LIBRARY_PATH = " + override
                         + " is not a directory");
             }
+            flavour = "local";
             return p.toAbsolutePath();
         }
+        List<String> present = new ArrayList<>();
+        for (String f : FLAVOURS) if (resource(f, "natives.properties") != null) present.add(f);
+        String chosen = choose(present, setting("wmss.flavour", "WMSS_FLAVOUR"),
+                setting("wmss.backend", "WMSS_BACKEND"), NativeLoader::cudaRuns);
         Properties manifest = new Properties();
-        try (InputStream in = NativeLoader.class.getResourceAsStream(RESOURCES + "natives.properties")) {
-            if (in == null) {
-                throw new NativeLibraryException("no native libraries for " + PLATFORM + " in this jar ("
-                        + RESOURCES + "natives.properties missing); set -Dwmss.library.path to a local build");
-            }
+        try (InputStream in = resource(chosen, "natives.properties").openStream()) {
             manifest.load(in);
-            return extract(manifest);
+            flavour = chosen;
+            return extract(chosen, manifest);
         } catch (IOException e) {
             throw new NativeLibraryException("cannot extract the native libraries: " + e.getMessage(), e);
         }
     }
 
-    private static Path extract(Properties manifest) throws IOException {
+    /**
+     * The flavour to load among those present: the forced one (it must be present), the only one, or CUDA where
+     * it can run unless the backend is forced to the CPU.
+     */
+    static String choose(List<String> present, String forced, String backend, java.util.function.BooleanSupplier cudaRuns) {
+        if (present.isEmpty()) {
+            throw new NativeLibraryException("no native libraries for " + PLATFORM + " on the class path: add"
+                    + " dev.wmss:wmss-natives with classifier " + PLATFORM + " (or " + PLATFORM + "-cuda), or set"
+                    + " -Dwmss.library.path to a local build");
+        }
+        if (forced != null) {
+            String f = forced.trim().toLowerCase(Locale.ROOT);
+            if (!present.contains(f)) {
+                throw new NativeLibraryException("wmss.flavour / WMSS_FLAVOUR = " + forced + " but the class path has"
+                        + " the natives of " + present + " only");
+            }
+            return f;
+        }
+        if (present.size() == 1) return present.get(0);
+        boolean cpuForced = backend != null && backend.trim().equalsIgnoreCase("cpu");
+        return present.contains("cuda") && !cpuForced && cudaRuns.getAsBoolean() ? "cuda" : "cpu";
+    }
+
+    /** Whether the CUDA driver loads and sees a device (libcuda's cuInit and cuDeviceGetCount; never throws). */
+    static boolean cudaRuns() {
+        try {
+            SymbolLookup cuda = SymbolLookup.libraryLookup("libcuda.so.1", Arena.global());
+            Linker linker = Linker.nativeLinker();
+            MethodHandle init = linker.downcallHandle(cuda.findOrThrow("cuInit"),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
+            MethodHandle count = linker.downcallHandle(cuda.findOrThrow("cuDeviceGetCount"),
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS));
+            if ((int) init.invokeExact(0) != 0) return false;
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment n = arena.allocate(ValueLayout.JAVA_INT);
+                return (int) count.invokeExact(n) == 0 && n.get(ValueLayout.JAVA_INT, 0) > 0;
+            }
+        } catch (Throwable t) { // no driver (IllegalArgumentException), a symbol missing, anything else: no CUDA
+            return false;
+        }
+    }
+
+    private static URL resource(String flavour, String file) {
+        ClassLoader cl = NativeLoader.class.getClassLoader();
+        if (cl == null) cl = ClassLoader.getSystemClassLoader();
+        return cl.getResource("natives/" + PLATFORM + "/" + flavour + "/" + file);
+    }
+
+    private static Path extract(String flavour, Properties manifest) throws IOException {
         List<String> files = List.of(manifest.getProperty("files", "").split(","));
         List<byte[]> contents = new ArrayList<>();
         MessageDigest sha;
@@ -96,14 +164,15 @@ public final class NativeLoader {
             throw new IllegalStateException(e);
         }
         for (String f : files) {
-            try (InputStream in = NativeLoader.class.getResourceAsStream(RESOURCES + f)) {
-                if (in == null) throw new NativeLibraryException("natives.properties lists " + f + " but the jar lacks it");
+            URL url = resource(flavour, f);
+            if (url == null) throw new NativeLibraryException("natives.properties lists " + f + " but the jar lacks it");
+            try (InputStream in = url.openStream()) {
                 byte[] b = in.readAllBytes();
                 sha.update(b);
                 contents.add(b);
             }
         }
-        String key = manifest.getProperty("version") + "-" + manifest.getProperty("flavor") + "-" + PLATFORM + "-"
+        String key = manifest.getProperty("version") + "-" + flavour + "-" + PLATFORM + "-"
                 + HexFormat.of().formatHex(sha.digest()).substring(0, 12);
         Path root = cacheRoot();
         Path target = root.resolve(key);

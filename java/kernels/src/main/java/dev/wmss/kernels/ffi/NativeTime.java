@@ -15,7 +15,8 @@ public final class NativeTime {
 
     private NativeTime() {}
 
-    static void add(long t0) {
+    /** Called by the generated bindings after each downcall that started at {@code t0}. */
+    public static void add(long t0) {
         NANOS.add(System.nanoTime() - t0);
         CALLS.increment();
     }

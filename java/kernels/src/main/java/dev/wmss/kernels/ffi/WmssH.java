@@ -153,25 +153,6 @@ public final class WmssH {
         }
     }
 
-    private static final class wmss_copy {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_copy", DESC);
-    }
-
-    public static int wmss_copy(MemorySegment dst, MemorySegment src, long bytes) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_copy", dst, src, bytes);
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (int) wmss_copy.HANDLE.invokeExact(dst, src, bytes);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_copy", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
     private static final class wmss_ce_mix_check {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_ce_mix_check", DESC);
@@ -211,15 +192,15 @@ public final class WmssH {
     }
 
     private static final class wmss_entropy {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_entropy", DESC);
     }
 
-    public static int wmss_entropy(int dtype, long rows, long vocab, MemorySegment z, long ld, MemorySegment labels, MemorySegment entropy, MemorySegment nll, MemorySegment lse, int flags) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_entropy", dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
+    public static int wmss_entropy(MemorySegment args) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_entropy", args);
         long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
-            return (int) wmss_entropy.HANDLE.invokeExact(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, flags);
+            return (int) wmss_entropy.HANDLE.invokeExact(args);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -419,44 +400,6 @@ public final class WmssH {
         }
     }
 
-    private static final class wmss_cuda_set_variant {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_set_variant", DESC);
-    }
-
-    public static int wmss_cuda_set_variant(MemorySegment name) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_set_variant", name);
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (int) wmss_cuda_set_variant.HANDLE.invokeExact(name);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_cuda_set_variant", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
-    private static final class wmss_cuda_variant {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(ADDRESS);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_variant", DESC);
-    }
-
-    public static MemorySegment wmss_cuda_variant() {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_variant");
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (MemorySegment) wmss_cuda_variant.HANDLE.invokeExact();
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_cuda_variant", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
     private static final class wmss_cuda_ce_mix {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_ce_mix", DESC);
@@ -477,15 +420,15 @@ public final class WmssH {
     }
 
     private static final class wmss_cuda_entropy {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_entropy", DESC);
     }
 
-    public static int wmss_cuda_entropy(int dtype, long rows, long vocab, MemorySegment z, long ld, MemorySegment labels, MemorySegment entropy, MemorySegment nll, MemorySegment lse, MemorySegment status, MemorySegment stream) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_entropy", dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
+    public static int wmss_cuda_entropy(MemorySegment args, MemorySegment status, MemorySegment stream) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_entropy", args, status, stream);
         long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
         try {
-            return (int) wmss_cuda_entropy.HANDLE.invokeExact(dtype, rows, vocab, z, ld, labels, entropy, nll, lse, status, stream);
+            return (int) wmss_cuda_entropy.HANDLE.invokeExact(args, status, stream);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -509,63 +452,6 @@ public final class WmssH {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError("unexpected checked throwable from wmss_cuda_ce_mix_unfused", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
-    private static final class wmss_cuda_host_ce_mix {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_host_ce_mix", DESC);
-    }
-
-    public static int wmss_cuda_host_ce_mix(MemorySegment args, int sm_count, int max_cluster, int split) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_host_ce_mix", args, sm_count, max_cluster, split);
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (int) wmss_cuda_host_ce_mix.HANDLE.invokeExact(args, sm_count, max_cluster, split);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_cuda_host_ce_mix", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
-    private static final class wmss_cuda_cluster_limit {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_cluster_limit", DESC);
-    }
-
-    public static int wmss_cuda_cluster_limit(int cc_major, int cluster_launch, int ptx_version, MemorySegment max_cluster) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_cluster_limit", cc_major, cluster_launch, ptx_version, max_cluster);
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (int) wmss_cuda_cluster_limit.HANDLE.invokeExact(cc_major, cluster_launch, ptx_version, max_cluster);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_cuda_cluster_limit", t);
-        } finally {
-            if (NativeTime.ENABLED) NativeTime.add(t0);
-        }
-    }
-
-    private static final class wmss_cuda_plan {
-        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS);
-        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_cuda_plan", DESC);
-    }
-
-    public static int wmss_cuda_plan(long rows, long vocab, int sm_count, int max_cluster, long smem_budget, MemorySegment out4) {
-        if (Downcalls.TRACE) Downcalls.trace("wmss_cuda_plan", rows, vocab, sm_count, max_cluster, smem_budget, out4);
-        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
-        try {
-            return (int) wmss_cuda_plan.HANDLE.invokeExact(rows, vocab, sm_count, max_cluster, smem_budget, out4);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError("unexpected checked throwable from wmss_cuda_plan", t);
         } finally {
             if (NativeTime.ENABLED) NativeTime.add(t0);
         }

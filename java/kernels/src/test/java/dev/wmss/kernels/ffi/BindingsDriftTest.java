@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * The generated bindings (scripts/gen-bindings.py) against the headers they mirror, parsed at build time: every
  * WMSS_API function exists in Java with the same parameter count and kinds (and nothing extra), the descriptor
  * struct has the same fields at the same offsets, and the ABI version matches. Fails when a header changes and
- * the bindings were not regenerated (or the generator's tables were not updated).
+ * the bindings were not regenerated (or the generator's tables were not updated). wmss-runtime's
+ * TorchBindingsDriftTest holds wmss_torch.h's bindings to the same checks.
  */
-class BindingsDriftTest {
+public class BindingsDriftTest {
     static final Path INCLUDE = Path.of("../../native/include");
     private static final Pattern FUNCTION = Pattern.compile("WMSS_API\\s+([^;{]*?)\\b(\\w+)\\s*\\(([^)]*)\\)\\s*;");
 
@@ -70,7 +71,7 @@ class BindingsDriftTest {
         return out;
     }
 
-    static void assertSameFunctions(String header, Class<?> cls) throws IOException {
+    public static void assertSameFunctions(String header, Class<?> cls) throws IOException {
         Map<String, List<String>> c = declarations(header), java = bindings(cls);
         assertFalse(c.isEmpty(), "no declarations parsed from " + header);
         TreeSet<String> missing = new TreeSet<>(c.keySet()), extra = new TreeSet<>(java.keySet());
@@ -89,8 +90,8 @@ class BindingsDriftTest {
     }
 
     @Test
-    void wmssTorchBindingsMatchTheHeader() throws IOException {
-        assertSameFunctions("wmss_torch.h", WmssTorchH.class);
+    void wmssDevBindingsMatchTheHeader() throws IOException {
+        assertSameFunctions("wmss_dev.h", WmssDevH.class);
     }
 
     @Test
@@ -99,12 +100,12 @@ class BindingsDriftTest {
     }
 
     @Test
-    void fusedHeadDescriptorLayoutMatchesTheHeader() throws IOException {
-        assertSameLayout("wmss_torch.h", "wmss_torch_fused_head_args", wmss_torch_fused_head_args.LAYOUT);
+    void entropyDescriptorLayoutMatchesTheHeader() throws IOException {
+        assertSameLayout("wmss.h", "wmss_entropy_args", wmss_entropy_args.LAYOUT);
     }
 
     /** A typedef'd struct of a header against its Java layout: the same fields in order, at the same offsets. */
-    static void assertSameLayout(String header, String struct, java.lang.foreign.StructLayout layout) throws IOException {
+    public static void assertSameLayout(String header, String struct, java.lang.foreign.StructLayout layout) throws IOException {
         String text = Files.readString(INCLUDE.resolve(header)).replaceAll("/\\*(?s:.*?)\\*/", " ");
         Matcher s = Pattern.compile("typedef struct " + struct + " \\{(.*?)\\} " + struct + ";", Pattern.DOTALL)
                 .matcher(text);

@@ -1,7 +1,7 @@
 package dev.wmss.train.eval;
 
-import dev.wmss.kernels.torch.GreedyReference;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.GreedyReference;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Tokenizer;
 
 /**

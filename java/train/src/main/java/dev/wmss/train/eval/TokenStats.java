@@ -3,8 +3,8 @@ package dev.wmss.train.eval;
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.loop.Head;
@@ -68,7 +68,7 @@ public final class TokenStats {
                     FusedHead.of(m, null, arena.allocateFrom(ValueLayout.JAVA_LONG, b.labels()), rows(b))
                             .invNorm(1f).chunkBytes(head.chunkBytes()).entropy(ent).run();
                 } else {
-                    Entropy.compute(forward(m, b, arena), null, ent, null, null, false);
+                    Entropy.of(forward(m, b, arena), ent).run();
                 }
                 // the batch knows which rows are answers
                 for (int r = 0; r < b.batch(); r++) h[b.examples()[r]] = b.meanOverSupervisedOfRow(ent, r);

@@ -3,7 +3,7 @@ package dev.wmss.train.experiment;
 import dev.wmss.train.loop.Placement;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;

@@ -1,6 +1,6 @@
 package dev.wmss.train.loop;
 
-import dev.wmss.kernels.torch.FusedHead;
+import dev.wmss.runtime.FusedHead;
 
 /**
  * How the loss meets the vocabulary: {@link Mode#FUSED} (the default) runs the models to their final norm and the

@@ -1,6 +1,6 @@
 package dev.wmss.train.loop;
 
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 
 import java.lang.foreign.Arena;

@@ -1,8 +1,8 @@
 package dev.wmss.train.loop;
 
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.WmssTorch;
+import dev.wmss.runtime.TorchModel;
 
 import java.nio.file.Path;
 import java.util.Locale;

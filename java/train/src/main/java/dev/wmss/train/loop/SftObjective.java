@@ -2,8 +2,8 @@ package dev.wmss.train.loop;
 
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 
 import java.lang.foreign.Arena;

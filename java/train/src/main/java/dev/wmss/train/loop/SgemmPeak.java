@@ -1,7 +1,7 @@
 package dev.wmss.train.loop;
 
-import dev.wmss.kernels.WmssTorch;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.WmssTorch;
+import dev.wmss.runtime.TorchModel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

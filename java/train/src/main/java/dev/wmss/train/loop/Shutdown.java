@@ -1,6 +1,6 @@
 package dev.wmss.train.loop;
 
-import dev.wmss.kernels.ffi.Posix;
+import dev.wmss.runtime.Posix;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;

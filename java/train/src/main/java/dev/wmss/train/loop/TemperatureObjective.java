@@ -3,7 +3,7 @@ package dev.wmss.train.loop;
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 
 import java.lang.foreign.Arena;
@@ -39,7 +39,7 @@ public final class TemperatureObjective extends OneModelObjective {
         MemorySegment hs = null, hm = null;
         if (diag != null) {
             hs = arena.allocate(Math.max(4, 4 * z.rows()), 8);
-            dev.wmss.kernels.Entropy.compute(z, null, hs, null, null, true);
+            dev.wmss.kernels.Entropy.of(z, hs).allowNonFinite(true).run();
             hm = arena.allocate(Math.max(4, 4 * z.rows()), 8);
         }
         var call = CeMix.of(z, zero, labels).lambda(lambda).invNorm(invNorm).gradStrong(z);

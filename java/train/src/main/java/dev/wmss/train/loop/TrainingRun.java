@@ -1,7 +1,7 @@
 package dev.wmss.train.loop;
 
 import com.google.gson.GsonBuilder;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Collator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

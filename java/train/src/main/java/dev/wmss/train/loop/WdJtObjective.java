@@ -4,8 +4,8 @@ import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixArgs;
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.torch.FusedHead;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.FusedHead;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
 
 import java.lang.foreign.Arena;
@@ -138,7 +138,7 @@ public final class WdJtObjective implements Objective {
 
     private static MemorySegment entropy(Logits z, Arena arena) {
         MemorySegment h = perRow(arena, z.rows());
-        Entropy.compute(z, null, h, null, null, true);
+        Entropy.of(z, h).allowNonFinite(true).run();
         return h;
     }
 

@@ -1,7 +1,7 @@
 package dev.wmss.train.loop;
 
 import com.google.gson.JsonObject;
-import dev.wmss.kernels.torch.TorchModel;
+import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.eval.TokenStats;
