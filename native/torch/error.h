@@ -1,4 +1,6 @@
-// Error plumbing of libwmss_torch: every exported function runs its body through wmss_torch_guard.
+// Error plumbing of libwmss_torch: wmss::Error (a failure with its status) and wmss::torch_guard, which every exported
+// function that returns a status runs its body through: it catches everything, stores "<function>: <message>" for
+// wmss_torch_last_error() and returns the status (Error's own, WMSS_ERR_OUT_OF_MEMORY, or WMSS_ERR_INTERNAL).
 #pragma once
 #include <c10/util/Exception.h>
 

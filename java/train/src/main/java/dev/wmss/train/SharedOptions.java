@@ -23,8 +23,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The options several commands share, each declared once as a picocli mixin: --data, --tokenizer, --out, --seed,
- * --max-len. A command that gives one of them another default says so with {@link Defaults}.
+ * Picocli mixins for options that several commands take: --data; --tokenizer and --chat-template; --out; --seed;
+ * --max-len; --lambda and --freeze-weak; --device and --precision; --head and --head-chunk-mb. A command that gives
+ * one of them another default says so with {@link Defaults}. Not here (yet): --model, which sft, entropy, eval and
+ * export each declare, and bench-kernel's own --seed and --lambda.
  */
 final class SharedOptions {
     private SharedOptions() {}

@@ -4,7 +4,11 @@ import dev.wmss.train.loop.TrainConfig;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** The options of the training commands (sft, wmss), with --seed and --max-len from the shared mixins. */
+/**
+ * The training options of sft, wmss and run (a mixin): epochs, batch and accumulation, the AdamW settings and the
+ * learning-rate schedule, clipping, loss tokens, logging, checkpoints and --resume, with the shared --seed, --max-len,
+ * --head / --head-chunk-mb and --device / --precision mixins. {@link #config} turns them into a validated TrainConfig.
+ */
 final class TrainOptions {
     @Option(names = "--epochs", defaultValue = "1", description = "Epochs over the data (default ${DEFAULT-VALUE}).")
     int epochs;

@@ -1,8 +1,11 @@
 package dev.wmss.train.experiment;
 
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -167,27 +170,49 @@ final class ExperimentReport {
         return Math.sqrt(ss / (x.length - 1) / x.length);
     }
 
+    /** The header and rows of results.csv (one line per seed and model) and differences.csv (one per comparison). */
     private static void writeCsv(Path out, Experiment.Result r, List<Comparison> cmp) {
-        StringBuilder csv = new StringBuilder("seed,model,test_exact_match,test_token_loss,train_exact_match,train_token_loss,seconds\n");
+        List<List<Object>> rows = new ArrayList<>();
         for (Regime g : r.regimes()) {
-            csv.append(String.format(Locale.ROOT, "%d,m0,%.6f,%.6f,%.6f,%.6f,%n", g.seed(), g.m0Test().exactMatch(),
-                    g.m0Test().tokenLoss(), g.m0Train().exactMatch(), g.m0Train().tokenLoss()));
-            csv.append(String.format(Locale.ROOT, "%d,m1,%.6f,%.6f,%.6f,%.6f,%.1f%n", g.seed(), g.m1Test().exactMatch(),
-                    g.m1Test().tokenLoss(), g.m1Train().exactMatch(), g.m1Train().tokenLoss(),
-                    r.seconds().getOrDefault("seed-" + g.seed() + "/m1", Double.NaN)));
+            rows.add(List.of(g.seed(), "m0", f6(g.m0Test().exactMatch()), f6(g.m0Test().tokenLoss()),
+                    f6(g.m0Train().exactMatch()), f6(g.m0Train().tokenLoss()), ""));
+            rows.add(List.of(g.seed(), "m1", f6(g.m1Test().exactMatch()), f6(g.m1Test().tokenLoss()),
+                    f6(g.m1Train().exactMatch()), f6(g.m1Train().tokenLoss()),
+                    f1(r.seconds().getOrDefault("seed-" + g.seed() + "/m1", Double.NaN))));
         }
         for (var seed : r.arms().entrySet()) {
             for (var a : seed.getValue().entrySet()) {
-                csv.append(String.format(Locale.ROOT, "%d,%s,%.6f,%.6f,,,%.1f%n", seed.getKey(), a.getKey(),
-                        a.getValue().test().exactMatch(), a.getValue().test().tokenLoss(), a.getValue().seconds()));
+                rows.add(List.of(seed.getKey(), a.getKey(), f6(a.getValue().test().exactMatch()),
+                        f6(a.getValue().test().tokenLoss()), "", "", f1(a.getValue().seconds())));
             }
         }
-        Experiment.write(out.resolve("results.csv"), csv.toString());
-        StringBuilder d = new StringBuilder("a,b,mean,se,lo95,hi95,seeds,only_a,only_b,mcnemar_p\n");
+        Experiment.write(out.resolve("results.csv"), csv(rows, "seed", "model", "test_exact_match", "test_token_loss",
+                "train_exact_match", "train_token_loss", "seconds"));
+        rows.clear();
         for (Comparison c : cmp) {
-            d.append(String.format(Locale.ROOT, "%s,%s,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%.6g%n", c.a(), c.b(), c.d().mean(),
-                    c.d().se(), c.d().lo(), c.d().hi(), c.d().n(), c.onlyA(), c.onlyB(), c.p()));
+            rows.add(List.of(c.a(), c.b(), f6(c.d().mean()), f6(c.d().se()), f6(c.d().lo()), f6(c.d().hi()), c.d().n(),
+                    c.onlyA(), c.onlyB(), String.format(Locale.ROOT, "%.6g", c.p())));
         }
-        Experiment.write(out.resolve("differences.csv"), d.toString());
+        Experiment.write(out.resolve("differences.csv"), csv(rows, "a", "b", "mean", "se", "lo95", "hi95", "seeds",
+                "only_a", "only_b", "mcnemar_p"));
+    }
+
+    /** RFC 4180 CSV with "\n" line ends. */
+    private static String csv(List<List<Object>> rows, String... header) {
+        StringBuilder b = new StringBuilder();
+        try (CSVPrinter p = new CSVPrinter(b, CSVFormat.DEFAULT.builder().setHeader(header).setRecordSeparator("\n").get())) {
+            for (List<Object> row : rows) p.printRecord(row);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a StringBuilder does not throw
+        }
+        return b.toString();
+    }
+
+    private static String f6(double x) {
+        return String.format(Locale.ROOT, "%.6f", x);
+    }
+
+    private static String f1(double x) {
+        return String.format(Locale.ROOT, "%.1f", x);
     }
 }

@@ -8,8 +8,10 @@ import java.util.Map;
 
 /**
  * What a training step optimises and which models it updates: {@link SftObjective} (plain cross-entropy of one
- * model) or {@link WdJtObjective} (WD-JT: cross-entropy of the mixed logits of a weak and a strong model; owns lambda
- * and freezing). The trainer only feeds it micro-batches and calls {@link #step}.
+ * model), {@link TemperatureObjective} (one model's cross-entropy at temperature 1/lambda: WD-JT's control) or
+ * {@link WdJtObjective} (WD-JT: cross-entropy of the mixed logits of a weak and a strong model; owns lambda and
+ * freezing). The trainer feeds it micro-batches, calls {@link #step} once per optimizer step, checkpoints
+ * {@link #models} and takes {@link #flops} for the MFU.
  */
 public interface Objective {
     /**

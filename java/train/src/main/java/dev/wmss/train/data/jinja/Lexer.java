@@ -42,7 +42,7 @@ final class Lexer {
             char type = src.charAt(open + 1);
             boolean leftTrim = open + 2 < src.length() && src.charAt(open + 2) == '-';
             String close = type == '{' ? "}}" : type == '%' ? "%}" : "#}";
-            int end = src.indexOf(close, open + 2);
+            int end = type == '#' ? src.indexOf(close, open + 2) : closing(src, open + 2, close);
             if (end < 0) throw new TemplateException("line " + line + ": unclosed " + src.substring(open, open + 2));
             boolean rightTrim = end > open + 2 && src.charAt(end - 1) == '-';
             if (leftTrim) text = text.stripTrailing();
@@ -58,6 +58,23 @@ final class Lexer {
             i = end + 2;
         }
         return out;
+    }
+
+    /** Where a tag's closing delimiter starts, skipping string literals (as in {{ "}}" }}); -1 if none. */
+    private static int closing(String s, int from, String close) {
+        char quote = 0;
+        for (int i = from; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (quote != 0) {
+                if (c == '\\') i++;
+                else if (c == quote) quote = 0;
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+            } else if (s.startsWith(close, i)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static int nextTag(String s, int from) {
