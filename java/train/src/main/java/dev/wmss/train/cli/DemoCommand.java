@@ -1,6 +1,6 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Pipeline;
+import dev.wmss.train.method.Demo;
 import dev.wmss.kernels.Backend;
 import dev.wmss.train.select.Selection;
 import org.slf4j.LoggerFactory;
@@ -36,10 +36,10 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         // every option is checked before the first stage starts
-        Pipeline.Options options = new Pipeline.Options(joint.lambda, joint.freezeWeak, Pipeline.selection(selection));
-        Pipeline.Sizes sizes = Pipeline.withLevels(quick ? Pipeline.Sizes.QUICK : Pipeline.Sizes.DEMO, levels);
+        Demo.Options options = new Demo.Options(joint.lambda, joint.freezeWeak, Demo.selection(selection));
+        Demo.Sizes sizes = Demo.withLevels(quick ? Demo.Sizes.QUICK : Demo.Sizes.DEMO, levels);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native demo: {}", Backend.current());
-        Pipeline.Report r = Pipeline.run(out.path, sizes, seed.value, options);
+        Demo.Report r = Demo.run(out.path, sizes, seed.value, options);
         if (r.sft() == null) return 0; // a data-parallel rank other than 0: rank 0 reports
         System.out.printf(Locale.ROOT, "%n%-34s %12s %12s%n", "held-out arithmetic (" + r.sft().examples() + ")",
                 "exact match", "token loss");

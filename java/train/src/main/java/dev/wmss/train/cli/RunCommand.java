@@ -1,8 +1,8 @@
 package dev.wmss.train.cli;
 
 import dev.wmss.train.method.SettingsDiff;
-import dev.wmss.train.method.Pipeline;
-import dev.wmss.train.method.MethodRun;
+import dev.wmss.train.method.Demo;
+import dev.wmss.train.method.Method;
 import dev.wmss.train.method.Runs;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
@@ -69,14 +69,14 @@ final class RunCommand implements Callable<Integer> {
         // every option is checked before the first stage: --epochs is WD-JT's (M1 is 1 SFT epoch, the control 1 + it)
         TrainConfig sft = options.config(TrainConfig.Mode.SFT, 1f, false).toBuilder().epochs(1)
                 .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
-        Selection.Variant variant = Pipeline.selection(selection);
+        Selection.Variant variant = Demo.selection(selection);
         if (exportDType != DType.F32 && exportDType != DType.BF16) throw new IllegalArgumentException("--export-dtype must be F32 or BF16");
         eval = evalSpec(eval);
         Tokenizer tok = tokenizer.load(base, "--base");
         List<Example> trainSet = SharedOptions.Data.named("--train", train).load(options.seed.value, tok);
         List<Example> evalSet = eval == null ? null : SharedOptions.Data.named("--eval", eval).load(options.seed.value, tok);
         if (evalSet != null) dev.wmss.train.eval.Answers.warnIfMissing(evalSet, "--eval " + eval);
-        MethodRun.Spec spec = new MethodRun.Spec(base, new Collator(trainSet, tok, options.maxLen.checked()), evalSet, tok, sft,
+        Method.Spec spec = new Method.Spec(base, new Collator(trainSet, tok, options.maxLen.checked()), evalSet, tok, sft,
                 options.epochs, joint.lambda, joint.freezeWeak, variant, options.lossTokens, options.head.value(), maxNew, evalBatch,
                 exportDType);
         Collator collator = spec.train();
@@ -94,10 +94,10 @@ final class RunCommand implements Callable<Integer> {
         if (DataParallel.process().isRoot()) {
             Runs.writeJson(out.path.resolve("run.json"), JsonParser.parseString(settings));
         }
-        MethodRun.Report r;
+        Method.Report r;
         try {
-            r = MethodRun.run(out.path, spec);
-        } catch (MethodRun.Interrupted e) {
+            r = Method.run(out.path, spec);
+        } catch (Method.Interrupted e) {
             System.err.println(e.getMessage() + " (with --resume)");
             return 130;
         }
@@ -163,7 +163,7 @@ final class RunCommand implements Callable<Integer> {
         }
         if (!exists && options.resume) throw new IllegalArgumentException("--resume: no run in " + out.path + " (no run.json)");
         if (!exists) return;
-        JsonObject was = JsonParser.parseString(MethodRun.read(previous)).getAsJsonObject();
+        JsonObject was = JsonParser.parseString(Method.read(previous)).getAsJsonObject();
         JsonObject now = JsonParser.parseString(settings).getAsJsonObject();
         List<String> diff = SettingsDiff.of(was, now, OPTION_NAMES, Set.of("logEvery", "checkpointEvery"));
         if (!diff.isEmpty()) {

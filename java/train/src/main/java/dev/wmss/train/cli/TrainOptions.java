@@ -64,7 +64,7 @@ final class TrainOptions {
         TrainConfig.Builder b = TrainConfig.builder(mode).epochs(epochs).batchSize(batch).accum(accum).lr(lr).warmupRatio(warmup)
                 .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery);
         b.schedule(schedule).adamBeta2(adamBeta2).clipScope(clipScope);
-        if (mode == TrainConfig.Mode.WMSS) b.lambda(lambda).freezeWeak(freezeWeak);
+        if (mode == TrainConfig.Mode.WDJT) b.lambda(lambda).freezeWeak(freezeWeak);
         if (lossTokens != null) b.lossTokens(lossTokens);
         maxLen.checked();
         head.value();

@@ -1,6 +1,6 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Pipeline;
+import dev.wmss.train.method.Demo;
 import dev.wmss.train.method.Runs;
 import dev.wmss.train.loop.Placement;
 import dev.wmss.train.data.Collator;
@@ -61,10 +61,10 @@ final class WmssCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DataParallel.process(); // under a launcher: join the other ranks before any work
-        TrainConfig cfg = train.config(TrainConfig.Mode.WMSS, joint.lambda, joint.freezeWeak);
+        TrainConfig cfg = train.config(TrainConfig.Mode.WDJT, joint.lambda, joint.freezeWeak);
         if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
         if (rounds > 1 && train.resume) throw new IllegalArgumentException("--resume works with --rounds 1 (resume a round's directory)");
-        Selection.Variant variant = Pipeline.selection(selection);
+        Selection.Variant variant = Demo.selection(selection);
         if (rounds > 1 && variant == null) {
             throw new IllegalArgumentException("--rounds " + rounds + " re-runs WD-DS in every round (the paper's Algorithm 1):"
                     + " give --selection CODE or PAPER and the whole training set as --data");

@@ -291,7 +291,7 @@ public final class Experiment {
             case CONTROL -> tune(seed).epochs(s.m1Epochs() + 1).build();
             // the same order as the joint arms': WD-JT's order seed
             case SFT -> tune(seed).seed(seed ^ Sampler.JOINT_SALT).build();
-            case JOINT -> tune(seed).mode(TrainConfig.Mode.WMSS).lambda(a.lambda()).freezeWeak(a.frozenWeak())
+            case JOINT -> tune(seed).mode(TrainConfig.Mode.WDJT).lambda(a.lambda()).freezeWeak(a.frozenWeak())
                     .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
             case TEMPERATURE -> tune(seed).mode(TrainConfig.Mode.TEMPERATURE).lambda(a.lambda())
                     .lossTokens(TrainConfig.LossTokens.COMPLETION).build();

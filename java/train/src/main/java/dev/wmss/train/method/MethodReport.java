@@ -24,14 +24,14 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * RUN/report.md and RUN/plots/*.png of a {@link MethodRun}: the arms side by side (exact match with its standard
+ * RUN/report.md and RUN/plots/*.png of a {@link Method}: the arms side by side (exact match with its standard
  * error, token loss), time per stage, the WD-DS draw, and plots made here (XChart, no Python): loss curves of both
  * arms, the paper's diagnostics over WD-JT's steps, the WD-DS weights.
  */
-public final class RunReport {
-    private RunReport() {}
+public final class MethodReport {
+    private MethodReport() {}
 
-    public static void write(Path out, MethodRun.Spec s, MethodRun.Report r) {
+    public static void write(Path out, Method.Spec s, Method.Report r) {
         Path plots = out.resolve("plots");
         List<String> made = new ArrayList<>();
         try {

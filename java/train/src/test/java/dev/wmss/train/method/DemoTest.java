@@ -9,15 +9,15 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The whole pipeline end to end (the demo, at quick size) in CI time. */
-class PipelineTest {
+class DemoTest {
     @Test
     void demoPipelineRunsEndToEnd(@TempDir Path tmp) throws Exception {
-        Pipeline.Report r = Pipeline.run(tmp, Pipeline.Sizes.QUICK, 3,
-                new Pipeline.Options(0.5f, false, dev.wmss.train.select.Selection.Variant.CODE));
+        Demo.Report r = Demo.run(tmp, Demo.Sizes.QUICK, 3,
+                new Demo.Options(0.5f, false, dev.wmss.train.select.Selection.Variant.CODE));
         for (String d : new String[]{"init", "base/strong", "control/strong", "m1/strong", "wdjt/strong", "wdjt/weak", "final"}) {
             assertTrue(Files.exists(tmp.resolve(d).resolve("model.safetensors")), d);
         }
-        assertEquals(Pipeline.Sizes.QUICK.train(), Files.readAllLines(tmp.resolve("wdds/entropy-strong.jsonl")).size());
+        assertEquals(Demo.Sizes.QUICK.train(), Files.readAllLines(tmp.resolve("wdds/entropy-strong.jsonl")).size());
         assertTrue(Files.readString(tmp.resolve("wdjt/metrics.jsonl")).contains("entropy_mixed"));
         // the report and the plots a person looks at
         String report = Files.readString(tmp.resolve("report.md"));
@@ -30,6 +30,6 @@ class PipelineTest {
         assertTrue(r.base().tokenLoss() < 0.8 * r.initTokenLoss(), "base " + r.base().tokenLoss() + " vs init " + r.initTokenLoss());
         assertTrue(r.sft().tokenLoss() < r.base().tokenLoss(), "SFT " + r.sft().tokenLoss() + " vs base " + r.base().tokenLoss());
         assertTrue(r.wmss().tokenLoss() < r.base().tokenLoss(), "WMSS " + r.wmss().tokenLoss() + " vs base " + r.base().tokenLoss());
-        assertEquals(Pipeline.Sizes.QUICK.train(), r.active(), "code variant: |D| draws with replacement");
+        assertEquals(Demo.Sizes.QUICK.train(), r.active(), "code variant: |D| draws with replacement");
     }
 }

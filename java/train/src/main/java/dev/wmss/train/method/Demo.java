@@ -24,17 +24,17 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The demo: `run` ({@link MethodRun}) on the built-in task with a tiny byte-level model made here:
+ * The demo: `run` ({@link Method}) on the built-in task with a tiny byte-level model made here:
  * <pre>
  *   base  M0 = SFT of a random model on separate data (the "pretrained" base)
- *   then the method and its control on M0 ({@link MethodRun}): M1 = 1 SFT epoch; WD-DS; WD-JT of M0 and M1;
+ *   then the method and its control on M0 ({@link Method}): M1 = 1 SFT epoch; WD-DS; WD-JT of M0 and M1;
  *         the control = 2 SFT epochs; evaluation on the held-out problems; report.md and plots/
  * </pre>
  * It uses the library (training runs, token statistics, selection), never the command classes. Under a launcher
  * every rank runs it: training stages and entropies are shared, rank 0 writes files, selects and evaluates (the
  * report of other ranks has no evaluations).
  */
-public final class Pipeline {
+public final class Demo {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
 
     /** lr: pre-training of the base; tuneLr: the SFT, M1 and WD-JT stages (fine-tuning, as in the paper). */
@@ -48,7 +48,7 @@ public final class Pipeline {
     public record Options(float lambda, boolean freezeWeak, Selection.Variant selection) {
         public Options {
             // checked here, before the first stage, with the values of the stages that use them
-            TrainConfig.builder(TrainConfig.Mode.WMSS).lambda(lambda).freezeWeak(freezeWeak).build();
+            TrainConfig.builder(TrainConfig.Mode.WDJT).lambda(lambda).freezeWeak(freezeWeak).build();
         }
     }
 
@@ -71,7 +71,7 @@ public final class Pipeline {
     public record Report(double initTokenLoss, Evaluator.Result base, Evaluator.Result sft, Evaluator.Result wmss, int active,
                   double seconds) {}
 
-    private Pipeline() {}
+    private Demo() {}
 
     public static String tinyConfig(Sizes s) {
         return String.format(Locale.ROOT, """
@@ -113,9 +113,9 @@ public final class Pipeline {
                 null, out.resolve("base"));
 
         // the method and its control on M0, as `run` does (stages in out/: m1, control, wdds, wdjt, eval, final)
-        if (parallel.isRoot()) MethodRun.clearStages(out); // the demo starts every stage afresh
+        if (parallel.isRoot()) Method.clearStages(out); // the demo starts every stage afresh
         parallel.barrier();
-        MethodRun.Report r = MethodRun.run(out, new MethodRun.Spec(m0, train, split.test(), tok, sft, 1, o.lambda(),
+        Method.Report r = Method.run(out, new Method.Spec(m0, train, split.test(), tok, sft, 1, o.lambda(),
                 o.freezeWeak(), o.selection(), null, Head.FUSED, s.maxNew(), 64, DType.F32));
         return new Report(initLoss, r.base(), r.control(), r.wmss(), r.draws(), (System.nanoTime() - t0) / 1e9);
     }

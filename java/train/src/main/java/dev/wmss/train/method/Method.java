@@ -44,10 +44,10 @@ import java.util.function.Supplier;
  *   eval      M0, M1, control and WMSS on the evaluation set (exact match, token loss)
  *   final     WMSS's strong model exported as a Hugging Face checkpoint
  * </pre>
- * then report.md and plots/ ({@link RunReport}). Under a launcher every rank runs it: training and entropies are
+ * then report.md and plots/ ({@link MethodReport}). Under a launcher every rank runs it: training and entropies are
  * shared, rank 0 writes, selects and evaluates.
  */
-public final class MethodRun {
+public final class Method {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
 
     /**
@@ -64,14 +64,14 @@ public final class MethodRun {
             jt(sft, jtEpochs, lambda, freezeWeak, jtTokens).build(); // lambda and freezing checked before any stage
         }
 
-        /** WD-JT's configuration: M1's, in mode WMSS, for jtEpochs epochs. */
+        /** WD-JT's configuration: M1's, in mode WDJT, for jtEpochs epochs. */
         public TrainConfig.Builder jt() {
             return jt(sft, jtEpochs, lambda, freezeWeak, jtTokens);
         }
 
         private static TrainConfig.Builder jt(TrainConfig sft, int epochs, float lambda, boolean freezeWeak,
                                               TrainConfig.LossTokens tokens) {
-            TrainConfig.Builder b = sft.toBuilder().mode(TrainConfig.Mode.WMSS).epochs(epochs).lambda(lambda)
+            TrainConfig.Builder b = sft.toBuilder().mode(TrainConfig.Mode.WDJT).epochs(epochs).lambda(lambda)
                     .freezeWeak(freezeWeak);
             return tokens == null ? b : b.lossTokens(tokens);
         }
@@ -86,13 +86,13 @@ public final class MethodRun {
     private final DataParallel parallel = DataParallel.process();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
 
-    private MethodRun(Path out, Spec s) {
+    private Method(Path out, Spec s) {
         this.out = out;
         this.s = s;
     }
 
     public static Report run(Path out, Spec spec) {
-        return new MethodRun(out, spec).execute();
+        return new Method(out, spec).execute();
     }
 
     private Report execute() {
@@ -112,7 +112,7 @@ public final class MethodRun {
         long unique = java.util.Arrays.stream(active).distinct().count();
         Report r = new Report(eval.get("base"), eval.get("m1"), eval.get("control"), eval.get("wmss"), active.length,
                 (int) unique, seconds, (System.nanoTime() - t0) / 1e9);
-        if (parallel.isRoot()) RunReport.write(out, s, r);
+        if (parallel.isRoot()) MethodReport.write(out, s, r);
         return r;
     }
 

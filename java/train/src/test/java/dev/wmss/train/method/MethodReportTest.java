@@ -11,7 +11,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The report's plots: quantities of different scales on their own axes, and losses that say what they average. */
-class RunReportTest {
+class MethodReportTest {
     private static List<JsonObject> rows(String... keysAndScales) {
         List<JsonObject> rows = new ArrayList<>();
         for (int step = 1; step <= 5; step++) {
@@ -27,7 +27,7 @@ class RunReportTest {
 
     @Test
     void theGradientNormAndTheMeanLogitHaveAxesOfTheirOwn() {
-        XYChart c = RunReport.logitsChart(rows("non_target_logit_strong", "-2", "grad_norm_strong_logits", "0.01"));
+        XYChart c = MethodReport.logitsChart(rows("non_target_logit_strong", "-2", "grad_norm_strong_logits", "0.01"));
         XYSeries logit = c.getSeriesMap().get("mean non-target logit (left axis)");
         XYSeries grad = c.getSeriesMap().get("norm of the gradient on its logits (right axis)");
         assertNotNull(logit, c.getSeriesMap().keySet().toString());
@@ -38,7 +38,7 @@ class RunReportTest {
     @Test
     void theLossChartSaysWhichTokensEachLossIsOver() {
         List<JsonObject> sft = rows("loss", "1"), jt = rows("loss", "6");
-        XYChart all = RunReport.lossChart(sft, sft, jt, true);
+        XYChart all = MethodReport.lossChart(sft, sft, jt, true);
         XYSeries wdjt = all.getSeriesMap().values().stream().filter(s -> s.getName().contains("WD-JT")).findFirst().orElseThrow();
         assertTrue(wdjt.getName().contains("every token"), wdjt.getName());
         for (XYSeries s : all.getSeriesMap().values()) {
@@ -48,7 +48,7 @@ class RunReportTest {
             }
         }
         assertTrue(all.getTitle().contains("every token"), all.getTitle());
-        XYChart completion = RunReport.lossChart(sft, sft, jt, false);
+        XYChart completion = MethodReport.lossChart(sft, sft, jt, false);
         for (XYSeries s : completion.getSeriesMap().values()) {
             assertTrue(s.getName().contains("response tokens"), s.getName());
             assertEquals(0, s.getYAxisGroup());
