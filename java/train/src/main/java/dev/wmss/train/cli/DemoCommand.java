@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
                 "A tiny base model is made first; then plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by"
                         + " side, report.md and plots."})
 final class DemoCommand implements Callable<Integer> {
-    @picocli.CommandLine.Mixin
+    @Mixin
     SharedOptions.DeviceOption placement;
     @Mixin
     SharedOptions.Out out;
@@ -27,16 +27,15 @@ final class DemoCommand implements Callable<Integer> {
     boolean quick;
     @Mixin
     SharedOptions.Joint joint;
-    @Option(names = "--selection", defaultValue = "CODE",
-            description = "WD-DS variant: CODE (default), PAPER, or NONE (every example once: a control).")
-    String selection;
+    @Mixin
+    SharedOptions.SelectionOption selection;
     @Option(names = "--levels", defaultValue = "2", description = "Task difficulty: levels 1..N of the built-in problems, N <= 3 (default ${DEFAULT-VALUE}).")
     int levels;
 
     @Override
     public Integer call() throws Exception {
         // every option is checked before the first stage starts
-        Demo.Options options = new Demo.Options(joint.lambda, joint.freezeWeak, Demo.selection(selection));
+        Demo.Options options = new Demo.Options(joint.lambda, joint.freezeWeak, selection.variant);
         Demo.Sizes sizes = Demo.withLevels(quick ? Demo.Sizes.QUICK : Demo.Sizes.DEMO, levels);
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native demo: {}", Backend.current());
         Demo.Report r = Demo.run(out.path, sizes, seed.value, options);
@@ -49,7 +48,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "%-34s %11.1f%% %12.4f%n", "WMSS, 1 SFT + 1 WD-JT epoch", 100 * r.wmss().accuracy(),
                 r.wmss().tokenLoss());
         System.out.printf(Locale.ROOT, "%nWD-JT trained on %d examples (%s); %.0f s in all; runs, metrics and models in %s%n",
-                r.active(), options.selection() == null ? "all, once" : "WD-DS " + options.selection() + " draws",
+                r.active(), options.selection() == Selection.Variant.NONE ? "all, once" : "WD-DS " + options.selection() + " draws",
                 r.seconds(), out.path.toAbsolutePath());
         if (!r.wmss().samples().isEmpty()) System.out.println("\na WMSS answer:\n" + r.wmss().samples().get(0));
         System.out.println("\nreport with plots: " + out.path.resolve("report.md").toAbsolutePath());

@@ -1,6 +1,5 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Runs;
 import dev.wmss.train.loop.Placement;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.data.Collator;
@@ -18,10 +17,10 @@ import java.util.concurrent.Callable;
 @Command(name = "entropy", mixinStandardHelpOptions = true,
         description = "Per-example mean answer entropy of a model (WD-DS's H), as JSONL {index, entropy}.")
 final class EntropyCommand implements Callable<Integer> {
-    @picocli.CommandLine.Mixin
+    @Mixin
     SharedOptions.DeviceOption placement;
-    @Option(names = "--model", required = true, description = "Model directory.")
-    Path model;
+    @Mixin
+    SharedOptions.ModelOption model;
     @Mixin
     SharedOptions.Data data;
     @Mixin
@@ -39,11 +38,11 @@ final class EntropyCommand implements Callable<Integer> {
     public Integer call() {
         DataParallel parallel = DataParallel.process(); // under a launcher: each rank computes a part
         dev.wmss.train.loop.Head lossHead = head.value();
-        Tokenizer tok = tokenizer.load(model, "--model");
+        Tokenizer tok = tokenizer.load(model.dir, "--model");
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
         collator.checkAnswersFit();
-        Runs.requireOutputFile(out.path, "--out");
-        try (TorchModel m = Placement.current().load(model)) {
+        CommandFiles.requireOutputFile(out.path, "--out");
+        try (TorchModel m = Placement.current().load(model.dir)) {
             double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32, lossHead, "entropies");
             if (parallel.isRoot()) {
                 EntropyFile.write(out.path, h);

@@ -17,10 +17,10 @@ import java.util.concurrent.Callable;
 @Command(name = "eval", mixinStandardHelpOptions = true, defaultValueProvider = SharedOptions.Defaults.class,
         description = "Greedy decoding with exact-match accuracy (answers after '####') and token-level loss.")
 final class EvalCommand implements Callable<Integer> {
-    @picocli.CommandLine.Mixin
+    @Mixin
     SharedOptions.DeviceOption placement;
-    @Option(names = "--model", required = true, description = "Model directory.")
-    Path model;
+    @Mixin
+    SharedOptions.ModelOption model;
     @Mixin
     SharedOptions.TokenizerOption tokenizer;
     @Mixin
@@ -38,10 +38,10 @@ final class EvalCommand implements Callable<Integer> {
         if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (maxNew < 1) throw new IllegalArgumentException("--max-new must be >= 1, got " + maxNew);
         int len = maxLen.checked();
-        Tokenizer tok = tokenizer.load(model, "--model");
+        Tokenizer tok = tokenizer.load(model.dir, "--model");
         List<Example> examples = data.load(seed.value, tok);
         dev.wmss.train.eval.Answers.warnIfMissing(examples, data.spec);
-        try (TorchModel m = Placement.current().load(model)) {
+        try (TorchModel m = Placement.current().load(model.dir)) {
             // --max-len bounds the prompt and reference; the answer may add --max-new tokens, as in run
             Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len + maxNew, maxNew, 32, "evaluation");
             System.out.printf(Locale.ROOT, "exact match %.1f%% of %d, token loss %.4f%n", 100 * r.accuracy(), r.examples(),

@@ -1,6 +1,5 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Runs;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.torch.TorchModel;
 import dev.wmss.train.loop.OutputDir;
@@ -14,9 +13,8 @@ import java.util.concurrent.Callable;
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Write a model (e.g. a run's strong/) as a plain Hugging Face checkpoint.")
 final class ExportCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true,
-            description = "Model directory (a run's strong/, or checkpoints/step-N/strong).")
-    Path model;
+    @Mixin
+    SharedOptions.ModelOption model;
     @Mixin
     SharedOptions.Out out;
     @Option(names = "--dtype", defaultValue = "BF16", description = "F32 or BF16 (default ${DEFAULT-VALUE}).")
@@ -29,16 +27,16 @@ final class ExportCommand implements Callable<Integer> {
         if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16");
         if (shardBytes < 0) throw new IllegalArgumentException("--shard-bytes must be >= 0, got " + shardBytes);
-        Runs.requireModel(model, "--model");
+        CommandFiles.requireModel(model.dir, "--model");
         OutputDir.requireWritable(out.path, "--out");
-        try (TorchModel m = TorchModel.load(model)) {
+        try (TorchModel m = TorchModel.load(model.dir)) {
             m.save(out.path, dtype, shardBytes);
         }
         // the model's tokenizer goes with it (a Hugging Face directory holds both)
-        if (java.nio.file.Files.isRegularFile(model.resolve("tokenizer.json"))) {
-            Runs.copyTokenizerFiles(dev.wmss.train.data.HfTokenizer.files(model.resolve("tokenizer.json")), out.path);
+        if (java.nio.file.Files.isRegularFile(model.dir.resolve("tokenizer.json"))) {
+            dev.wmss.train.loop.OutputDir.copyInto(dev.wmss.train.data.HfTokenizer.files(model.dir.resolve("tokenizer.json")), out.path);
         }
-        System.out.println("exported " + model + " -> " + out.path + " (" + dtype + ")");
+        System.out.println("exported " + model.dir + " -> " + out.path + " (" + dtype + ")");
         return 0;
     }
 }

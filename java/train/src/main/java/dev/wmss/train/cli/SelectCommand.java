@@ -1,6 +1,5 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Runs;
 import com.google.gson.JsonObject;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.select.EntropyFile;
@@ -55,7 +54,7 @@ final class SelectCommand implements Callable<Integer> {
             throw new IllegalArgumentException("entropy files have " + a.length + " and " + b.length + " lines, the data "
                     + examples.size() + " examples");
         }
-        Runs.requireOutputFile(out.path, "--out");
+        CommandFiles.requireOutputFile(out.path, "--out");
         int[] chosen = Selection.select(a, b, variant, alpha, beta, gamma, seed.value,
                 dedup == null ? variant == Selection.Variant.PAPER : dedup);
         List<String> lines = new ArrayList<>();

@@ -1,6 +1,5 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Runs;
 import dev.wmss.train.data.Collator;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.data.Tokenizer;
@@ -18,8 +17,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "sft", mixinStandardHelpOptions = true, description = "Plain SFT (completion-only loss): M0 -> M1.")
 final class SftCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "Model directory (config.json + safetensors).")
-    Path model;
+    @Mixin
+    SharedOptions.ModelOption model;
     @Mixin
     SharedOptions.Data data;
     @Mixin
@@ -33,11 +32,11 @@ final class SftCommand implements Callable<Integer> {
     public Integer call() {
         DataParallel.process(); // under a launcher: join the other ranks before any work
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);
-        Tokenizer tok = tokenizer.load(model, "--model");
+        Tokenizer tok = tokenizer.load(model.dir, "--model");
         List<Example> examples = data.load(train.seed.value, tok);
         TrainingRun run = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value), Sampler.all(examples.size()))
-                .strong(model).out(out.path).resume(train.resume).head(train.head.value()).prepare();
-        if (run.resumesFrom().isEmpty()) Runs.writeConfig(out.path, Runs.fields("command", "sft", "model", model.toString(), "data", data.spec,
+                .strong(model.dir).out(out.path).resume(train.resume).head(train.head.value()).prepare();
+        if (run.resumesFrom().isEmpty()) CommandFiles.writeRunJson(out.path, CommandFiles.fields("command", "sft", "model", model.dir.toString(), "data", data.spec,
                 "tokenizer", tokenizer.resolved, "max_len", train.maxLen.value, "head", train.head.value(), "examples", examples.size(), "config", cfg));
         TrainingRun.Result r = run.run();
         System.out.println(r.interrupted() ? "stopped at step " + r.steps() : "SFT done: " + r.strong());

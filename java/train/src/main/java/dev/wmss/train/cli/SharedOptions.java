@@ -1,6 +1,5 @@
 package dev.wmss.train.cli;
 
-import dev.wmss.train.method.Runs;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
@@ -25,7 +24,8 @@ import java.util.List;
 
 /**
  * The options several commands share, each declared once as a picocli mixin: --data, --tokenizer, --out, --seed,
- * --max-len. A command that gives one of them another default says so with {@link Defaults}.
+ * --max-len, --model, --selection, --lambda and --freeze-weak, --device and --precision, --head. A command that gives one
+ * of them another default says so with {@link Defaults}.
  */
 final class SharedOptions {
     private SharedOptions() {}
@@ -112,7 +112,7 @@ final class SharedOptions {
 
         /** The tokenizer for the model in dir (named by option in messages), checked against it; see the class. */
         Tokenizer load(Path model, String option) {
-            Runs.requireModel(model, option);
+            CommandFiles.requireModel(model, option);
             Path own = model.resolve("tokenizer.json");
             Tokenizer tok;
             if (spec == null) {
@@ -130,7 +130,7 @@ final class SharedOptions {
 
         /** Another model the same tokenizer feeds (wmss: the weak model beside the strong one). */
         void check(Tokenizer tok, Path model, String option) {
-            Runs.requireModel(model, option);
+            CommandFiles.requireModel(model, option);
             long vocab = vocabSize(model, option);
             Path own = model.resolve("tokenizer.json");
             if (Files.isRegularFile(own)) {
@@ -255,27 +255,40 @@ final class SharedOptions {
         @Option(names = "--head", defaultValue = "fused", paramLabel = "fused|full",
                 description = "fused: the head, the mix and the cross-entropy in chunks of rows, never the whole N x V"
                         + " logits; full: materialise the logits (the reference path) (default ${DEFAULT-VALUE}).")
-        String mode;
+        dev.wmss.train.loop.Head.Mode mode;
         @Option(names = "--head-chunk-mb", paramLabel = "MB",
                 description = "Fused head: MiB of logits (all models) per chunk of rows (default 320 on the CPU,"
                         + " 1024 on CUDA).")
         Long chunkMb;
 
         dev.wmss.train.loop.Head value() {
-            dev.wmss.train.loop.Head.Mode m = switch (mode.toLowerCase(java.util.Locale.ROOT)) {
-                case "fused" -> dev.wmss.train.loop.Head.Mode.FUSED;
-                case "full" -> dev.wmss.train.loop.Head.Mode.FULL;
-                default -> throw new IllegalArgumentException("--head must be fused or full, got " + mode);
-            };
-            if (chunkMb == null) return new dev.wmss.train.loop.Head(m, dev.wmss.train.loop.Placement.current().defaultHeadChunkBytes());
+            if (chunkMb == null) {
+                return new dev.wmss.train.loop.Head(mode, dev.wmss.train.loop.Placement.current().defaultHeadChunkBytes());
+            }
             if (chunkMb < 1 || chunkMb > (Long.MAX_VALUE >> 20)) {
                 throw new IllegalArgumentException("--head-chunk-mb must be >= 1, got " + chunkMb);
             }
-            return new dev.wmss.train.loop.Head(m, chunkMb << 20);
+            return new dev.wmss.train.loop.Head(mode, chunkMb << 20);
         }
     }
 
-    /** Per-command defaults of shared options: eval reads builtin:test, demo writes to wmss-demo. */
+    /** --model: the model a command reads (sft, entropy, eval, export). */
+    static final class ModelOption {
+        @Option(names = "--model", required = true, paramLabel = "DIR",
+                description = "Model directory (config.json + safetensors): e.g. a base model, a run's strong/, or"
+                        + " checkpoints/step-N/strong.")
+        Path dir;
+    }
+
+    /** --selection: the WD-DS variant (run, demo, wmss); wmss's default is NONE ({@link Defaults}). */
+    static final class SelectionOption {
+        @Option(names = "--selection", paramLabel = "CODE|PAPER|NONE",
+                description = "WD-DS variant: CODE (the authors' code), PAPER (arXiv v2) or NONE (every example once);"
+                        + " any case (default ${DEFAULT-VALUE}).")
+        dev.wmss.train.select.Selection.Variant variant;
+    }
+
+    /** Per-command defaults of shared options: eval reads builtin:test, demo writes to wmss-demo, wmss selects NONE. */
     static final class Defaults implements CommandLine.IDefaultValueProvider {
         @Override
         public String defaultValue(CommandLine.Model.ArgSpec arg) {
@@ -283,6 +296,7 @@ final class SharedOptions {
             String command = arg.command().name();
             if (command.equals("eval") && o.longestName().equals("--data")) return "builtin:test";
             if (command.equals("demo") && o.longestName().equals("--out")) return "wmss-demo";
+            if (o.longestName().equals("--selection")) return command.equals("wmss") ? "NONE" : "CODE";
             return null;
         }
     }

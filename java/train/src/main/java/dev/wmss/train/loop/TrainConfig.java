@@ -1,22 +1,34 @@
 package dev.wmss.train.loop;
 
+import com.google.gson.annotations.SerializedName;
+import dev.wmss.train.settings.Setting;
+
 /**
  * How one training run goes. An optimizer step takes batchSize x accum examples in accum micro-batches; the loss
  * is normalised by the supervised tokens of all of them (the accumulated batch), as the method prescribes. Mode SFT
  * trains the strong model alone; WDJT trains weak and strong jointly on the mixed logits (WD-JT) with weight lambda
  * on the strong logits. Every field is checked here, with the command-line option it comes from named, so a bad
- * value stops a run before any work. Build one with {@link #builder}.
+ * value stops a run before any work. Build one with {@link #builder}. Each component names its option
+ * ({@link Setting}): a checkpoint's identity holds the configuration, and a resume is compared field by field.
  */
-public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, double lr, double warmupRatio,
-                          double weightDecay, double maxGradNorm, float lambda, boolean freezeWeak, long seed,
-                          int logEvery, int checkpointEvery, Schedule schedule, double adamBeta2, ClipScope clipScope,
-                          LossTokens lossTokens) {
+public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int epochs, @Setting("--batch") int batchSize,
+                          @Setting("--accum") int accum, @Setting("--lr") double lr, @Setting("--warmup") double warmupRatio,
+                          @Setting("--weight-decay") double weightDecay, @Setting("--clip") double maxGradNorm,
+                          @Setting("--lambda") float lambda, @Setting("--freeze-weak") boolean freezeWeak,
+                          @Setting("--seed") long seed, @Setting(value = "--log-every", mayChange = true) int logEvery,
+                          @Setting(value = "--checkpoint-every", mayChange = true) int checkpointEvery,
+                          @Setting("--schedule") Schedule schedule, @Setting("--adam-beta2") double adamBeta2,
+                          @Setting("--clip-scope") ClipScope clipScope, @Setting("--loss-tokens") LossTokens lossTokens) {
     /**
      * SFT: one model's cross-entropy; WDJT: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
      * of lambda·z (WD-JT's mixing without a weak model: the control that tells the weak model's part from a
      * temperature's).
      */
-    public enum Mode { SFT, WDJT, TEMPERATURE }
+    public enum Mode {
+        SFT,
+        @SerializedName(value = "WDJT", alternate = "WMSS") WDJT, // WMSS: its name in files of earlier versions
+        TEMPERATURE
+    }
 
     /** The learning-rate shape after the warm-up: linear decay to 0 (the authors' code) or cosine to 0. */
     public enum Schedule { LINEAR, COSINE }

@@ -44,11 +44,12 @@ public final class Demo {
         public static final Sizes QUICK = new Sizes(160, 24, 160, 1, 48, 1, 16, 160, 32, 3e-3, 1e-3, 2);
     }
 
-    /** WD-JT's lambda and freezing, and the WD-DS variant (null: every training example once, a control). */
+    /** WD-JT's lambda and freezing, and the WD-DS variant (NONE: every training example once, a control). */
     public record Options(float lambda, boolean freezeWeak, Selection.Variant selection) {
         public Options {
             // checked here, before the first stage, with the values of the stages that use them
             TrainConfig.builder(TrainConfig.Mode.WDJT).lambda(lambda).freezeWeak(freezeWeak).build();
+            if (selection == null) throw new IllegalArgumentException("--selection is required (CODE, PAPER or NONE)");
         }
     }
 
@@ -56,15 +57,6 @@ public final class Demo {
         if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3, got " + levels);
         return new Sizes(s.train(), s.test(), s.base(), s.baseEpochs(), s.hidden(), s.layers(), s.batch(), s.maxLen(),
                 s.maxNew(), s.lr(), s.tuneLr(), levels);
-    }
-
-    public static Selection.Variant selection(String name) {
-        return switch (name.toUpperCase(Locale.ROOT)) {
-            case "NONE" -> null;
-            case "CODE" -> Selection.Variant.CODE;
-            case "PAPER" -> Selection.Variant.PAPER;
-            default -> throw new IllegalArgumentException("--selection must be CODE, PAPER or NONE, got " + name);
-        };
     }
 
     /** init: the random model's held-out token loss; base: M0's; sft and wmss: the two arms'. */
@@ -115,8 +107,11 @@ public final class Demo {
         // the method and its control on M0, as `run` does (stages in out/: m1, control, wdds, wdjt, eval, final)
         if (parallel.isRoot()) Method.clearStages(out); // the demo starts every stage afresh
         parallel.barrier();
-        Method.Report r = Method.run(out, new Method.Spec(m0, train, split.test(), tok, sft, 1, o.lambda(),
-                o.freezeWeak(), o.selection(), null, Head.FUSED, s.maxNew(), 64, DType.F32));
+        MethodSettings settings = MethodSettings.builder(sft).command("demo").lambda(o.lambda()).freezeWeak(o.freezeWeak())
+                .selection(o.selection()).wdjtEpochs(1).maxNew(s.maxNew()).evalBatch(64).exportDType(DType.F32)
+                .inputs(m0, "builtin: the demo's training problems", train, "builtin: the demo's held-out problems",
+                        split.test().size(), "byte").build();
+        Method.Report r = Method.run(out, settings, new Method.Inputs(m0, train, split.test(), tok, Head.FUSED));
         return new Report(initLoss, r.base(), r.control(), r.wmss(), r.draws(), (System.nanoTime() - t0) / 1e9);
     }
 

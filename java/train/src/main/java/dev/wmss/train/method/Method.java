@@ -50,31 +50,18 @@ import java.util.function.Supplier;
 public final class Method {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
 
-    /**
-     * What to run. sft: M1's stage (1 epoch; the control gets 1 + jtEpochs); selection null: every example once;
-     * eval null: no evaluation stage.
-     */
-    public record Spec(Path base, Collator train, List<Example> eval, Tokenizer tok, TrainConfig sft, int jtEpochs, float lambda,
-                boolean freezeWeak, Selection.Variant selection, TrainConfig.LossTokens jtTokens, Head head, int maxNew,
-                int evalBatch, DType exportDType) {
-        public Spec {
-            if (jtEpochs < 1) throw new IllegalArgumentException("--epochs must be >= 1, got " + jtEpochs);
-            if (maxNew < 1) throw new IllegalArgumentException("--max-new must be >= 1, got " + maxNew);
-            if (evalBatch < 1) throw new IllegalArgumentException("--eval-batch must be >= 1, got " + evalBatch);
-            jt(sft, jtEpochs, lambda, freezeWeak, jtTokens).build(); // lambda and freezing checked before any stage
-        }
+    /** The method's inputs: the base model M0, the tokenised training set, the evaluation set (null: none), how the loss
+     *  meets the vocabulary. What decides the results is in the {@link MethodSettings}. */
+    public record Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head) {}
 
-        /** WD-JT's configuration: M1's, in mode WDJT, for jtEpochs epochs. */
-        public TrainConfig.Builder jt() {
-            return jt(sft, jtEpochs, lambda, freezeWeak, jtTokens);
-        }
+    /** The control's configuration: M1's SFT continued for wdjtEpochs more epochs, in one schedule (the same budget). */
+    public static TrainConfig control(TrainConfig m1, int wdjtEpochs) {
+        return m1.toBuilder().epochs(m1.epochs() + wdjtEpochs).build();
+    }
 
-        private static TrainConfig.Builder jt(TrainConfig sft, int epochs, float lambda, boolean freezeWeak,
-                                              TrainConfig.LossTokens tokens) {
-            TrainConfig.Builder b = sft.toBuilder().mode(TrainConfig.Mode.WDJT).epochs(epochs).lambda(lambda)
-                    .freezeWeak(freezeWeak);
-            return tokens == null ? b : b.lossTokens(tokens);
-        }
+    /** WD-JT's configuration: M1's, in mode WDJT, for epochs, with lambda and the weak model frozen or not. */
+    public static TrainConfig.Builder wdjt(TrainConfig m1, int epochs, float lambda, boolean freezeWeak) {
+        return m1.toBuilder().mode(TrainConfig.Mode.WDJT).epochs(epochs).lambda(lambda).freezeWeak(freezeWeak);
     }
 
     /** Evaluations are null without an evaluation set (and on ranks other than 0). */
@@ -82,31 +69,35 @@ public final class Method {
                   int unique, Map<String, Double> stageSeconds, double seconds) {}
 
     private final Path out;
-    private final Spec s;
+    private final MethodSettings s;
+    private final Inputs in;
     private final DataParallel parallel = DataParallel.process();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
 
-    private Method(Path out, Spec s) {
+    private Method(Path out, MethodSettings s, Inputs in) {
         this.out = out;
         this.s = s;
+        this.in = in;
     }
 
-    public static Report run(Path out, Spec spec) {
-        return new Method(out, spec).execute();
+    public static Report run(Path out, MethodSettings settings, Inputs inputs) {
+        return new Method(out, settings, inputs).execute();
     }
 
     private Report execute() {
         long t0 = System.nanoTime();
         OutputDir.requireWritable(out, "--out");
-        Path m1 = train("m1", "SFT of M0 for 1 epoch (M1)", s.sft(), Sampler.all(s.train().size()), s.base(), null);
-        Path control = train("control", "control: SFT of M0 for " + (1 + s.jtEpochs()) + " epochs in one schedule",
-                s.sft().toBuilder().epochs(1 + s.jtEpochs()).build(), Sampler.all(s.train().size()), s.base(), null);
-        int[] active = stage("wdds", "WD-DS: entropies under M0 and M1, " + (s.selection() == null
-                ? "no selection (every example once)" : s.selection() + "-variant draw"), () -> select(m1), this::readActive);
+        int n = in.train().size();
+        Path m1 = train("m1", "SFT of M0 for 1 epoch (M1)", s.sft(), Sampler.all(n), in.base(), null);
+        Path control = train("control", "control: SFT of M0 for " + (1 + s.wdjtEpochs()) + " epochs in one schedule",
+                s.control(), Sampler.all(n), in.base(), null);
+        int[] active = stage("wdds", "WD-DS: entropies under M0 and M1, " + (s.selection() == Selection.Variant.NONE
+                ? "no selection (every example once)" : s.selection() + "-variant draw"), () -> WdDs.run(parallel, in.base(),
+                m1, in.train(), in.head(), s.selection(), s.seed(), out.resolve("wdds")).indices(), WdDs::readIndices);
         Path wmss = train("wdjt", "WD-JT of weak M0 and strong M1 (lambda " + s.lambda()
-                + (s.freezeWeak() ? ", weak frozen)" : ")"), s.jt().build(), active, m1, s.base());
-        Map<String, Evaluator.Result> eval = s.eval() == null ? Map.of()
-                : stage("eval", "evaluation on " + s.eval().size() + " examples", () -> evaluate(Map.of("base", s.base(),
+                + (s.freezeWeak() ? ", weak frozen)" : ")"), s.wdjt(), active, m1, in.base());
+        Map<String, Evaluator.Result> eval = in.eval() == null ? Map.of()
+                : stage("eval", "evaluation on " + in.eval().size() + " examples", () -> evaluate(Map.of("base", in.base(),
                         "m1", m1, "control", control, "wmss", wmss)), this::readEval);
         stage("final", "export of WMSS's strong model", () -> export(wmss), d -> Boolean.TRUE);
         long unique = java.util.Arrays.stream(active).distinct().count();
@@ -122,8 +113,8 @@ public final class Method {
             Path dir = out.resolve(name);
             boolean resume = Files.isDirectory(dir) && new Checkpointer(dir).latest().isPresent();
             if (resume) LOG.info("   resuming from {}", dir.resolve("checkpoints"));
-            TrainingRun.Result r = TrainingRun.builder(cfg).data(s.train(), active).strong(strong).weak(weak).out(dir)
-                    .resume(resume).startOver(!resume).head(s.head()).prepare().run();
+            TrainingRun.Result r = TrainingRun.builder(cfg).data(in.train(), active).strong(strong).weak(weak).out(dir)
+                    .resume(resume).startOver(!resume).head(in.head()).prepare().run();
             if (r.interrupted()) throw new Interrupted();
             return r.strong();
         }, dir -> dir.resolve("strong"));
@@ -143,14 +134,14 @@ public final class Method {
     private <T> T stage(String name, String what, Supplier<T> body, java.util.function.Function<Path, T> reread) {
         Path dir = out.resolve(name), marker = dir.resolve("stage.json"), spent = dir.resolve("elapsed.json");
         if (Files.isRegularFile(marker)) {
-            JsonObject m = JsonParser.parseString(read(marker)).getAsJsonObject();
+            JsonObject m = JsonParser.parseString(OutputDir.read(marker)).getAsJsonObject();
             seconds.put(name, m.get("seconds").getAsDouble());
             LOG.info("== {}: done before ({}), skipped", what, marker);
             return reread.apply(dir);
         }
         // the time of earlier invocations that stopped in this stage (Ctrl-C, an error) counts toward it
         double before = Files.isRegularFile(spent)
-                ? JsonParser.parseString(read(spent)).getAsJsonObject().get("seconds").getAsDouble() : 0;
+                ? JsonParser.parseString(OutputDir.read(spent)).getAsJsonObject().get("seconds").getAsDouble() : 0;
         LOG.info("== {}", what);
         long t0 = System.nanoTime();
         T result;
@@ -160,7 +151,7 @@ public final class Method {
             if (parallel.isRoot()) {
                 double sec = before + (System.nanoTime() - t0) / 1e9;
                 try {
-                    Runs.writeJson(spent, Map.of("stage", name, "seconds", sec));
+                    OutputDir.writeJson(spent, Map.of("stage", name, "seconds", sec));
                 } catch (RuntimeException ignored) {
                     // the failure itself is what the user must see
                 }
@@ -169,41 +160,9 @@ public final class Method {
         }
         double sec = before + (System.nanoTime() - t0) / 1e9;
         seconds.put(name, sec);
-        if (parallel.isRoot()) Runs.writeJson(marker, Map.of("stage", name, "what", what, "seconds", sec));
+        if (parallel.isRoot()) OutputDir.writeJson(marker, Map.of("stage", name, "what", what, "seconds", sec));
         parallel.barrier();
         return result;
-    }
-
-    private int[] select(Path m1) {
-        double[] h0, h1;
-        try (TorchModel weak = Placement.current().load(s.base()); TorchModel strong = Placement.current().load(m1)) {
-            h0 = ShardedStats.answerEntropy(parallel, weak, s.train(), 64, s.head(), "   entropies under M0");
-            h1 = ShardedStats.answerEntropy(parallel, strong, s.train(), 64, s.head(), "   entropies under M1");
-        }
-        int[] active = Sampler.all(s.train().size());
-        double[] p = null;
-        if (s.selection() != null) {
-            p = Selection.weights(h0, h1, Selection.ALPHA, Selection.BETA, Selection.GAMMA, s.selection());
-            active = Selection.sample(p, h0.length, s.sft().seed(), s.selection() == Selection.Variant.PAPER);
-        }
-        if (parallel.isRoot()) {
-            Path dir = out.resolve("wdds");
-            EntropyFile.write(dir.resolve("entropy-weak.jsonl"), h0);
-            EntropyFile.write(dir.resolve("entropy-strong.jsonl"), h1);
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("variant", s.selection() == null ? "NONE" : s.selection().name());
-            m.put("examples", h0.length);
-            m.put("draws", active.length);
-            m.put("indices", active);
-            if (p != null) m.put("weights", p);
-            Runs.writeJson(dir.resolve("active.json"), m);
-        }
-        return active; // computed identically on every rank (same entropies, same seed)
-    }
-
-    private int[] readActive(Path dir) {
-        return new Gson().fromJson(JsonParser.parseString(read(dir.resolve("active.json"))).getAsJsonObject().get("indices"),
-                int[].class);
     }
 
     private Map<String, Evaluator.Result> evaluate(Map<String, Path> models) {
@@ -211,20 +170,20 @@ public final class Method {
         if (parallel.isRoot()) {
             for (String role : List.of("base", "m1", "control", "wmss")) {
                 try (TorchModel m = Placement.current().load(models.get(role))) {
-                    results.put(role, Evaluator.evaluate(m, s.eval(), s.tok(), s.train().maxLen() + s.maxNew(), s.maxNew(),
+                    results.put(role, Evaluator.evaluate(m, in.eval(), in.tok(), in.train().maxLen() + s.maxNew(), s.maxNew(),
                             s.evalBatch(), "   evaluating " + role));
                 }
                 LOG.info("   {}: exact match {}", role, String.format(java.util.Locale.ROOT, "%.1f%%",
                         100 * results.get(role).accuracy()));
             }
-            Runs.writeJson(out.resolve("eval").resolve("eval.json"), results);
+            OutputDir.writeJson(out.resolve("eval").resolve("eval.json"), results);
         }
         return results;
     }
 
     private Map<String, Evaluator.Result> readEval(Path dir) {
         if (!parallel.isRoot()) return Map.of();
-        JsonObject o = JsonParser.parseString(read(dir.resolve("eval.json"))).getAsJsonObject();
+        JsonObject o = JsonParser.parseString(OutputDir.read(dir.resolve("eval.json"))).getAsJsonObject();
         Map<String, Evaluator.Result> results = new LinkedHashMap<>();
         for (var e : o.entrySet()) results.put(e.getKey(), new Gson().fromJson(e.getValue(), Evaluator.Result.class));
         return results;
@@ -235,7 +194,7 @@ public final class Method {
             try (TorchModel m = Placement.current().load(wmss)) {
                 m.save(out.resolve("final"), s.exportDType(), 5_000_000_000L);
             }
-            Runs.copyTokenizerFiles(s.tok().files(), out.resolve("final")); // loadable by Hugging Face as is
+            OutputDir.copyInto(in.tok().files(), out.resolve("final")); // loadable by Hugging Face as is
         }
         return Boolean.TRUE;
     }
@@ -249,14 +208,6 @@ public final class Method {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot delete " + out.resolve(d) + ": " + OutputDir.reason(e), e);
             }
-        }
-    }
-
-    public static String read(Path file) {
-        try {
-            return Files.readString(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + OutputDir.reason(e), e);
         }
     }
 }

@@ -31,7 +31,7 @@ import java.util.Map;
 public final class MethodReport {
     private MethodReport() {}
 
-    public static void write(Path out, Method.Spec s, Method.Report r) {
+    public static void write(Path out, MethodSettings s, Method.Report r) {
         Path plots = out.resolve("plots");
         List<String> made = new ArrayList<>();
         try {
@@ -51,20 +51,20 @@ public final class MethodReport {
         md.append("# WMSS run: ").append(out.toAbsolutePath().getFileName()).append("\n\n");
         md.append(String.format(Locale.ROOT, "Base model `%s`, %d training examples, %s; one seed (%d): the standard "
                         + "errors below are of each accuracy alone (binomial), not of a difference between arms.%n%n",
-                s.base(), s.train().size(), s.eval() == null ? "no evaluation set" : s.eval().size() + " evaluation examples",
+                s.base(), s.examples(), s.eval() == null ? "no evaluation set" : s.evalExamples() + " evaluation examples",
                 s.sft().seed()));
         if (r.control() != null) {
             md.append("| model | exact match | ± s.e. | token loss |\n|---|---:|---:|---:|\n");
             row(md, "M0 (base)", r.base());
             row(md, "M1 (SFT, 1 epoch)", r.m1());
-            row(md, "control: SFT, " + (1 + s.jtEpochs()) + " epochs", r.control());
+            row(md, "control: SFT, " + (1 + s.wdjtEpochs()) + " epochs", r.control());
             row(md, "WMSS: M1 + WD-JT (λ = " + s.lambda() + ")", r.wmss());
             double d = r.wmss().accuracy() - r.control().accuracy();
             md.append(String.format(Locale.ROOT, "%nWMSS − control: %+.1f points.%n%n", 100 * d));
         }
         md.append(String.format(Locale.ROOT, "WD-DS: %s, %d draws of %d examples (%d unique).%n%n",
-                s.selection() == null ? "none (every example once)" : s.selection() + " variant", r.draws(),
-                s.train().size(), r.unique()));
+                s.selection() == dev.wmss.train.select.Selection.Variant.NONE ? "none (every example once)" : s.selection() + " variant",
+                r.draws(), s.examples(), r.unique()));
         md.append("| stage | seconds |\n|---|---:|\n");
         for (var e : r.stageSeconds().entrySet()) md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", e.getKey(), e.getValue()));
         md.append(String.format(Locale.ROOT, "| all (this invocation, skipped stages excluded) | %.0f |%n%n", r.seconds()));

@@ -32,7 +32,7 @@ class RunCommandTest {
         return cl.execute(args);
     }
 
-    private static Path model(Path dir, long seed) {
+    static Path model(Path dir, long seed) {
         try (TorchModel m = TorchModel.init(SMALL, seed)) {
             m.save(dir);
         }
