@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
                         + " control, weak frozen, a lambda sweep), scored by teacher-forced exact match. Writes report.md,"
                         + " results.csv, differences.csv and plots/ in --out."})
 final class ExperimentCommand implements Callable<Integer> {
-    @picocli.CommandLine.Mixin
+    @Mixin
     SharedOptions.DeviceOption placement;
     @Mixin
     SharedOptions.Out out;
@@ -27,8 +27,10 @@ final class ExperimentCommand implements Callable<Integer> {
     boolean quick;
     @Option(names = "--seeds", paramLabel = "N", description = "Paired seeds (default: 5; --quick: 2).")
     Integer seeds;
-    @Option(names = "--train", paramLabel = "N", description = "SFT problems per seed (default: 400).")
+    @Option(names = "--train-size", paramLabel = "N", description = "SFT problems per seed (default: 400).")
     Integer train;
+    @Option(names = "--train", hidden = true, paramLabel = "N", description = "Renamed --train-size.")
+    String oldTrain;
     @Option(names = "--test", paramLabel = "N", description = "Held-out problems, the same for every seed and arm (default: 1500).")
     Integer test;
     @Option(names = "--m1-epochs", paramLabel = "N", description = "SFT epochs that make M1 (default: 12).")
@@ -46,16 +48,19 @@ final class ExperimentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ExperimentSpec spec = quick ? ExperimentSpec.QUICK : ExperimentSpec.FULL;
-        java.util.Map<String, Number> sizes = new java.util.HashMap<>();
-        put(sizes, "seeds", "--seeds", seeds);
-        put(sizes, "train", "--train", train);
-        put(sizes, "test", "--test", test);
-        put(sizes, "m1Epochs", "--m1-epochs", m1Epochs);
-        put(sizes, "batch", "--batch", batch);
-        put(sizes, "levels", "--levels", levels);
-        if (lr != null) sizes.put("lr", lr);
-        spec = spec.with(sizes);
+        if (oldTrain != null) {
+            throw new IllegalArgumentException("--train is now --train-size (SFT problems per seed; run's --train is a"
+                    + " data file)");
+        }
+        ExperimentSpec.Builder b = (quick ? ExperimentSpec.QUICK : ExperimentSpec.FULL).toBuilder();
+        if (seeds != null) b.seeds(seeds);
+        if (train != null) b.train(train);
+        if (test != null) b.test(test);
+        if (m1Epochs != null) b.m1Epochs(m1Epochs);
+        if (batch != null) b.batch(batch);
+        if (levels != null) b.levels(levels);
+        if (lr != null) b.lr(lr);
+        ExperimentSpec spec = b.build(); // every value checked here, before any work
         LoggerFactory.getLogger("dev.wmss.train").info("wmss-native experiment: {}", Backend.current());
         Experiment.Result r = Experiment.run(out.path, spec, resume, force, quick);
         System.out.println();
@@ -68,11 +73,5 @@ final class ExperimentCommand implements Callable<Integer> {
         System.out.println("report with plots: " + out.path.resolve("report.md").toAbsolutePath());
         if (r.smoke() != null) return r.smoke().passed() ? 0 : 3;
         return r.arms().isEmpty() && !r.gatesPassed() ? 3 : 0;
-    }
-
-    private static void put(java.util.Map<String, Number> sizes, String name, String option, Integer v) {
-        if (v == null) return;
-        if (v < 1) throw new IllegalArgumentException(option + " must be >= 1, got " + v);
-        sizes.put(name, v);
     }
 }

@@ -40,7 +40,7 @@ class ExperimentChecksTest {
     @Test
     void withoutQuickAFailedGateStopsTheArmsUnlessForced(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("x");
-        ExperimentSpec spec = ExperimentSpec.QUICK.withSeeds(1);
+        ExperimentSpec spec = ExperimentSpec.QUICK.toBuilder().seeds(1).build();
         Experiment.Result gated = Experiment.run(dir, spec, false, false, false);
         assertFalse(gated.gatesPassed(), "the quick sizes cannot make a saturated M1");
         assertTrue(gated.arms().isEmpty());
