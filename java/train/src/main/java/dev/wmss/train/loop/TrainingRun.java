@@ -64,7 +64,9 @@ public final class TrainingRun {
     public Result run() {
         boolean wmss = cfg.mode() == TrainConfig.Mode.WDJT;
         if (parallel.isRoot()) {
-            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation()));
+            // where this session ran (device, precision) is recorded, not part of the identity: a run may move
+            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation(),
+                    "placement", Placement.current().toString()));
         }
         try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {

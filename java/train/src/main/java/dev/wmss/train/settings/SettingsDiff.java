@@ -47,8 +47,12 @@ public final class SettingsDiff {
 
     /** How messages name a record's component: its {@link Setting}, else its own name. */
     public static String name(Class<? extends Record> type, String component) {
-        Setting s = setting(type, component);
-        return s != null ? s.value() : component;
+        try {
+            Setting s = type.getDeclaredField(component).getAnnotation(Setting.class);
+            return s != null ? s.value() : component;
+        } catch (NoSuchFieldException e) {
+            throw new IllegalArgumentException(type.getSimpleName() + " has no component " + component, e);
+        }
     }
 
     /** The annotation of the field at a JSON path ("sft.lr") of a record type, or null. */

@@ -79,6 +79,9 @@ class ExperimentCommandTest {
         CliRun seeds = run("experiment", "--quick", "--seeds", "0", "--out", tmp.resolve("x").toString());
         assertEquals(1, seeds.code());
         assertTrue(seeds.err().contains("--seeds must be >= 1"), seeds.err());
+        CliRun oldSpelling = run("experiment", "--quick", "--train", "50", "--out", tmp.resolve("x").toString());
+        assertEquals(1, oldSpelling.code());
+        assertTrue(oldSpelling.err().contains("--train is now --train-size"), oldSpelling.err());
         assertFalse(Files.exists(tmp.resolve("x")));
     }
 }

@@ -52,4 +52,18 @@ class ExperimentChecksTest {
         assertTrue(forced.forced());
         assertTrue(Files.readString(dir.resolve("report.md")).contains("the arms were run anyway (--force)"));
     }
+
+    @Test
+    void anExperimentRecordedByAnEarlierVersionIsComparedToo() {
+        // earlier versions wrote the spec as its text, which the record still prints the same way
+        ExperimentSpec quick = ExperimentSpec.QUICK;
+        assertTrue(quick.toString().startsWith("ExperimentSpec[lmTexts=200, ") && quick.toString().contains("sweep=[0.3, 0.5]"));
+        assertEquals(List.of(), Experiment.differences(new com.google.gson.JsonPrimitive(quick.toString()), quick));
+        ExperimentSpec three = quick.toBuilder().seeds(3).build();
+        assertEquals(List.of("--seeds: experiment 2, now 3"),
+                Experiment.differences(new com.google.gson.JsonPrimitive(quick.toString()), three));
+        assertEquals(List.of("--seeds: experiment 2, now 3"),
+                Experiment.differences(new com.google.gson.Gson().toJsonTree(quick), three));
+        assertEquals(quick, quick.toBuilder().build(), "a record's equals");
+    }
 }
