@@ -38,14 +38,16 @@ import java.util.function.Supplier;
  * newest checkpoint. Stages (directories of the run):
  * <pre>
  *   m1        SFT of M0 for 1 epoch                              (M1)
- *   control   SFT of M0 for 1 + jtEpochs epochs in one schedule  (the control: the same budget)
- *   wdds      entropies of every example under M0 and M1, the WD-DS weights and draw (skipped without selection)
+ *   control   SFT of M0 for 1 + wdjtEpochs epochs in one schedule (the control: the same budget)
+ *   wdds      entropies of every example under M0 and M1, the WD-DS weights and draw ({@link WdDs}; NONE: every
+ *             example once)
  *   wdjt      WD-JT of weak M0 and strong M1 over the draw       (WMSS: its strong/ is the result)
  *   eval      M0, M1, control and WMSS on the evaluation set (exact match, token loss)
  *   final     WMSS's strong model exported as a Hugging Face checkpoint
  * </pre>
- * then report.md and plots/ ({@link MethodReport}). Under a launcher every rank runs it: training and entropies are
- * shared, rank 0 writes, selects and evaluates.
+ * then report.md and plots/ ({@link MethodReport}). What decides the results is one {@link MethodSettings}; `run` and
+ * the demo call it, `wmss` and the experiment use its stages ({@link WdDs}, {@link #control}, {@link #wdjt}). Under a
+ * launcher every rank runs it: training and entropies are shared, rank 0 writes and evaluates.
  */
 public final class Method {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
