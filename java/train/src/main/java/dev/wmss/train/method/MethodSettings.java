@@ -93,11 +93,30 @@ public record MethodSettings(
         }
         if (!exists && resume) throw new IllegalArgumentException("--resume: no run in " + out + " (no run.json)");
         if (!exists) return;
-        List<String> diff = SettingsDiff.of(JsonParser.parseString(OutputDir.read(previous)), this, GSON, "run");
+        List<String> diff = SettingsDiff.of(recorded(OutputDir.read(previous)), this, GSON, "run");
         if (!diff.isEmpty()) {
             throw new IllegalArgumentException("--resume: " + out + " was made with other settings:\n  "
                     + String.join("\n  ", diff) + "\nuse the run's settings, or another --out for a new run");
         }
+    }
+
+    /**
+     * run.json as recorded, its configurations read as this version writes them (earlier versions named WD-JT's mode
+     * WMSS): a run made before resumes when its settings are the same.
+     */
+    private static com.google.gson.JsonElement recorded(String json) {
+        com.google.gson.JsonElement e = JsonParser.parseString(json);
+        if (!e.isJsonObject()) return e;
+        for (String stage : List.of("sft", "wdjt")) {
+            com.google.gson.JsonElement cfg = e.getAsJsonObject().get(stage);
+            if (cfg == null || !cfg.isJsonObject()) continue;
+            try {
+                e.getAsJsonObject().add(stage, GSON.toJsonTree(GSON.fromJson(cfg, TrainConfig.class)));
+            } catch (RuntimeException unreadable) {
+                // compared as it is: the differences are named
+            }
+        }
+        return e;
     }
 
     /** sft: M1's configuration (its epochs are set to M1's 1 here). */
