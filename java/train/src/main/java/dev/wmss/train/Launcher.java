@@ -5,7 +5,7 @@ import java.lang.reflect.InvocationTargetException;
 /**
  * The jar's entry point ({@code java -jar wmss-native.jar}), compiled for Java 8 (and nothing else in the jar is), so
  * that an older {@code java} runs it and says what is needed instead of failing with UnsupportedClassVersionError.
- * On Java 25 or newer it hands over to {@link Main}.
+ * On Java 25 or newer it hands over to {@code dev.wmss.train.cli.Main}.
  */
 public final class Launcher {
     /** The Java feature version the application is compiled for (the FFM API, --release 25). */
@@ -23,7 +23,7 @@ public final class Launcher {
             System.exit(1);
         }
         try {
-            Class.forName("dev.wmss.train.Main").getMethod("main", String[].class).invoke(null, (Object) args);
+            Class.forName("dev.wmss.train.cli.Main").getMethod("main", String[].class).invoke(null, (Object) args);
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }

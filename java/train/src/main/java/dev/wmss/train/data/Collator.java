@@ -1,5 +1,7 @@
 package dev.wmss.train.data;
 
+import dev.wmss.train.settings.Setting;
+
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -26,7 +28,9 @@ public final class Collator {
     private int dropped;
 
     /** What --max-len cut off: examples longer than the window and their tokens beyond it. */
-    public record Truncation(int examples, long tokens, int total, int maxLen) {
+    public record Truncation(@Setting("examples cut by --max-len") int examples,
+                             @Setting("tokens cut by --max-len") long tokens,
+                             @Setting("training examples") int total, @Setting("--max-len") int maxLen) {
         /** One line for the log, or null when nothing was cut. */
         public String describe() {
             if (examples == 0) return null;

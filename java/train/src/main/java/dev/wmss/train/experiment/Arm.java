@@ -23,7 +23,7 @@ public record Arm(String name, String title, Kind kind, boolean selection, float
             JOINT = "joint-only", TEMPERATURE = "temperature", FROZEN = "frozen-weak";
 
     /** The arms for the method's lambda and the lambda sweep of joint-only training (the method's own lambda skipped). */
-    public static List<Arm> all(float lambda, float[] sweep) {
+    public static List<Arm> all(float lambda, List<Float> sweep) {
         List<Arm> arms = new ArrayList<>(List.of(
                 new Arm(CONTROL, "control: SFT, one schedule", Kind.CONTROL, false, 1f, false),
                 new Arm(SFT_1_1, "SFT 1+1 (M1 + 1 SFT epoch)", Kind.SFT, false, 1f, false),

@@ -3,6 +3,9 @@ package dev.wmss.train.experiment;
 import dev.wmss.train.loop.Placement;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.Collator;
@@ -11,11 +14,16 @@ import dev.wmss.train.eval.Answers;
 import dev.wmss.train.eval.Generator;
 import dev.wmss.train.eval.TokenStats;
 import dev.wmss.train.loop.Checkpointer;
+import dev.wmss.train.loop.DataParallel;
+import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.loop.Sampler;
 import dev.wmss.train.loop.TrainConfig;
 import dev.wmss.train.loop.TrainingRun;
+import dev.wmss.train.method.Method;
+import dev.wmss.train.method.WdDs;
 import dev.wmss.train.select.Selection;
+import dev.wmss.train.settings.SettingsDiff;
 import dev.wmss.train.task.ArithmeticTasks;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +38,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * An experiment that can show WMSS's effect or fail to, on the built-in task:
@@ -96,7 +106,7 @@ public final class Experiment {
     private Experiment(Path out, ExperimentSpec s) {
         this.out = out;
         this.s = s;
-        this.pool = ArithmeticTasks.splits(s.lmTexts() + s.seeds() * s.train(), s.test(), s.levels(), s.dataSeed());
+        this.pool = pool(s);
         this.test = new Collator(pool.test(), tok, s.maxLen());
     }
 
@@ -116,22 +126,37 @@ public final class Experiment {
                     + " without --resume to start an experiment there");
         }
         OutputDir.requireWritable(out, "--out");
-        String want = GSON.toJson(Map.of("spec", spec.toString()));
+        com.google.gson.JsonObject want = new com.google.gson.JsonObject();
+        want.add("spec", GSON.toJsonTree(spec));
         if (Files.isRegularFile(record)) {
-            String have = read(record);
             if (!resume) {
                 throw new IllegalArgumentException(out + " holds an experiment: --resume continues it, or choose another --out");
             }
-            if (!have.strip().equals(want.strip())) {
-                String was = com.google.gson.JsonParser.parseString(have).getAsJsonObject().get("spec").getAsString();
+            List<String> diff = differences(JsonParser.parseString(read(record)).getAsJsonObject().get("spec"), spec);
+            if (!diff.isEmpty()) {
                 throw new IllegalArgumentException("--resume: " + out + " holds an experiment with other settings:\n  "
-                        + String.join("\n  ", ExperimentSpec.differences(was, spec))
-                        + "\nuse the experiment's settings, or another --out for a new experiment");
+                        + String.join("\n  ", diff) + "\nuse the experiment's settings, or another --out for a new experiment");
             }
         } else {
-            write(record, want);
+            write(record, GSON.toJson(want));
         }
         return new Experiment(out, spec).execute(force, smoke);
+    }
+
+    /**
+     * "--seeds: experiment 2, now 3" for each setting in which spec differs from the recorded one. Earlier versions
+     * recorded the spec as its text (ExperimentSpec[lmTexts=..., ...], which a record still prints the same way).
+     */
+    static List<String> differences(JsonElement recorded, ExperimentSpec spec) {
+        if (recorded != null && recorded.isJsonPrimitive()) {
+            String was = recorded.getAsString();
+            if (was.equals(spec.toString())) return List.of();
+            JsonObject fields = new JsonObject();
+            Matcher x = Pattern.compile("(\\w+)=(\\[[^\\]]*\\]|[^,\\]]*)").matcher(was);
+            while (x.find()) fields.addProperty(x.group(1), x.group(2));
+            recorded = fields;
+        }
+        return SettingsDiff.of(recorded, spec, GSON, "experiment");
     }
 
     private Result execute(boolean force, boolean smoke) {
@@ -219,8 +244,21 @@ public final class Experiment {
 
     /** The seed's SFT set: its own slice of the pool (never a test problem, never M0's texts). */
     private Collator trainSet(int seed) {
-        int from = s.lmTexts() + (seed - 1) * s.train();
-        return new Collator(pool.train().subList(from, from + s.train()), tok, s.maxLen());
+        return new Collator(trainingSet(s, pool, seed), tok, s.maxLen());
+    }
+
+    /** The SFT problems of a seed of an experiment (what its M1 and arms train on, and WD-DS draws from). */
+    public static List<Example> trainingSet(ExperimentSpec spec, int seed) {
+        return trainingSet(spec, pool(spec), seed);
+    }
+
+    private static List<Example> trainingSet(ExperimentSpec spec, ArithmeticTasks.Split pool, int seed) {
+        int from = spec.lmTexts() + (seed - 1) * spec.train();
+        return pool.train().subList(from, from + spec.train());
+    }
+
+    private static ArithmeticTasks.Split pool(ExperimentSpec s) {
+        return ArithmeticTasks.splits(s.lmTexts() + s.seeds() * s.train(), s.test(), s.levels(), s.dataSeed());
     }
 
     /** Every second stage's schedule: one epoch at lr, linear decay without warm-up (the authors' code). */
@@ -237,15 +275,15 @@ public final class Experiment {
     private Regime regime(int seed, Path m0, Path m1) {
         Collator train = trainSet(seed);
         Scores m0Test, m1Test, m0Train, m1Train;
-        double[] h0, h1;
+        WdDs.Entropies h;
         try (TorchModel weak = Placement.current().load(m0); TorchModel strong = Placement.current().load(m1)) {
             m0Test = Scores.of(weak, test, EVAL_BATCH);
             m1Test = Scores.of(strong, test, EVAL_BATCH);
             m0Train = Scores.of(weak, train, EVAL_BATCH);
             m1Train = Scores.of(strong, train, EVAL_BATCH);
-            h0 = TokenStats.answerEntropy(weak, train, EVAL_BATCH);
-            h1 = TokenStats.answerEntropy(strong, train, EVAL_BATCH);
+            h = WdDs.entropies(DataParallel.single(), weak, strong, train, Head.FUSED);
         }
+        double[] h0 = h.weak(), h1 = h.strong();
         int negative = 0;
         double sum0 = 0, sum1 = 0;
         for (int i = 0; i < h0.length; i++) {
@@ -253,11 +291,9 @@ public final class Experiment {
             sum0 += h0[i];
             sum1 += h1[i];
         }
-        double[] p = Selection.weights(h0, h1, Selection.ALPHA, Selection.BETA, Selection.GAMMA, Selection.Variant.CODE);
-        int[] draw = Selection.sample(p, h0.length, seed, false);
-        int unique = (int) java.util.Arrays.stream(draw).distinct().count();
+        WdDs.Draw draw = WdDs.draw(h, Selection.Variant.CODE, seed); // the method's WD-DS, seeded by the seed's --seed
         return new Regime(seed, m0Test, m1Test, m0Train, m1Train, sum0 / h0.length, sum1 / h1.length,
-                (double) negative / h0.length, draw, unique);
+                (double) negative / h0.length, draw.indices(), draw.unique());
     }
 
     private Validation validate(Path m1) {
@@ -288,10 +324,10 @@ public final class Experiment {
     private ArmResult arm(int seed, Arm a, Path m0, Path m1, Regime r) {
         int[] examples = a.selection() ? r.draw() : Sampler.all(s.train());
         TrainConfig cfg = switch (a.kind()) {
-            case CONTROL -> tune(seed).epochs(s.m1Epochs() + 1).build();
+            case CONTROL -> Method.control(tune(seed).epochs(s.m1Epochs()).build(), 1);
             // the same order as the joint arms': WD-JT's order seed
             case SFT -> tune(seed).seed(seed ^ Sampler.JOINT_SALT).build();
-            case JOINT -> tune(seed).mode(TrainConfig.Mode.WMSS).lambda(a.lambda()).freezeWeak(a.frozenWeak())
+            case JOINT -> Method.wdjt(tune(seed).build(), 1, a.lambda(), a.frozenWeak())
                     .lossTokens(TrainConfig.LossTokens.COMPLETION).build();
             case TEMPERATURE -> tune(seed).mode(TrainConfig.Mode.TEMPERATURE).lambda(a.lambda())
                     .lossTokens(TrainConfig.LossTokens.COMPLETION).build();

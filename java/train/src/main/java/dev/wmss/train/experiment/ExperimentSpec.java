@@ -1,11 +1,14 @@
 package dev.wmss.train.experiment;
 
-import java.util.Arrays;
+import dev.wmss.train.settings.Setting;
+import dev.wmss.train.settings.SettingsDiff;
+
 import java.util.List;
-import java.util.Map;
 
 /**
- * The experiment's sizes and settings (all recorded in experiment.json; a resumed experiment must match them).
+ * The experiment's sizes and settings (all recorded in experiment.json; a resumed experiment must match them). Each
+ * component names the option that sets it ({@link Setting}); the others come with --quick or not. Change some with
+ * {@link #toBuilder}.
  *
  * @param lmTexts   plain-text problems the base model M0 is trained on as a language model (no answer format)
  * @param lmEpochs  its epochs (batches of {@link #LM_BATCH})
@@ -17,19 +20,43 @@ import java.util.Map;
  * @param lmLr      M0's learning rate (warm-up and cosine); lr: M1's and every second stage's (linear decay)
  * @param sweep     lambdas of the joint-only sweep
  */
-public record ExperimentSpec(int lmTexts, int lmEpochs, int train, int test, int m1Epochs, int seeds, int levels,
-                             int hidden, int layers, int batch, int maxLen, int validate, double lmLr, double lr,
-                             float lambda, float[] sweep, long dataSeed, int logEvery) {
+public record ExperimentSpec(
+        @Setting("lmTexts (set by --quick or not)") int lmTexts,
+        @Setting("lmEpochs (set by --quick or not)") int lmEpochs,
+        @Setting("--train-size") int train,
+        @Setting("--test") int test,
+        @Setting("--m1-epochs") int m1Epochs,
+        @Setting("--seeds") int seeds,
+        @Setting("--levels") int levels,
+        @Setting("hidden (set by --quick or not)") int hidden,
+        @Setting("layers (set by --quick or not)") int layers,
+        @Setting("--batch") int batch,
+        @Setting("maxLen (set by --quick or not)") int maxLen,
+        @Setting("validate (set by --quick or not)") int validate,
+        @Setting("lmLr (set by --quick or not)") double lmLr,
+        @Setting("--lr") double lr,
+        @Setting("lambda (set by --quick or not)") float lambda,
+        @Setting("sweep (set by --quick or not)") List<Float> sweep,
+        @Setting("dataSeed (set by --quick or not)") long dataSeed,
+        @Setting("logEvery (set by --quick or not)") int logEvery) {
     public static final int LM_BATCH = 32;
     public static final ExperimentSpec FULL = new ExperimentSpec(6000, 3, 400, 1500, 12, 5, 1, 128, 3, 16, 200, 400,
-            3e-3, 2e-3, 0.5f, new float[]{0.3f, 0.5f, 0.7f, 0.9f}, 1, 2);
+            3e-3, 2e-3, 0.5f, List.of(0.3f, 0.5f, 0.7f, 0.9f), 1, 2);
     public static final ExperimentSpec QUICK = new ExperimentSpec(200, 1, 48, 40, 2, 2, 2, 32, 1, 16, 200, 16,
-            3e-3, 1e-3, 0.5f, new float[]{0.3f, 0.5f}, 1, 1);
+            3e-3, 1e-3, 0.5f, List.of(0.3f, 0.5f), 1, 1);
 
     public ExperimentSpec {
-        for (int v : new int[]{lmTexts, lmEpochs, train, test, m1Epochs, seeds, hidden, layers, batch, maxLen}) {
-            if (v < 1) throw new IllegalArgumentException("every size must be >= 1: " + this);
-        }
+        sweep = List.copyOf(sweep);
+        atLeastOne("lmTexts", lmTexts);
+        atLeastOne("lmEpochs", lmEpochs);
+        atLeastOne("train", train);
+        atLeastOne("test", test);
+        atLeastOne("m1Epochs", m1Epochs);
+        atLeastOne("seeds", seeds);
+        atLeastOne("hidden", hidden);
+        atLeastOne("layers", layers);
+        atLeastOne("batch", batch);
+        atLeastOne("maxLen", maxLen);
         if (levels < 1 || levels > 3) throw new IllegalArgumentException("--levels must be 1, 2 or 3, got " + levels);
         if (validate < 0 || validate > test) throw new IllegalArgumentException("--validate must be in [0, test], got " + validate);
         if (!(lambda > 0 && lambda < 1)) throw new IllegalArgumentException("--lambda must be in (0, 1), got " + lambda);
@@ -38,73 +65,45 @@ public record ExperimentSpec(int lmTexts, int lmEpochs, int train, int test, int
         if (hidden % 4 != 0) throw new IllegalArgumentException("--hidden must be a multiple of 4 (heads), got " + hidden);
     }
 
-    public ExperimentSpec withSeeds(int n) {
-        return with(Map.of("seeds", n));
-    }
-
-    /**
-     * This spec with some sizes replaced, by name: lmTexts, lmEpochs, train, test, m1Epochs, seeds, levels, batch
-     * (integers) and lr (a double); an unknown name is an error.
-     */
-    public ExperimentSpec with(Map<String, Number> v) {
-        for (String k : v.keySet()) {
-            if (!List.of("lmTexts", "lmEpochs", "train", "test", "m1Epochs", "seeds", "levels", "batch", "lr").contains(k)) {
-                throw new IllegalArgumentException("no experiment size named " + k);
-            }
+    private static void atLeastOne(String component, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(SettingsDiff.name(ExperimentSpec.class, component) + " must be >= 1, got " + value);
         }
-        return new ExperimentSpec(i(v, "lmTexts", lmTexts), i(v, "lmEpochs", lmEpochs), i(v, "train", train),
-                i(v, "test", test), i(v, "m1Epochs", m1Epochs), i(v, "seeds", seeds), i(v, "levels", levels), hidden, layers,
-                i(v, "batch", batch), maxLen, Math.min(validate, i(v, "test", test)), lmLr,
-                v.containsKey("lr") ? v.get("lr").doubleValue() : lr, lambda, sweep, dataSeed, logEvery);
     }
 
-    /** The option that sets a field (the others come with --quick or not). */
-    private static final Map<String, String> OPTIONS = Map.of("seeds", "--seeds", "train", "--train", "test", "--test",
-            "m1Epochs", "--m1-epochs", "lr", "--lr", "batch", "--batch", "levels", "--levels");
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
 
-    /**
-     * "--seeds: experiment 2, now 3" for each field in which this spec differs from a recorded one (its
-     * {@link #toString}); fields no option sets are named as they are, with --quick as the likely cause.
-     */
-    public static List<String> differences(String recorded, ExperimentSpec now) {
-        Map<String, String> was = fields(recorded), is = fields(now.toString());
-        List<String> out = new java.util.ArrayList<>();
-        for (var e : is.entrySet()) {
-            String w = was.get(e.getKey());
-            if (e.getValue().equals(w)) continue;
-            String name = OPTIONS.getOrDefault(e.getKey(), e.getKey() + " (set by --quick or not)");
-            out.add(name + ": experiment " + (w == null ? "(not recorded)" : w) + ", now " + e.getValue());
+    /** This spec with the sizes the options set replaced (validate is cut to test). */
+    public static final class Builder {
+        private final ExperimentSpec from;
+        private int train, test, m1Epochs, seeds, levels, batch;
+        private double lr;
+
+        private Builder(ExperimentSpec s) {
+            from = s;
+            train = s.train;
+            test = s.test;
+            m1Epochs = s.m1Epochs;
+            seeds = s.seeds;
+            levels = s.levels;
+            batch = s.batch;
+            lr = s.lr;
         }
-        return out;
-    }
 
-    private static Map<String, String> fields(String spec) {
-        Map<String, String> m = new java.util.LinkedHashMap<>();
-        java.util.regex.Matcher x = java.util.regex.Pattern.compile("(\\w+)=(\\[[^\\]]*\\]|[^,\\]]*)").matcher(spec);
-        while (x.find()) m.put(x.group(1), x.group(2));
-        return m;
-    }
+        public Builder train(int v) { train = v; return this; }
+        public Builder test(int v) { test = v; return this; }
+        public Builder m1Epochs(int v) { m1Epochs = v; return this; }
+        public Builder seeds(int v) { seeds = v; return this; }
+        public Builder levels(int v) { levels = v; return this; }
+        public Builder batch(int v) { batch = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
 
-    private static int i(Map<String, Number> v, String k, int dflt) {
-        return v.containsKey(k) ? v.get(k).intValue() : dflt;
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof ExperimentSpec s && toString().equals(s.toString());
-    }
-
-    @Override
-    public int hashCode() {
-        return toString().hashCode();
-    }
-
-    @Override
-    public String toString() {
-        return "ExperimentSpec[lmTexts=" + lmTexts + ", lmEpochs=" + lmEpochs + ", train=" + train + ", test=" + test
-                + ", m1Epochs=" + m1Epochs + ", seeds=" + seeds + ", levels=" + levels + ", hidden=" + hidden + ", layers="
-                + layers + ", batch=" + batch + ", maxLen=" + maxLen + ", validate=" + validate + ", lmLr=" + lmLr + ", lr="
-                + lr + ", lambda=" + lambda + ", sweep=" + Arrays.toString(sweep) + ", dataSeed=" + dataSeed + ", logEvery="
-                + logEvery + "]";
+        public ExperimentSpec build() {
+            ExperimentSpec f = from;
+            return new ExperimentSpec(f.lmTexts, f.lmEpochs, train, test, m1Epochs, seeds, levels, f.hidden, f.layers, batch,
+                    f.maxLen, Math.min(f.validate, test), f.lmLr, lr, f.lambda, f.sweep, f.dataSeed, f.logEvery);
+        }
     }
 }

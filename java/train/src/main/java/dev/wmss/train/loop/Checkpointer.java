@@ -85,8 +85,7 @@ public final class Checkpointer {
     static Saved read(Path dir) {
         try {
             JsonObject o = JsonParser.parseString(Files.readString(dir.resolve("state.json"))).getAsJsonObject();
-            RunIdentity id = GSON.fromJson(o.get("identity"), RunIdentity.class);
-            if (id == null || id.mode() == null) throw new IllegalStateException("no run identity");
+            RunIdentity id = RunIdentity.fromJson(o.get("identity"));
             return new Saved(dir, o.get("step").getAsLong(), id);
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("unreadable checkpoint state in " + dir + ": " + e.getMessage(), e);

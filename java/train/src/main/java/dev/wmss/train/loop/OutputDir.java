@@ -50,6 +50,35 @@ public final class OutputDir {
         }
     }
 
+    /** A JSON file (pretty-printed), its directory created if needed. */
+    public static void writeJson(Path file, Object value) {
+        write(file, () -> {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Files.writeString(file, new com.google.gson.GsonBuilder().setPrettyPrinting().create().toJson(value) + "\n");
+        });
+    }
+
+    /** A text file's contents, or an error that names it with the reason. */
+    public static String read(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + reason(e), e);
+        }
+    }
+
+    /**
+     * Files copied into a directory under the names given (a model's tokenizer files beside its weights, so that
+     * Hugging Face loads both from it as is); a file that is already there is left alone.
+     */
+    public static void copyInto(java.util.Map<String, Path> files, Path dir) {
+        for (var f : files.entrySet()) {
+            Path to = dir.resolve(f.getKey());
+            if (f.getValue().toAbsolutePath().normalize().equals(to.toAbsolutePath().normalize())) continue;
+            write(to, () -> Files.copy(f.getValue(), to, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        }
+    }
+
     public interface IoAction {
         void run() throws IOException;
     }

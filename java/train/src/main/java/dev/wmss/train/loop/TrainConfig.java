@@ -1,22 +1,34 @@
 package dev.wmss.train.loop;
 
+import com.google.gson.annotations.SerializedName;
+import dev.wmss.train.settings.Setting;
+
 /**
  * How one training run goes. An optimizer step takes batchSize x accum examples in accum micro-batches; the loss
  * is normalised by the supervised tokens of all of them (the accumulated batch), as the method prescribes. Mode SFT
- * trains the strong model alone; WMSS trains weak and strong jointly on the mixed logits (WD-JT) with weight lambda
+ * trains the strong model alone; WDJT trains weak and strong jointly on the mixed logits (WD-JT) with weight lambda
  * on the strong logits. Every field is checked here, with the command-line option it comes from named, so a bad
- * value stops a run before any work. Build one with {@link #builder}.
+ * value stops a run before any work. Build one with {@link #builder}. Each component names its option
+ * ({@link Setting}): a checkpoint's identity holds the configuration, and a resume is compared field by field.
  */
-public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, double lr, double warmupRatio,
-                          double weightDecay, double maxGradNorm, float lambda, boolean freezeWeak, long seed,
-                          int logEvery, int checkpointEvery, Schedule schedule, double adamBeta2, ClipScope clipScope,
-                          LossTokens lossTokens) {
+public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int epochs, @Setting("--batch") int batchSize,
+                          @Setting("--accum") int accum, @Setting("--lr") double lr, @Setting("--warmup") double warmupRatio,
+                          @Setting("--weight-decay") double weightDecay, @Setting("--clip") double maxGradNorm,
+                          @Setting("--lambda") float lambda, @Setting("--freeze-weak") boolean freezeWeak,
+                          @Setting("--seed") long seed, @Setting(value = "--log-every", mayChange = true) int logEvery,
+                          @Setting(value = "--checkpoint-every", mayChange = true) int checkpointEvery,
+                          @Setting("--schedule") Schedule schedule, @Setting("--adam-beta2") double adamBeta2,
+                          @Setting("--clip-scope") ClipScope clipScope, @Setting("--loss-tokens") LossTokens lossTokens) {
     /**
-     * SFT: one model's cross-entropy; WMSS: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
+     * SFT: one model's cross-entropy; WDJT: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
      * of lambda·z (WD-JT's mixing without a weak model: the control that tells the weak model's part from a
      * temperature's).
      */
-    public enum Mode { SFT, WMSS, TEMPERATURE }
+    public enum Mode {
+        SFT,
+        @SerializedName(value = "WDJT", alternate = "WMSS") WDJT, // WMSS: its name in files of earlier versions
+        TEMPERATURE
+    }
 
     /** The learning-rate shape after the warm-up: linear decay to 0 (the authors' code) or cosine to 0. */
     public enum Schedule { LINEAR, COSINE }
@@ -70,7 +82,7 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
 
     /**
      * Defaults (the authors' code where it decides): 1 epoch, batch 32, lr 2e-3, no warm-up and linear decay to 0,
-     * AdamW beta2 0.999, clip 1 over the joint norm of the trained models, lambda 0.5 (WMSS), seed 1; targets are the
+     * AdamW beta2 0.999, clip 1 over the joint norm of the trained models, lambda 0.5 (WDJT), seed 1; targets are the
      * response tokens for SFT and every token for WD-JT.
      */
     public static Builder builder(Mode mode) {
@@ -100,7 +112,7 @@ public record TrainConfig(Mode mode, int epochs, int batchSize, int accum, doubl
         }
 
         /**
-         * Switching to SFT sets lambda to 1, unfreezes and makes the response the targets; to WMSS, lambda to the
+         * Switching to SFT sets lambda to 1, unfreezes and makes the response the targets; to WDJT, lambda to the
          * default 0.5 and every token a target (call {@link #lossTokens} after this to choose otherwise).
          */
         public Builder mode(Mode m) {

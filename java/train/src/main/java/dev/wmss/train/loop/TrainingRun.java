@@ -62,9 +62,11 @@ public final class TrainingRun {
     }
 
     public Result run() {
-        boolean wmss = cfg.mode() == TrainConfig.Mode.WMSS;
+        boolean wmss = cfg.mode() == TrainConfig.Mode.WDJT;
         if (parallel.isRoot()) {
-            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation()));
+            // where this session ran (device, precision) is recorded, not part of the identity: a run may move
+            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation(),
+                    "placement", Placement.current().toString()));
         }
         try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
@@ -185,7 +187,7 @@ public final class TrainingRun {
 
         public TrainingRun prepare() {
             if (data == null || strong == null || out == null) throw new IllegalStateException("data, strong and out are required");
-            if (cfg.mode() == TrainConfig.Mode.WMSS && weak == null) throw new IllegalArgumentException("WD-JT needs a weak model");
+            if (cfg.mode() == TrainConfig.Mode.WDJT && weak == null) throw new IllegalArgumentException("WD-JT needs a weak model");
             for (int i : active) {
                 if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
             }
@@ -194,7 +196,7 @@ public final class TrainingRun {
             String cut = data.truncation().describe();
             if (cut != null && DataParallel.environmentRank() == 0) LOG.warn(cut);
             RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
-                    ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WMSS ? weak : null));
+                    ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WDJT ? weak : null));
             if (parallel == null) parallel = DataParallel.process();
             Checkpointer checkpoints = new Checkpointer(out);
             // not read when rank 0 may be deleting them (a new run with startOver)

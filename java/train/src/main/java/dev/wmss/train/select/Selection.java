@@ -13,10 +13,18 @@ import java.util.SplittableRandom;
  * each sum replaced by 1e-12 when zero, renormalised; |D| draws with replacement, repeats kept.</li>
  * <li>{@link Variant#PAPER} (arXiv v2): p ~ a*[-dH]+ + b*H1 + c*[dH]+; |D| draws with replacement, deduplicated.</li>
  * </ul>
- * All-zero weights fall back to uniform. Defaults a, b, c = 0.1, 0.8, 0.1.
+ * All-zero weights fall back to uniform. Defaults a, b, c = 0.1, 0.8, 0.1. {@link Variant#NONE}: no selection, every
+ * example once (the control of the selection; it has no weights).
  */
 public final class Selection {
-    public enum Variant { CODE, PAPER }
+    public enum Variant {
+        CODE, PAPER, NONE;
+
+        /** Whether the draws are deduplicated: the paper's variant only. */
+        public boolean dedup() {
+            return this == PAPER;
+        }
+    }
 
     public static final double ALPHA = 0.1, BETA = 0.8, GAMMA = 0.1;
 
@@ -24,6 +32,7 @@ public final class Selection {
 
     public static double[] weights(double[] h0, double[] h1, double alpha, double beta, double gamma, Variant variant) {
         if (h0.length != h1.length) throw new IllegalArgumentException("H0 and H1 differ in length");
+        if (variant == Variant.NONE) throw new IllegalArgumentException("no selection (NONE) has no weights");
         int n = h0.length;
         double[] p = new double[n];
         if (variant == Variant.CODE) {
@@ -57,9 +66,10 @@ public final class Selection {
         return p;
     }
 
-    /** The active set: weights of the variant, then |D| seeded draws (deduplicated when dedup). */
+    /** The active set: weights of the variant, then |D| seeded draws (deduplicated when dedup); NONE: every index once. */
     public static int[] select(double[] h0, double[] h1, Variant v, double alpha, double beta, double gamma, long seed,
                                boolean dedup) {
+        if (v == Variant.NONE) return java.util.stream.IntStream.range(0, h0.length).toArray();
         return sample(weights(h0, h1, alpha, beta, gamma, v), h0.length, seed, dedup);
     }
 

@@ -112,7 +112,7 @@ class DataTest {
     @Test
     void wdJtDoesNotReplayTheSftOrderOfTheSameSeed() {
         var sft = dev.wmss.train.loop.TrainConfig.builder(dev.wmss.train.loop.TrainConfig.Mode.SFT).seed(5).build();
-        var jt = sft.toBuilder().mode(dev.wmss.train.loop.TrainConfig.Mode.WMSS).build();
+        var jt = sft.toBuilder().mode(dev.wmss.train.loop.TrainConfig.Mode.WDJT).build();
         long s0 = dev.wmss.train.loop.Sampler.stageSeed(sft), s1 = dev.wmss.train.loop.Sampler.stageSeed(jt);
         assertEquals(5, s0, "SFT keeps the run's seed");
         int[] a = dev.wmss.train.loop.Sampler.epochOrder(100, s0, 0), b = dev.wmss.train.loop.Sampler.epochOrder(100, s1, 0);

@@ -40,7 +40,7 @@ class ExperimentChecksTest {
     @Test
     void withoutQuickAFailedGateStopsTheArmsUnlessForced(@TempDir Path tmp) throws Exception {
         Path dir = tmp.resolve("x");
-        ExperimentSpec spec = ExperimentSpec.QUICK.withSeeds(1);
+        ExperimentSpec spec = ExperimentSpec.QUICK.toBuilder().seeds(1).build();
         Experiment.Result gated = Experiment.run(dir, spec, false, false, false);
         assertFalse(gated.gatesPassed(), "the quick sizes cannot make a saturated M1");
         assertTrue(gated.arms().isEmpty());
@@ -51,5 +51,19 @@ class ExperimentChecksTest {
         assertEquals(1, forced.arms().size());
         assertTrue(forced.forced());
         assertTrue(Files.readString(dir.resolve("report.md")).contains("the arms were run anyway (--force)"));
+    }
+
+    @Test
+    void anExperimentRecordedByAnEarlierVersionIsComparedToo() {
+        // earlier versions wrote the spec as its text, which the record still prints the same way
+        ExperimentSpec quick = ExperimentSpec.QUICK;
+        assertTrue(quick.toString().startsWith("ExperimentSpec[lmTexts=200, ") && quick.toString().contains("sweep=[0.3, 0.5]"));
+        assertEquals(List.of(), Experiment.differences(new com.google.gson.JsonPrimitive(quick.toString()), quick));
+        ExperimentSpec three = quick.toBuilder().seeds(3).build();
+        assertEquals(List.of("--seeds: experiment 2, now 3"),
+                Experiment.differences(new com.google.gson.JsonPrimitive(quick.toString()), three));
+        assertEquals(List.of("--seeds: experiment 2, now 3"),
+                Experiment.differences(new com.google.gson.Gson().toJsonTree(quick), three));
+        assertEquals(quick, quick.toBuilder().build(), "a record's equals");
     }
 }

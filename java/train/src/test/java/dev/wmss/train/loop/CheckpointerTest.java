@@ -95,4 +95,26 @@ class CheckpointerTest {
         Files.createDirectories(tmp.resolve("checkpoints/step-00000200.partial"));
         assertEquals(10, new Checkpointer(tmp).latest().orElseThrow().step(), "a partial one is never read");
     }
+
+    @Test
+    void theFlatIdentityOfEarlierVersionsIsReadAsThisOne() {
+        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WDJT).lr(3e-3).lambda(0.4f).build();
+        RunIdentity now = RunIdentity.of(cfg, "fp", 10, 64, Sampler.all(10), "m1", "m0");
+        // the state.json identity as the versions before the configuration was nested wrote it (mode WMSS for WD-JT)
+        com.google.gson.JsonObject flat = new com.google.gson.Gson().toJsonTree(cfg).getAsJsonObject();
+        flat.remove("logEvery");
+        flat.remove("checkpointEvery");
+        flat.addProperty("mode", "WMSS");
+        flat.addProperty("dataFingerprint", "fp");
+        flat.addProperty("examples", 10);
+        flat.addProperty("maxLen", 64);
+        flat.addProperty("activeFingerprint", RunIdentity.sha256(Sampler.all(10)));
+        flat.addProperty("active", 10);
+        flat.addProperty("strongModel", "m1");
+        flat.addProperty("weakModel", "m0");
+        RunIdentity old = RunIdentity.fromJson(flat);
+        assertEquals(List.of(), now.differencesFrom(old), "the same run");
+        assertEquals(List.of("--lr: checkpoint 0.003, now 0.002"),
+                RunIdentity.of(cfg.toBuilder().lr(2e-3).build(), "fp", 10, 64, Sampler.all(10), "m1", "m0").differencesFrom(old));
+    }
 }

@@ -45,7 +45,7 @@ class HeadTest {
     void wdJtWithTheFusedHeadFollowsTheFullLogitsPath(@TempDir Path tmp) throws IOException {
         Collator data = new Collator(ArithmeticTasks.generate(24, 2, 5), new ByteTokenizer(), 96);
         Path weak = TrainerTest.init(tmp.resolve("weak"), 1), strong = TrainerTest.init(tmp.resolve("strong"), 2);
-        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WMSS).batchSize(8).lr(3e-3).warmupRatio(0).lambda(0.42f)
+        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WDJT).batchSize(8).lr(3e-3).warmupRatio(0).lambda(0.42f)
                 .logEvery(1).checkpointEvery(0).build();
         List<JsonObject> full = run(cfg, data, strong, weak, tmp.resolve("full"), Head.FULL);
         List<JsonObject> fused = run(cfg, data, strong, weak, tmp.resolve("fused"), SMALL_CHUNKS);

@@ -118,7 +118,7 @@ public class TrainerTest {
             w.save(weak = tmp.resolve("weak"));
             s.save(strong = tmp.resolve("strong"));
         }
-        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WMSS).batchSize(4).lr(3e-3).lambda(0.5f).seed(3)
+        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WDJT).batchSize(4).lr(3e-3).lambda(0.5f).seed(3)
                 .logEvery(1).checkpointEvery(3).build();
         TrainingRun.Result jtFull = TrainingRun.builder(jt).data(jtData, Sampler.all(24)).strong(strong).weak(weak)
                 .out(tmp.resolve("jt")).prepare().run();
@@ -205,7 +205,7 @@ public class TrainerTest {
     void wmssRunsLogThePapersDiagnosticsAndCanFreezeTheWeakModel(@TempDir Path tmp) throws IOException {
         Collator data = new Collator(ArithmeticTasks.generate(40, 2, 5), new ByteTokenizer(), 160);
         Path weak = init(tmp.resolve("weak"), 1), strong = init(tmp.resolve("strong"), 2);
-        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WMSS).batchSize(8).lr(3e-3).warmupRatio(0).lambda(0.5f)
+        TrainConfig cfg = TrainConfig.builder(TrainConfig.Mode.WDJT).batchSize(8).lr(3e-3).warmupRatio(0).lambda(0.5f)
                 .freezeWeak(true).logEvery(1).checkpointEvery(2).build();
         TrainingRun.Result r = TrainingRun.builder(cfg).data(data, Sampler.all(40)).strong(strong).weak(weak)
                 .out(tmp.resolve("run")).prepare().run();
@@ -222,7 +222,7 @@ public class TrainerTest {
         TrainConfig sftCfg = cfg.toBuilder().mode(TrainConfig.Mode.SFT).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> sft(sftCfg, data, strong,
                 tmp.resolve("run"), true), "a WMSS checkpoint does not resume an SFT run");
-        assertTrue(e.getMessage().contains("mode: checkpoint WMSS, now SFT") && e.getMessage().contains("--lambda")
+        assertTrue(e.getMessage().contains("mode: checkpoint WDJT, now SFT") && e.getMessage().contains("--lambda")
                 && e.getMessage().contains("--freeze-weak"), e.getMessage());
     }
 
@@ -297,7 +297,7 @@ public class TrainerTest {
     @Test
     void configurationsAreValidatedWithTheOptionNamed() {
         for (var c : new Object[][]{{TrainConfig.builder(TrainConfig.Mode.SFT).checkpointEvery(-1), "--checkpoint-every"},
-                {TrainConfig.builder(TrainConfig.Mode.WMSS).lambda(1.5f), "--lambda"},
+                {TrainConfig.builder(TrainConfig.Mode.WDJT).lambda(1.5f), "--lambda"},
                 {TrainConfig.builder(TrainConfig.Mode.SFT).batchSize(0), "--batch"},
                 {TrainConfig.builder(TrainConfig.Mode.SFT).lr(Double.NaN), "--lr"},
                 {TrainConfig.builder(TrainConfig.Mode.SFT).warmupRatio(2), "--warmup"},
@@ -309,12 +309,12 @@ public class TrainerTest {
         }
         for (var c : new Object[][]{{TrainConfig.builder(TrainConfig.Mode.SFT).adamBeta2(1), "--adam-beta2"},
                 {TrainConfig.builder(TrainConfig.Mode.SFT).schedule(null), "--schedule"},
-                {TrainConfig.builder(TrainConfig.Mode.WMSS).clipScope(null), "--clip-scope"}}) {
+                {TrainConfig.builder(TrainConfig.Mode.WDJT).clipScope(null), "--clip-scope"}}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, ((TrainConfig.Builder) c[0])::build);
             assertTrue(e.getMessage().startsWith((String) c[1]), e.getMessage());
         }
         // defaults follow the authors' code
-        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WMSS).build(), sft = TrainConfig.builder(TrainConfig.Mode.SFT).build();
+        TrainConfig jt = TrainConfig.builder(TrainConfig.Mode.WDJT).build(), sft = TrainConfig.builder(TrainConfig.Mode.SFT).build();
         assertEquals(0.999, jt.adamBeta2());
         assertEquals(0, jt.warmupRatio());
         assertEquals(TrainConfig.Schedule.LINEAR, jt.schedule());
@@ -322,9 +322,9 @@ public class TrainerTest {
         assertEquals(TrainConfig.LossTokens.ALL, jt.lossTokens(), "WD-JT trains on every token");
         assertEquals(TrainConfig.LossTokens.COMPLETION, sft.lossTokens(), "SFT on the response");
         assertEquals(TrainConfig.LossTokens.COMPLETION,
-                sft.toBuilder().mode(TrainConfig.Mode.WMSS).lossTokens(TrainConfig.LossTokens.COMPLETION).build().lossTokens());
-        assertEquals(0.5f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().lambda());
-        assertEquals(1f, TrainConfig.builder(TrainConfig.Mode.WMSS).build().toBuilder().mode(TrainConfig.Mode.SFT).build().lambda());
+                sft.toBuilder().mode(TrainConfig.Mode.WDJT).lossTokens(TrainConfig.LossTokens.COMPLETION).build().lossTokens());
+        assertEquals(0.5f, TrainConfig.builder(TrainConfig.Mode.WDJT).build().lambda());
+        assertEquals(1f, TrainConfig.builder(TrainConfig.Mode.WDJT).build().toBuilder().mode(TrainConfig.Mode.SFT).build().lambda());
     }
 
     @Test

@@ -1,0 +1,82 @@
+package dev.wmss.train.cli;
+
+import dev.wmss.train.loop.Shutdown;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar wmss-native.jar}: with no arguments prints help. */
+@Command(name = "wmss-native", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {"WMSS (weak-driven learning) for the JVM: fused native kernels and the training pipeline.",
+                "Pipeline: sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
+                "Run 'demo' for the whole pipeline on the built-in task."},
+        subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
+                EvalCommand.class, ExportCommand.class, InfoCommand.class, SelfCheckCommand.class,
+                BenchStepCommand.class, LaunchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        // Logs go through SLF4J (slf4j-simple, configured by simplelogger.properties; the kernels' System.Logger is
+        // routed there too). The commands print the backend themselves; the library's INFO line would repeat it.
+        if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "info");
+        // signals get their exit status, and the process ends by _exit after the shutdown work, so that no native
+        // library's exit-time destructor can hang it; a rank of `launch` stops when the launcher dies
+        Shutdown.install();
+        Shutdown.followLauncher();
+        int code = commandLine().execute(args);
+        dev.wmss.train.loop.DataParallel.leave(); // a data-parallel rank leaves its group (no collective)
+        Shutdown.exit(code);
+    }
+
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        // --device / --precision (the "placement" mixin of the commands that run models) decide where every model
+        // of the command goes, before the command runs
+        cl.setExecutionStrategy(parsed -> {
+            CommandLine.ParseResult last = parsed;
+            while (last.hasSubcommand()) last = last.subcommand();
+            SharedOptions.DeviceOption d = deviceOption(last.commandSpec());
+            if (d != null) {
+                try {
+                    dev.wmss.train.loop.Placement.use(d.resolve());
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+                }
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            String why = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage()
+                    : e.getClass().getSimpleName() + " (no message; -Dwmss.stacktrace=true shows where)";
+            cmd.getErr().println(cmd.getColorScheme().errorText("error: " + why));
+            if (Boolean.getBoolean("wmss.stacktrace")) e.printStackTrace(cmd.getErr());
+            return 1;
+        });
+        return cl;
+    }
+
+    /** The command's --device / --precision mixin, directly or inside another mixin (TrainOptions), or null. */
+    private static SharedOptions.DeviceOption deviceOption(CommandLine.Model.CommandSpec spec) {
+        for (CommandLine.Model.CommandSpec m : spec.mixins().values()) {
+            if (m.userObject() instanceof SharedOptions.DeviceOption d) return d;
+            SharedOptions.DeviceOption inner = deviceOption(m);
+            if (inner != null) return inner;
+        }
+        return null;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[]{"wmss-native " + (v == null ? "(development build)" : v)};
+        }
+    }
+}
