@@ -7,6 +7,8 @@
  */
 module dev.wmss.kernels {
     exports dev.wmss.kernels;
+    // the status codes and the typed exceptions every call may throw
+    exports dev.wmss.kernels.error;
     // the bindings' machinery, for the bindings of wmss-runtime only
     exports dev.wmss.kernels.ffi to dev.wmss.runtime;
 

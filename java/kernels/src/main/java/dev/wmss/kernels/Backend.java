@@ -1,5 +1,9 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.BackendUnavailableException;
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NativeLibraryException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.NativeLoader;
 import dev.wmss.kernels.ffi.WmssH;
 

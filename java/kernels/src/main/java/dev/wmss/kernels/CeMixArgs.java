@@ -1,5 +1,9 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.ShapeMismatchException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.wmss_ce_mix_args;
 
 import java.lang.foreign.Arena;

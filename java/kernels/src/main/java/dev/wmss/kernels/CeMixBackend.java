@@ -1,5 +1,9 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
+
 /**
  * One implementation of the ce_mix contract. Every backend takes the same {@link CeMixArgs}, writes the same
  * outputs and throws the same typed exceptions; the tests run each one against the float64 reference ("java").

@@ -1,5 +1,8 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.LabelOutOfRangeException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.WmssH;
 
 import java.lang.foreign.Arena;

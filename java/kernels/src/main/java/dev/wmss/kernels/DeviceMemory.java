@@ -1,5 +1,8 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.ShapeMismatchException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.WmssH;
 
 import java.lang.foreign.Arena;

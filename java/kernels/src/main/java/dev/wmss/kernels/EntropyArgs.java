@@ -1,5 +1,8 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.wmss_entropy_args;
 
 import java.lang.foreign.Arena;

@@ -1,5 +1,9 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
+
 /**
  * One implementation of the entropy op. Every backend takes the same {@link EntropyArgs}, writes the same outputs
  * and throws the same typed exceptions; the tests run each one against the float64 reference ("java"). Get one

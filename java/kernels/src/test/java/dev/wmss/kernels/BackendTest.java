@@ -1,5 +1,7 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.BackendUnavailableException;
+import dev.wmss.kernels.error.InvalidArgumentException;
 import dev.wmss.kernels.ffi.NativeLoader;
 import org.junit.jupiter.api.Test;
 

@@ -1,5 +1,11 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.LabelOutOfRangeException;
+import dev.wmss.kernels.error.NativeLibraryException;
+import dev.wmss.kernels.error.ShapeMismatchException;
+import dev.wmss.kernels.error.Status;
+import dev.wmss.kernels.error.WmssException;
 import dev.wmss.kernels.ffi.WmssDevH;
 import dev.wmss.kernels.ffi.WmssH;
 import dev.wmss.kernels.ffi.wmss_ce_mix_args;

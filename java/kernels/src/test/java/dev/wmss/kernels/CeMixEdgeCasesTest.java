@@ -1,5 +1,8 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;

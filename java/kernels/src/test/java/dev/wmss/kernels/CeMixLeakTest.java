@@ -1,5 +1,6 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.LabelOutOfRangeException;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

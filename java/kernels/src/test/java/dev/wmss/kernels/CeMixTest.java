@@ -1,5 +1,6 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.BackendUnavailableException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

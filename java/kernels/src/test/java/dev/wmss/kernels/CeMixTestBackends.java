@@ -1,5 +1,6 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.WmssDevH;
 
 import java.lang.foreign.Arena;

@@ -1,5 +1,9 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.LabelOutOfRangeException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.WmssH;
 import dev.wmss.kernels.ffi.wmss_entropy_args;
 import org.junit.jupiter.api.AfterAll;

@@ -1,7 +1,7 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.Status;
-import dev.wmss.kernels.WmssException;
+import dev.wmss.kernels.error.Status;
+import dev.wmss.kernels.error.WmssException;
 
 /**
  * A collective of a {@link ProcessGroup} failed: another rank exited, hung past the group's timeout, the ranks

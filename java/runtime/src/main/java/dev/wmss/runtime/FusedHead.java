@@ -1,9 +1,9 @@
 package dev.wmss.runtime;
 
 import dev.wmss.kernels.CeMix;
-import dev.wmss.kernels.InvalidArgumentException;
-import dev.wmss.kernels.ShapeMismatchException;
-import dev.wmss.kernels.Status;
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.ShapeMismatchException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.runtime.ffi.WmssTorchH;
 import dev.wmss.runtime.ffi.wmss_torch_fused_head_args;
 

@@ -1,7 +1,7 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.InvalidArgumentException;
-import dev.wmss.kernels.Status;
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;

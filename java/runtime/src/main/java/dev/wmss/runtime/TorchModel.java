@@ -1,10 +1,10 @@
 package dev.wmss.runtime;
 
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.InvalidArgumentException;
+import dev.wmss.kernels.error.InvalidArgumentException;
 import dev.wmss.kernels.Logits;
-import dev.wmss.kernels.ShapeMismatchException;
-import dev.wmss.kernels.Status;
+import dev.wmss.kernels.error.ShapeMismatchException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.runtime.ffi.WmssTorchH;
 
 import java.lang.foreign.Arena;
@@ -39,7 +39,7 @@ public final class TorchModel implements AutoCloseable {
     /**
      * Moves the model to a device ("cpu", "cuda", "cuda:N") in a precision: {@link DType#F32}, or {@link DType#BF16}
      * (bf16 matrix products and activations, fp32 master weights and AdamW state). Gradients and optimizer state move
-     * with it. A device this build or machine lacks is a {@link dev.wmss.kernels.WmssException} saying why.
+     * with it. A device this build or machine lacks is a {@link dev.wmss.kernels.error.WmssException} saying why.
      * Returns this model.
      */
     public TorchModel to(String device, DType precision) {

@@ -1,7 +1,7 @@
 package dev.wmss.runtime;
 
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.Status;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.kernels.ffi.NativeLoader;
 import dev.wmss.runtime.ffi.WmssTorchH;
 

@@ -137,7 +137,7 @@ class AdamWStepTest {
             assertNotEquals(cfg, other);
             try (TorchModel tied = TorchModel.init(other, 3)) {
                 tied.adamW(1e-2, 0.9, 0.999, 1e-8, 0.01);
-                dev.wmss.kernels.WmssException e = assertThrows(dev.wmss.kernels.WmssException.class,
+                dev.wmss.kernels.error.WmssException e = assertThrows(dev.wmss.kernels.error.WmssException.class,
                         () -> tied.loadOptimizer(tmp.resolve("opt.pt")));
                 assertTrue(e.getMessage().contains("lm_head.weight") && e.getMessage().contains("does not have"), e.getMessage());
             }

@@ -7,7 +7,7 @@ import dev.wmss.kernels.CeMixTest;
 import dev.wmss.kernels.DType;
 import dev.wmss.kernels.KernelBackends;
 import dev.wmss.kernels.Problem;
-import dev.wmss.kernels.Status;
+import dev.wmss.kernels.error.Status;
 
 import dev.wmss.kernels.ffi.wmss_ce_mix_args;
 import dev.wmss.runtime.ffi.WmssTorchH;

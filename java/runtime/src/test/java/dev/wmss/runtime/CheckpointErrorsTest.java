@@ -1,7 +1,7 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.NonFiniteException;
-import dev.wmss.kernels.WmssException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.WmssException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

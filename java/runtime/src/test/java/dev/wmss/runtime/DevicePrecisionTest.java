@@ -2,8 +2,8 @@ package dev.wmss.runtime;
 
 import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.DType;
-import dev.wmss.kernels.NonFiniteException;
-import dev.wmss.kernels.WmssException;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.WmssException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

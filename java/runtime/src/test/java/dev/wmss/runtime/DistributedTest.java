@@ -1,6 +1,6 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.InvalidArgumentException;
+import dev.wmss.kernels.error.InvalidArgumentException;
 import dev.wmss.kernels.ffi.NativeLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -149,12 +149,12 @@ class DistributedTest {
         assertTrue(seconds < 20, "took " + seconds + " s");
         assertTrue(e.getMessage().contains("could not form the gloo group") && e.getMessage().contains("MASTER_PORT"),
                 e.getMessage());
-        assertEquals(dev.wmss.kernels.Status.DISTRIBUTED, e.status(), "its own status, not INTERNAL");
-        assertEquals(DistributedException.NATIVE_CODE, dev.wmss.kernels.Status.DISTRIBUTED.code());
+        assertEquals(dev.wmss.kernels.error.Status.DISTRIBUTED, e.status(), "its own status, not INTERNAL");
+        assertEquals(DistributedException.NATIVE_CODE, dev.wmss.kernels.error.Status.DISTRIBUTED.code());
         // the runtime maps its own code (the kernels' Status knows the code, not the runtime's exception type)
         assertThrows(DistributedException.class, () -> WmssTorch.check(DistributedException.NATIVE_CODE));
-        assertEquals(dev.wmss.kernels.Status.DISTRIBUTED,
-                dev.wmss.kernels.Status.exception(DistributedException.NATIVE_CODE, "x").status());
+        assertEquals(dev.wmss.kernels.error.Status.DISTRIBUTED,
+                dev.wmss.kernels.error.Status.exception(DistributedException.NATIVE_CODE, "x").status());
     }
 
     @Test
@@ -216,7 +216,7 @@ class DistributedTest {
             pg.barrier(); // argument errors do not break the group
         }
         if (!ProcessGroup.Backend.NCCL.available()) {
-            var e = assertThrows(dev.wmss.kernels.BackendUnavailableException.class, () -> ProcessGroup.create(
+            var e = assertThrows(dev.wmss.kernels.error.BackendUnavailableException.class, () -> ProcessGroup.create(
                     ProcessGroup.Backend.NCCL, null, 0, 0, 1, 0, Duration.ofSeconds(5)));
             assertTrue(e.getMessage().contains("built without NCCL"), e.getMessage());
         }

@@ -75,7 +75,7 @@ class FusedOpsTest {
             try {
                 m.parameter(n);
                 out.add(n);
-            } catch (dev.wmss.kernels.InvalidArgumentException absent) {
+            } catch (dev.wmss.kernels.error.InvalidArgumentException absent) {
                 // not in this architecture
             }
         }

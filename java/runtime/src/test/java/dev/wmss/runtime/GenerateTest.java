@@ -1,6 +1,6 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.LabelOutOfRangeException;
+import dev.wmss.kernels.error.LabelOutOfRangeException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,6 +1,6 @@
 package dev.wmss.runtime;
 
-import dev.wmss.kernels.InvalidArgumentException;
+import dev.wmss.kernels.error.InvalidArgumentException;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.*;

@@ -19,19 +19,25 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The packages of java/train form layers: no package depends on itself through others (no circle) and none on a
- * package that contains it (no upward arrow: the commands in cli, the method in method, the experiment above both).
+ * The packages of java/ (wmss-kernels, wmss-runtime and the training application) form layers: no package depends on
+ * itself through others (no circle) and none on a package that contains it (no upward arrow: the commands in cli,
+ * the method in method, the experiment above both; the kernels above their ffi bindings and their error types).
  * Read from the sources (imports and fully qualified names), as jdeps -verbose:package shows it for the classes.
  */
 class PackageGraphTest {
-    private static final Pattern PACKAGE = Pattern.compile("^package (dev\\.wmss\\.train[\\w.]*);", Pattern.MULTILINE);
-    private static final Pattern REFERENCE = Pattern.compile("\\b(dev\\.wmss\\.train(?:\\.[a-z]\\w*)*)\\.[A-Z]");
+    private static final Pattern PACKAGE = Pattern.compile("^package (dev\\.wmss[\\w.]*);", Pattern.MULTILINE);
+    private static final Pattern REFERENCE = Pattern.compile("\\b(dev\\.wmss(?:\\.[a-z]\\w*)*)\\.[A-Z]");
+    /** The main sources of every module in java/, seen from java/train (the tests' working directory). */
+    private static final List<Path> SOURCES = List.of(Path.of("src/main/java"), Path.of("../runtime/src/main/java"),
+            Path.of("../kernels/src/main/java"));
 
-    static Map<String, Set<String>> graph(Path sources) throws IOException {
+    static Map<String, Set<String>> graph(List<Path> roots) throws IOException {
         Map<String, Set<String>> g = new TreeMap<>();
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(sources)) {
-            files = s.filter(p -> p.toString().endsWith(".java")).toList();
+        List<Path> files = new ArrayList<>();
+        for (Path sources : roots) {
+            try (Stream<Path> s = Files.walk(sources)) {
+                s.filter(p -> p.toString().endsWith(".java")).forEach(files::add);
+            }
         }
         for (Path f : files) {
             String text = Files.readString(f);
@@ -62,8 +68,11 @@ class PackageGraphTest {
 
     @Test
     void noCircleAndNoUpwardArrow() throws IOException {
-        Map<String, Set<String>> g = graph(Path.of("src/main/java"));
-        assertTrue(g.containsKey("dev.wmss.train.cli") && g.containsKey("dev.wmss.train.method"), g.keySet().toString());
+        Map<String, Set<String>> g = graph(SOURCES);
+        for (String p : List.of("dev.wmss.train.cli", "dev.wmss.train.method", "dev.wmss.runtime", "dev.wmss.kernels",
+                "dev.wmss.kernels.ffi", "dev.wmss.kernels.error")) {
+            assertTrue(g.containsKey(p), p + " not among " + g.keySet());
+        }
         for (var e : g.entrySet()) {
             assertEquals(List.of(), circle(g, e.getKey()), "a circle through " + e.getKey());
             for (String to : e.getValue()) {
@@ -72,6 +81,12 @@ class PackageGraphTest {
         }
         assertFalse(g.get("dev.wmss.train.method").contains("dev.wmss.train.cli"), "the method knows no command");
         assertFalse(g.get("dev.wmss.train.method").contains("dev.wmss.train.experiment"));
+        assertTrue(g.get("dev.wmss.kernels.error").isEmpty(), "the error types depend on nothing else of ours");
+        for (String p : g.keySet()) {
+            if (p.startsWith("dev.wmss.kernels")) {
+                assertTrue(g.get(p).stream().allMatch(q -> q.startsWith("dev.wmss.kernels")), p + " (wmss-kernels) uses " + g.get(p));
+            }
+        }
     }
 
     @Test

@@ -1,6 +1,6 @@
 package dev.wmss.kernels.ffi;
 
-import dev.wmss.kernels.NativeLibraryException;
+import dev.wmss.kernels.error.NativeLibraryException;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;

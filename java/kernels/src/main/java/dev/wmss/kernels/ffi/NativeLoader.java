@@ -1,6 +1,6 @@
 package dev.wmss.kernels.ffi;
 
-import dev.wmss.kernels.NativeLibraryException;
+import dev.wmss.kernels.error.NativeLibraryException;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,7 +1,7 @@
 package dev.wmss.kernels.ffi;
 
 import dev.wmss.kernels.Backend;
-import dev.wmss.kernels.NativeLibraryException;
+import dev.wmss.kernels.error.NativeLibraryException;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -89,7 +89,7 @@ public final class Trainer {
                     try (Arena arena = Arena.ofConfined()) { // this micro-batch's ids, labels and scratch
                         loss += objective.microBatch(micro[k], invNorm, arena,
                                 logNow && k == micro.length - 1 ? diagnostics : null);
-                    } catch (dev.wmss.kernels.NonFiniteException e) { // say where and what, not only the row
+                    } catch (dev.wmss.kernels.error.NonFiniteException e) { // say where and what, not only the row
                         throw diverged(name, step + 1, total, "the loss is not finite (" + e.getMessage() + ")", e);
                     }
                 }
@@ -97,7 +97,7 @@ public final class Trainer {
                 double gradNorm;
                 try { // the native step refuses a non-finite norm before it changes anything
                     gradNorm = objective.step(rate, cfg.maxGradNorm());
-                } catch (dev.wmss.kernels.NonFiniteException e) {
+                } catch (dev.wmss.kernels.error.NonFiniteException e) {
                     throw diverged(name, step + 1, total, "the gradient norm is not finite (" + e.getMessage() + ")", e);
                 }
                 // the same on every rank (the norm of the summed gradients)

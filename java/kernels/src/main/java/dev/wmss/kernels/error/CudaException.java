@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /** A CUDA runtime error. */
 public final class CudaException extends WmssException {

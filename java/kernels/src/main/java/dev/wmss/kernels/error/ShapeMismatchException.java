@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /** Sizes, strides or buffer lengths that do not fit together. */
 public final class ShapeMismatchException extends WmssException {

@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /** Native memory could not be allocated. */
 public final class NativeOutOfMemoryException extends WmssException {

@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /** A label outside [0, vocab) that is not the ignore index -100. */
 public final class LabelOutOfRangeException extends WmssException {

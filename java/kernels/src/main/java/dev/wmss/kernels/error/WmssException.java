@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /**
  * A failed native call, carrying its {@link Status} and the native library's own message

@@ -1,4 +1,4 @@
-package dev.wmss.kernels;
+package dev.wmss.kernels.error;
 
 /**
  * The native library could not be found, extracted or loaded, lacks a symbol these bindings need, or was built
