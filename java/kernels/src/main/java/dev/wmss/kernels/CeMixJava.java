@@ -4,6 +4,7 @@ import dev.wmss.kernels.error.InvalidArgumentException;
 import dev.wmss.kernels.error.LabelOutOfRangeException;
 import dev.wmss.kernels.error.NonFiniteException;
 import dev.wmss.kernels.error.Status;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

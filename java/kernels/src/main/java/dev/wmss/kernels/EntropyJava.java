@@ -3,6 +3,7 @@ package dev.wmss.kernels;
 import dev.wmss.kernels.error.LabelOutOfRangeException;
 import dev.wmss.kernels.error.NonFiniteException;
 import dev.wmss.kernels.error.Status;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 

@@ -2,6 +2,7 @@ package dev.wmss.kernels;
 
 import dev.wmss.kernels.error.BackendUnavailableException;
 import dev.wmss.kernels.error.Status;
+
 import java.lang.foreign.MemorySegment;
 import java.util.Collections;
 import java.util.LinkedHashMap;

@@ -3,6 +3,7 @@ package dev.wmss.kernels;
 import dev.wmss.kernels.error.InvalidArgumentException;
 import dev.wmss.kernels.error.ShapeMismatchException;
 import dev.wmss.kernels.error.Status;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
