@@ -94,6 +94,24 @@ __device__ void fill_chunk(T *g, int64_t c0, int64_t c1, float v) {
     for (int64_t i = c0 + threadIdx.x; i < c1; i += blockDim.x) store1(g, i, v);
 }
 
+/**
+ * A finished row's outputs, written by one thread of the row (first): lse, entropy, and the loss and status word that
+ * row_outcome decides (zy: the label's mixed logit, read by that thread). Every thread gets the outcome: whether the
+ * gradient sweep runs, or what its chunk is filled with.
+ */
+__device__ __forceinline__ RowOutcome write_row(const Args &k, int64_t row, bool first, const RowLabel &lb,
+                                                const RowResult &rr, float zy) {
+    const RowOutcome o = row_outcome(rr.undefined, lb, row_loss(rr, zy));
+    if (first) {
+        const wmss_ce_mix_args &a = k.c;
+        if (a.lse) a.lse[row] = rr.lse;
+        if (a.entropy) a.entropy[row] = rr.entropy;
+        if (a.loss) a.loss[row] = o.loss;
+        if (o.status >= 0) report(k.status, o.status, row);
+    }
+    return o;
+}
+
 template <typename T, int MODE, bool RESIDENT>
 __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, int64_t chunk) {
     extern __shared__ __align__(16) float zsm[];
@@ -107,9 +125,9 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, in
     T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
     T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
-    const int64_t y = a.labels ? a.labels[row] : kIgnore;
-    const bool bad_label = y != kIgnore && (y < 0 || y >= V);
-    const bool labelled = y != kIgnore && !bad_label;
+    const RowLabel lb = row_label(a, row);
+    const int64_t y = lb.y;
+    const bool bad_label = lb.bad, labelled = lb.labelled;
     const bool want_stats = a.lse || a.entropy;
 #if !(defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900)
     // Compiled without the cluster merge (pre-sm_90 code, e.g. PTX JIT-compiled on a newer GPU): a split row
@@ -180,25 +198,10 @@ __global__ void __launch_bounds__(512) ce_mix_fused_kernel(Args k, int split, in
     }
 #endif
     const RowResult rr = row_finish(st);
-    if (part == 0 && threadIdx.x == 0) {
-        if (a.lse) a.lse[row] = rr.lse;
-        if (a.entropy) a.entropy[row] = rr.entropy;
-        if (bad_label) {
-            if (a.loss) a.loss[row] = NAN;
-            report(k.status, 1, row);
-        } else if (!labelled) {
-            if (a.loss) a.loss[row] = 0.0f;
-            if (rr.undefined) report(k.status, 0, row);
-        } else {
-            const float loss = rr.undefined ? NAN : row_loss(rr, zy);
-            if (a.loss) a.loss[row] = loss;
-            if (!isfinite(loss)) report(k.status, 0, row);
-        }
-    }
-    if (!labelled || rr.undefined) {
-        const float v = labelled || bad_label ? NAN : 0.0f;
-        fill_chunk(gs, c0, c1, v);
-        fill_chunk(gw, c0, c1, v);
+    const RowOutcome o = write_row(k, row, part == 0 && threadIdx.x == 0, lb, rr, zy);
+    if (!o.sweep) {
+        fill_chunk(gs, c0, c1, o.fill);
+        fill_chunk(gw, c0, c1, o.fill);
         return;
     }
     if (!gs && !gw) return;

@@ -144,6 +144,39 @@ WMSS_HD RowResult row_finish(const Stats &s) {
     return r;
 }
 
+/** One row's label: y (or kIgnore), whether it is out of range (neither a class nor the ignore index), whether a class. */
+struct RowLabel {
+    int64_t y;
+    bool bad, labelled;
+};
+
+WMSS_HD RowLabel row_label(const wmss_ce_mix_args &a, int64_t row) {
+    const int64_t y = a.labels ? a.labels[row] : kIgnore;
+    const bool bad = y != kIgnore && (y < 0 || y >= a.vocab);
+    return RowLabel{y, bad, y != kIgnore && !bad};
+}
+
+/**
+ * What a finished row writes besides lse and entropy, decided here for every kernel and the host emulation: its loss
+ * (NaN for a label out of range or a labelled row without a distribution, 0 for an ignored row, else lse - z[y]:
+ * loss_if_defined), the status word it raises (-1: none; 0: not finite, ignored rows included; 1: label out of
+ * range), and whether the gradient sweep runs; where it does not, the row's gradients are filled with fill (NaN
+ * where a label asked for a gradient, 0 for an ignored row).
+ */
+struct RowOutcome {
+    float loss;
+    int status;
+    bool sweep;
+    float fill;
+};
+
+WMSS_HD RowOutcome row_outcome(bool undefined, const RowLabel &l, float loss_if_defined) {
+    if (l.bad) return RowOutcome{NAN, 1, false, NAN};
+    if (!l.labelled) return RowOutcome{0.0f, undefined ? 0 : -1, false, 0.0f};
+    const float loss = undefined ? NAN : loss_if_defined;
+    return RowOutcome{loss, isfinite(loss) ? -1 : 0, !undefined, NAN};
+}
+
 /** lse - z[y]; +inf when the label's logit is -inf. */
 WMSS_HD float row_loss(const RowResult &r, float zy) { return (r.max - zy) + r.log_sum; }
 

@@ -63,8 +63,9 @@ int64_t run_online(const wmss_ce_mix_args &a, const Plan &p, bool lane_merge) {
         const T *zw = static_cast<const T *>(a.z_weak) + row * a.ld_weak;
         T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
         T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
-        const int64_t y = a.labels ? a.labels[row] : kIgnore;
-        const bool labelled = y != kIgnore;
+        const RowLabel lb = row_label(a, row); // labels were checked: lb.bad is false
+        const int64_t y = lb.y;
+        const bool labelled = lb.labelled;
         auto fill = [&](float v) {
             for (int64_t i = 0; i < V; i++) {
                 if (gs) st1(gs, i, v);
@@ -109,19 +110,13 @@ int64_t run_online(const wmss_ce_mix_args &a, const Plan &p, bool lane_merge) {
             row_stats = l32[0];
         }
         const RowResult rr = row_finish(row_stats);
+        const RowOutcome o = row_outcome(rr.undefined, lb, row_loss(rr, zy));
         if (a.lse) a.lse[row] = rr.lse;
         if (a.entropy) a.entropy[row] = rr.entropy;
-        bool bad = rr.undefined;
-        if (!labelled) {
-            if (a.loss) a.loss[row] = 0.0f;
-            fill(0.0f);
-        } else if (rr.undefined) {
-            if (a.loss) a.loss[row] = NAN;
-            fill(NAN);
+        if (a.loss) a.loss[row] = o.loss;
+        if (!o.sweep) {
+            fill(o.fill);
         } else {
-            const float loss = row_loss(rr, zy);
-            if (a.loss) a.loss[row] = loss;
-            bad = !std::isfinite(loss);
             const float ks = lam * a.inv_norm, kw = mu * a.inv_norm;
             for (int64_t i = 0; i < V; i++) {
                 const float e = row_exp(x_at(i), rr);
@@ -129,7 +124,7 @@ int64_t run_online(const wmss_ce_mix_args &a, const Plan &p, bool lane_merge) {
                 if (gw) st1(gw, i, grad_elem(e, rr, kw, i == y));
             }
         }
-        if (bad && first_bad < 0) first_bad = row;
+        if (o.status >= 0 && first_bad < 0) first_bad = row;
     }
     return first_bad;
 }
@@ -185,8 +180,9 @@ int64_t run_phases(const wmss_ce_mix_args &a, const Plan &p) {
         const T *zw = static_cast<const T *>(a.z_weak) + row * a.ld_weak;
         T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
         T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
-        const int64_t y = a.labels ? a.labels[row] : kIgnore;
-        const bool labelled = y != kIgnore, want_stats = a.lse || a.entropy;
+        const RowLabel lb = row_label(a, row); // labels were checked: lb.bad is false
+        const int64_t y = lb.y;
+        const bool labelled = lb.labelled, want_stats = a.lse || a.entropy;
         auto fill = [&](float v) {
             for (int64_t i = 0; i < V; i++) {
                 if (gs) st1(gs, i, v);
@@ -250,21 +246,15 @@ int64_t run_phases(const wmss_ce_mix_args &a, const Plan &p) {
         }
         float S = rank_s[0], Tsum = rank_t[0];
         if (p.split > 1) lanes_sum2(rank_s, rank_t, S, Tsum);
-        const bool undefined = !(M > -INFINITY) || M == INFINITY || !(S > 0.0f) || S != S || Tsum != Tsum;
-        const float inv_S = 1.0f / S, log_S = logf(S);
-        if (a.lse) a.lse[row] = undefined ? NAN : M + log_S;
-        if (a.entropy) a.entropy[row] = undefined ? NAN : fmaf(-Tsum, inv_S, log_S);
-        bool bad = undefined;
-        if (!labelled) {
-            if (a.loss) a.loss[row] = 0.0f;
-            fill(0.0f);
-        } else if (undefined) {
-            if (a.loss) a.loss[row] = NAN;
-            fill(NAN);
+        const RowResult rr = row_finish(Stats{M, S, Tsum, 0});
+        const RowOutcome o = row_outcome(rr.undefined, lb, row_loss(rr, zy));
+        const float inv_S = rr.inv_sum;
+        if (a.lse) a.lse[row] = rr.lse;
+        if (a.entropy) a.entropy[row] = rr.entropy;
+        if (a.loss) a.loss[row] = o.loss;
+        if (!o.sweep) {
+            fill(o.fill);
         } else {
-            const float loss = (M - zy) + log_S;
-            if (a.loss) a.loss[row] = loss;
-            bad = !std::isfinite(loss);
             const float ks = lam * a.inv_norm, kw = mu * a.inv_norm, fs = ks * inv_S, fw = kw * inv_S;
             for (int64_t i = 0; i < V; i++) {
                 const float e = exp_fast(x_at(i) - M);
@@ -275,7 +265,7 @@ int64_t run_phases(const wmss_ce_mix_args &a, const Plan &p) {
             if (gs) st1(gs, y, ks * py_minus_1);
             if (gw) st1(gw, y, kw * py_minus_1);
         }
-        if (bad && first_bad < 0) first_bad = row;
+        if (o.status >= 0 && first_bad < 0) first_bad = row;
     }
     return first_bad;
 }

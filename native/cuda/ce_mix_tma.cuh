@@ -144,9 +144,9 @@ __global__ void __launch_bounds__(512) ce_mix_tma_kernel(Args k, int split, int6
     T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
     T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
-    const int64_t y = a.labels ? a.labels[row] : kIgnore;
-    const bool bad_label = y != kIgnore && (y < 0 || y >= V);
-    const bool labelled = y != kIgnore && !bad_label;
+    const RowLabel lb = row_label(a, row);
+    const int64_t y = lb.y;
+    const bool bad_label = lb.bad, labelled = lb.labelled;
     const bool want_stats = a.lse || a.entropy;
     const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, warps = blockDim.x >> 5;
 #if !(defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900)
@@ -288,29 +288,14 @@ __global__ void __launch_bounds__(512) ce_mix_tma_kernel(Args k, int split, int6
 #endif
 
     // ---- the row's results
-    const bool undefined = !(M > -INFINITY) || M == INFINITY || !(S > 0.0f) || S != S || Tsum != Tsum;
-    const float inv_S = 1.0f / S, log_S = logf(S);
-    if (part == 0 && tid == 0) {
-        if (a.lse) a.lse[row] = undefined ? NAN : M + log_S;
-        if (a.entropy) a.entropy[row] = undefined ? NAN : fmaf(-Tsum, inv_S, log_S);
-        if (bad_label) {
-            if (a.loss) a.loss[row] = NAN;
-            report(k.status, 1, row);
-        } else if (!labelled) {
-            if (a.loss) a.loss[row] = 0.0f;
-            if (undefined) report(k.status, 0, row);
-        } else {
-            const float loss = undefined ? NAN : (M - zy) + log_S;
-            if (a.loss) a.loss[row] = loss;
-            if (!isfinite(loss)) report(k.status, 0, row);
-        }
-    }
+    const RowResult rr = row_finish(Stats{M, S, Tsum, 0});
+    const RowOutcome o = write_row(k, row, part == 0 && tid == 0, lb, rr, zy);
+    const float inv_S = rr.inv_sum;
 
     // ---- phase C: the gradients
-    if (!labelled || undefined) {
-        const float v = labelled || bad_label ? NAN : 0.0f;
-        fill_chunk_vec(gs, c0, c1, v);
-        fill_chunk_vec(gw, c0, c1, v);
+    if (!o.sweep) {
+        fill_chunk_vec(gs, c0, c1, o.fill);
+        fill_chunk_vec(gw, c0, c1, o.fill);
     } else if (gs || gw) {
         const float ks = lam * a.inv_norm, kw = mu * a.inv_norm, fs = ks * inv_S, fw = kw * inv_S;
         auto put = [&](int64_t j, float x) {

@@ -26,9 +26,9 @@ __global__ void __launch_bounds__(256) ce_mix_partials_kernel(Args k, int split,
     const T *zs = static_cast<const T *>(a.z_strong) + row * a.ld_strong;
     const T *zw = static_cast<const T *>(a.z_weak) + row * a.ld_weak;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
-    const int64_t y = a.labels ? a.labels[row] : kIgnore;
-    const bool bad_label = y != kIgnore && (y < 0 || y >= V);
-    const bool labelled = y != kIgnore && !bad_label;
+    const RowLabel lb = row_label(a, row);
+    const int64_t y = lb.y;
+    const bool bad_label = lb.bad, labelled = lb.labelled;
     if (!labelled && !bad_label && !a.lse && !a.entropy) return; // launch 2 writes zeros, reads nothing
     Stats st = stats_empty();
     const bool aligned = (reinterpret_cast<uintptr_t>(zs + c0) % 16 == 0) && (reinterpret_cast<uintptr_t>(zw + c0) % 16 == 0);
@@ -69,9 +69,9 @@ __global__ void __launch_bounds__(256) ce_mix_apply_kernel(Args k, int split, in
     T *gs = a.grad_strong ? static_cast<T *>(a.grad_strong) + row * a.ld_grad_strong : nullptr;
     T *gw = a.grad_weak ? static_cast<T *>(a.grad_weak) + row * a.ld_grad_weak : nullptr;
     const float lam = a.lambda, mu = 1.0f - a.lambda;
-    const int64_t y = a.labels ? a.labels[row] : kIgnore;
-    const bool bad_label = y != kIgnore && (y < 0 || y >= V);
-    const bool labelled = y != kIgnore && !bad_label;
+    const RowLabel lb = row_label(a, row);
+    const int64_t y = lb.y;
+    const bool bad_label = lb.bad, labelled = lb.labelled;
     const bool want_stats = a.lse || a.entropy;
     if (!labelled && !bad_label && !want_stats) {
         fill_chunk(gs, c0, c1, 0.0f);
@@ -88,25 +88,10 @@ __global__ void __launch_bounds__(256) ce_mix_apply_kernel(Args k, int split, in
     __syncthreads();
     const RowResult rr = row_finish(merged);
     const float zy = labelled ? zys[row] : 0.0f;
-    if (part == 0 && threadIdx.x == 0) {
-        if (a.lse) a.lse[row] = rr.lse;
-        if (a.entropy) a.entropy[row] = rr.entropy;
-        if (bad_label) {
-            if (a.loss) a.loss[row] = NAN;
-            report(k.status, 1, row);
-        } else if (!labelled) {
-            if (a.loss) a.loss[row] = 0.0f;
-            if (rr.undefined) report(k.status, 0, row);
-        } else {
-            const float loss = rr.undefined ? NAN : row_loss(rr, zy);
-            if (a.loss) a.loss[row] = loss;
-            if (!isfinite(loss)) report(k.status, 0, row);
-        }
-    }
-    if (!labelled || rr.undefined) {
-        const float v = labelled || bad_label ? NAN : 0.0f;
-        fill_chunk(gs, c0, c1, v);
-        fill_chunk(gw, c0, c1, v);
+    const RowOutcome o = write_row(k, row, part == 0 && threadIdx.x == 0, lb, rr, zy);
+    if (!o.sweep) {
+        fill_chunk(gs, c0, c1, o.fill);
+        fill_chunk(gw, c0, c1, o.fill);
         return;
     }
     const float ks = lam * a.inv_norm, kw = mu * a.inv_norm;

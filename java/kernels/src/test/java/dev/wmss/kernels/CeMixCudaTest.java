@@ -50,15 +50,17 @@ class CeMixCudaTest {
 
     /**
      * Issue 19 item 1 on the device: +inf or NaN in either input, in the first, a middle or the last chunk of a split
-     * row, at the label, in an ignored row with statistics: every variant (and the unfused baseline) reports the row
-     * the CPU kernel reports, and with non-finite rows allowed writes the CPU kernel's outputs, NaN for NaN.
+     * row, at the label, in an ignored row with statistics, and -inf at the label (an infinite loss): every variant
+     * (and the unfused baseline) reports the row the CPU kernel reports, and with non-finite rows allowed writes the
+     * CPU kernel's outputs, NaN for NaN.
      */
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"F32, 4099", "BF16, 4099", "F32, 300000", "BF16, 262144"})
     void infiniteAndNaNLogitsAreReportedFromTheDevice(DType dtype, int vocab) {
         try (Arena arena = Arena.ofConfined()) {
-            for (float value : new float[]{Float.POSITIVE_INFINITY, Float.NaN})
+            for (float value : new float[]{Float.POSITIVE_INFINITY, Float.NaN, Float.NEGATIVE_INFINITY})
                 for (int where = 0; where < 4; where++) {
+                    if (value == Float.NEGATIVE_INFINITY && where != 2) continue; // -inf matters at the label only
                     Problem p = new Problem(arena, dtype, 5, vocab, 0, 0.5f, 2.0, 7 + where);
                     switch (where) {
                         case 0 -> p.strong.set(1, 0, value);

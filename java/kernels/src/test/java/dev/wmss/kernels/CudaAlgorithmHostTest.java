@@ -63,7 +63,7 @@ class CudaAlgorithmHostTest {
         List<Arguments> out = new ArrayList<>();
         for (String v : VARIANTS)
             for (DType dt : DType.values())
-                for (float value : new float[]{Float.POSITIVE_INFINITY, Float.NaN})
+                for (float value : new float[]{Float.POSITIVE_INFINITY, Float.NaN, Float.NEGATIVE_INFINITY})
                     out.add(Arguments.of(v, dt, value));
         return out;
     }
@@ -91,7 +91,8 @@ class CudaAlgorithmHostTest {
      * row, at the label or elsewhere, in labelled and in ignored rows, is reported exactly as the CPU kernel reports
      * it (the same first row, or nothing where lambda makes the input unused or an ignored row is not read), and
      * with WMSS_FLAG_ALLOW_NONFINITE every output equals the CPU kernel's, NaN for NaN. Before the fix a +inf
-     * partial's NaN sum was dropped by the merge: status 0, finite loss, lse and entropy, NaN gradients.
+     * partial's NaN sum was dropped by the merge: status 0, finite loss, lse and entropy, NaN gradients. -inf is
+     * a logit like any other except at the label, where the loss is infinite and reported (the gradients finite).
      */
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("nonFiniteCases")
@@ -133,7 +134,7 @@ class CudaAlgorithmHostTest {
                     }
             // and the cases above did exercise a report
             Problem p = new Problem(arena, dtype, 6, vocab, 1, 0.5f, 2.0, 3);
-            p.weak.set(4, vocab - 1, value);
+            p.weak.set(4, value == Float.NEGATIVE_INFINITY ? (int) p.label(4) : vocab - 1, value);
             assertEquals("row 4", outcome(p, CeMixTestBackends.withVariant(variant,
                     CeMixTestBackends.cudaEmulation(variant, 132, 8, 8)), true));
         }
