@@ -30,6 +30,8 @@ enum { WMSS_LABELS_ON_DEVICE = 0, WMSS_LABELS_ON_HOST = 1 };
  * alignment, label range (host labels only) and aliasing. fn names the caller in messages.
  */
 int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels_on_host, int allow_no_labels);
+/** WMSS_ERR_ALIAS when the unfused baselines' workspace (floats 4-byte elements) overlaps a buffer of the call. */
+int wmss_check_workspace(const wmss_ce_mix_args *a, const void *workspace, int64_t floats, const char *fn);
 
 /**
  * The entropy op is ce_mix of one model (lambda = 1, z_weak = z_strong) without gradients: checks what only the

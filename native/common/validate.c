@@ -24,6 +24,24 @@ static span vector_span(const char *name, const void *p, int64_t n, size_t es) {
 
 static int overlaps(span a, span b) { return a.begin && b.begin && a.begin < b.end && b.begin < a.end; }
 
+enum { N_IN = 3, N_OUT = 5 };
+
+/**
+ * The buffers of a call as byte spans: the inputs it reads (an input the op does not read, z_weak when lambda = 1
+ * or z_strong when lambda = 0, is absent: it may overlap anything) and the outputs it writes.
+ */
+static void call_spans(const wmss_ce_mix_args *a, size_t es, span in[N_IN], span out[N_OUT]) {
+    const span none = {"unused", 0, 0, 0};
+    in[0] = a->lambda != 0.0f ? matrix_span("z_strong", a->z_strong, a->rows, a->vocab, a->ld_strong, es) : none;
+    in[1] = a->lambda != 1.0f ? matrix_span("z_weak", a->z_weak, a->rows, a->vocab, a->ld_weak, es) : none;
+    in[2] = vector_span("labels", a->labels, a->rows, sizeof(int64_t));
+    out[0] = matrix_span("grad_strong", a->grad_strong, a->rows, a->vocab, a->ld_grad_strong, es);
+    out[1] = matrix_span("grad_weak", a->grad_weak, a->rows, a->vocab, a->ld_grad_weak, es);
+    out[2] = vector_span("loss", a->loss, a->rows, 4);
+    out[3] = vector_span("lse", a->lse, a->rows, 4);
+    out[4] = vector_span("entropy", a->entropy, a->rows, 4);
+}
+
 static int check_matrix(const char *fn, const char *name, const void *p, int64_t ld, int64_t vocab, size_t es) {
     if (!p) return WMSS_OK;
     if (ld < vocab)
@@ -93,28 +111,32 @@ int wmss_check_ce_mix_args(const wmss_ce_mix_args *a, const char *fn, int labels
         }
 
     /* Aliasing: an output may coincide exactly with its own input (in place); nothing else may overlap it. */
-    const span zs = matrix_span("z_strong", a->z_strong, a->rows, a->vocab, a->ld_strong, es);
-    const span zw = matrix_span("z_weak", a->z_weak, a->rows, a->vocab, a->ld_weak, es);
-    /* An input the op does not read (z_weak when lambda = 1, z_strong when lambda = 0) may overlap anything. */
-    const span none = {"unused", 0, 0, 0};
-    const span in[] = {a->lambda != 0.0f ? zs : none, a->lambda != 1.0f ? zw : none,
-                       vector_span("labels", a->labels, a->rows, sizeof(int64_t))};
-    const span out[] = {matrix_span("grad_strong", a->grad_strong, a->rows, a->vocab, a->ld_grad_strong, es),
-                        matrix_span("grad_weak", a->grad_weak, a->rows, a->vocab, a->ld_grad_weak, es),
-                        vector_span("loss", a->loss, a->rows, 4), vector_span("lse", a->lse, a->rows, 4),
-                        vector_span("entropy", a->entropy, a->rows, 4)};
-    const int n_out = sizeof out / sizeof *out, n_in = sizeof in / sizeof *in;
-    for (int i = 0; i < n_out; i++) {
-        for (int j = 0; j < n_in; j++) {
+    span in[N_IN], out[N_OUT];
+    call_spans(a, es, in, out);
+    for (int i = 0; i < N_OUT; i++) {
+        for (int j = 0; j < N_IN; j++) {
             if (!overlaps(out[i], in[j])) continue;
             const int own = (i == 0 && j == 0) || (i == 1 && j == 1);
             if (own && out[i].begin == in[j].begin && out[i].ld == in[j].ld) continue;
             return wmss_fail(WMSS_ERR_ALIAS, "%s: %s overlaps %s (only grad_strong == z_strong and "
                              "grad_weak == z_weak with equal strides are allowed)", fn, out[i].name, in[j].name);
         }
-        for (int j = i + 1; j < n_out; j++)
+        for (int j = i + 1; j < N_OUT; j++)
             if (overlaps(out[i], out[j]))
                 return wmss_fail(WMSS_ERR_ALIAS, "%s: outputs %s and %s overlap", fn, out[i].name, out[j].name);
+    }
+    return WMSS_OK;
+}
+
+int wmss_check_workspace(const wmss_ce_mix_args *a, const void *workspace, int64_t floats, const char *fn) {
+    span in[N_IN], out[N_OUT];
+    call_spans(a, wmss_dtype_size(a->dtype), in, out);
+    const span ws = vector_span("workspace", workspace, floats, 4);
+    for (int i = 0; i < N_IN + N_OUT; i++) {
+        const span b = i < N_IN ? in[i] : out[i - N_IN];
+        if (overlaps(ws, b))
+            return wmss_fail(WMSS_ERR_ALIAS, "%s: the workspace overlaps %s (it holds the op's intermediates)", fn,
+                             b.name);
     }
     return WMSS_OK;
 }

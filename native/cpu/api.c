@@ -107,6 +107,8 @@ int wmss_ce_mix_unfused(const wmss_ce_mix_args *a, float *workspace, int64_t wor
         return wmss_fail(WMSS_ERR_SHAPE, "%s: workspace has %lld floats, needs 2 * rows * vocab = %lld", fn,
                          (long long)workspace_floats, (long long)(2 * a->rows * a->vocab));
     if ((uintptr_t)workspace % 4) return wmss_fail(WMSS_ERR_ALIGNMENT, "%s: workspace is not 4-byte aligned", fn);
+    int ws_st;
+    if ((ws_st = wmss_check_workspace(a, workspace, workspace_floats, fn))) return ws_st;
     return finish(wmss_cpu_active()->ce_mix_unfused(a, workspace), a, fn);
 }
 

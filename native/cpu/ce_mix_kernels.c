@@ -73,7 +73,11 @@ static void pass_mix(const wmss_ce_mix_args *a, float *zmix) {
     }
 }
 
-/** logp[r] = x[r] - max - log(sum exp(x - max)): three sweeps (max, sum, write), fp32 like eager frameworks. */
+/**
+ * logp[r] = (x[r] - max) - log(sum exp(x - max)): three sweeps (max, sum, write), fp32 like eager frameworks, the
+ * max subtracted first (x - (max + log s) loses every digit near float's range). lse NaN where the row has no
+ * distribution (all -inf), as the fused kernel writes it.
+ */
 static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *logp, float *lse) {
     const int64_t vend = (V / VL) * VL;
 #pragma omp parallel for schedule(static) num_threads(wmss_threads())
@@ -84,18 +88,19 @@ static void pass_log_softmax(int64_t rows, int64_t V, const float *x, float *log
         for (int64_t i = 0; i < vend; i += VL) vm = vmax(load_f32(xr + i), vm);
         float m = hmax(vm);
         for (int64_t i = vend; i < V; i++) m = xr[i] > m ? xr[i] : m;
-        if (!(m > -INFINITY)) m = 0.0f; /* all -inf (or NaN): keep NaN/-inf flowing, as log_softmax does */
+        const int no_max = !(m > -INFINITY);
+        if (no_max) m = 0.0f; /* all -inf (or NaN): keep NaN/-inf flowing, as log_softmax does */
         vf vs = vsplat(0.0f);
         const vf vmm = vsplat(m);
         for (int64_t i = 0; i < vend; i += VL) vs += vexp_neg(clamp_lo(load_f32(xr + i) - vmm, vsplat(WMSS_EXP_FLOOR)));
         float s = (float)hsum(vs);
         for (int64_t i = vend; i < V; i++) s += expf(xr[i] - m);
         for (int64_t i = 0; i < V; i++) s += (xr[i] != xr[i]) ? NAN : 0.0f; /* NaN poisons the row */
-        const float l = m + logf(s);
-        lse[r] = l;
-        const vf vl = vsplat(l);
-        for (int64_t i = 0; i < vend; i += VL) store_f32(out + i, load_f32(xr + i) - vl);
-        for (int64_t i = vend; i < V; i++) out[i] = xr[i] - l;
+        const float ls = logf(s);
+        lse[r] = no_max ? NAN : m + ls;
+        const vf vls = vsplat(ls);
+        for (int64_t i = 0; i < vend; i += VL) store_f32(out + i, (load_f32(xr + i) - vmm) - vls);
+        for (int64_t i = vend; i < V; i++) out[i] = (xr[i] - m) - ls;
     }
 }
 
@@ -121,15 +126,19 @@ static void pass_entropy(int64_t rows, int64_t V, const float *logp, float *entr
     }
 }
 
-/** g[r] = exp(logp[r]) - onehot(y); ignored rows 0. Writes over logp. */
-static void pass_softmax_grad(const wmss_ce_mix_args *a, float *logp_to_g) {
+/**
+ * g[r] = exp(logp[r]) - onehot(y); ignored rows 0, rows without a distribution (lse not finite) NaN, as the fused
+ * kernel writes them (exp of a NaN logp need not stay NaN in the vector exp). Writes over logp.
+ */
+static void pass_softmax_grad(const wmss_ce_mix_args *a, const float *lse, float *logp_to_g) {
     const int64_t V = a->vocab, vend = (V / VL) * VL;
 #pragma omp parallel for schedule(static) num_threads(wmss_threads())
     for (int64_t r = 0; r < a->rows; r++) {
         float *g = logp_to_g + r * V;
         const int64_t y = a->labels[r];
-        if (y == WMSS_IGNORE_INDEX) {
-            for (int64_t i = 0; i < V; i++) g[i] = 0.0f;
+        if (y == WMSS_IGNORE_INDEX || !isfinite(lse[r])) {
+            const float v = y == WMSS_IGNORE_INDEX ? 0.0f : NAN;
+            for (int64_t i = 0; i < V; i++) g[i] = v;
             continue;
         }
         for (int64_t i = 0; i < vend; i += VL) store_f32(g + i, vexp_neg(clamp_lo(load_f32(g + i), vsplat(WMSS_EXP_FLOOR))));
@@ -169,7 +178,7 @@ static int64_t ce_mix_unfused(const wmss_ce_mix_args *a, float *ws) {
     pass_nll(a, logp);
     if (a->entropy) pass_entropy(a->rows, a->vocab, logp, a->entropy);
     if (a->grad_strong || a->grad_weak) {
-        pass_softmax_grad(a, logp);
+        pass_softmax_grad(a, lse, logp);
         if (a->grad_strong) pass_scale(a, logp, a->lambda * a->inv_norm, a->grad_strong, a->ld_grad_strong);
         if (a->grad_weak) pass_scale(a, logp, (1.0f - a->lambda) * a->inv_norm, a->grad_weak, a->ld_grad_weak);
     }

@@ -654,6 +654,7 @@ int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void
     if (workspace_floats < 2 * args->rows * args->vocab)
         return wmss_fail(WMSS_ERR_SHAPE, "%s: workspace has %lld floats, needs %lld", fn, (long long)workspace_floats,
                          (long long)(2 * args->rows * args->vocab));
+    if ((st = wmss_check_workspace(args, workspace, workspace_floats, fn))) return st;
     if (args->rows == 0) return WMSS_OK;
     const Args a{*args, status};
     auto s = static_cast<cudaStream_t>(stream);

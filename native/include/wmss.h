@@ -148,7 +148,8 @@ WMSS_API int wmss_ce_mix(const wmss_ce_mix_args *args);
 
 /**
  * The same contract computed the way an eager framework does, one full pass per op:
- * mix -> log_softmax -> nll -> softmax_grad -> scale. workspace: 2 * rows * vocab floats (fp32).
+ * mix -> log_softmax -> nll -> softmax_grad -> scale. workspace: 2 * rows * vocab floats (fp32), 4-byte aligned,
+ * overlapping none of the call's buffers (WMSS_ERR_ALIAS); one call at a time per workspace.
  * Exists for benchmarks and as a second opinion in tests.
  */
 WMSS_API int wmss_ce_mix_unfused(const wmss_ce_mix_args *args, float *workspace, int64_t workspace_floats);
@@ -223,7 +224,7 @@ WMSS_API int wmss_cuda_status_reset(int64_t *status, void *stream);
 
 /** One launch: thread-block clusters split long rows on sm_90 so the logits are read from HBM once. */
 WMSS_API int wmss_cuda_ce_mix(const wmss_ce_mix_args *args, int64_t *status, void *stream);
-/** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats. */
+/** The unfused baseline on the GPU (one launch per op); workspace: 2 * rows * vocab device floats, as on the CPU. */
 WMSS_API int wmss_cuda_ce_mix_unfused(const wmss_ce_mix_args *args, int64_t *status, void *stream,
                                       float *workspace, int64_t workspace_floats);
 /** The entropy op on the GPU: the fused kernel's algorithm with lambda = 1 and no gradients. */

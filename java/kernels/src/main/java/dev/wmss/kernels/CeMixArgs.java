@@ -43,6 +43,13 @@ public record CeMixArgs(Logits strong, Logits weak, MemorySegment labels, float 
             throw new InvalidArgumentException(Status.ARGUMENT, "invNorm is required for device logits (the labels"
                     + " are on the device: pass 1 / supervised tokens of the batch)");
         }
+        if (!strong.onDevice()) { // the input lambda leaves unread may overlap anything
+            new Overlaps().input("strong", lambda != 0f ? strong : null).input("weak", lambda != 1f ? weak : null)
+                    .input("labels", labels, rows, 8)
+                    .output("gradStrong", gradStrong, "strong").output("gradWeak", gradWeak, "weak")
+                    .output("rowLoss", rowLoss, rows, 4).output("lse", lse, rows, 4).output("entropy", entropy, rows, 4)
+                    .check();
+        }
     }
 
     public long rows() {

@@ -7,11 +7,13 @@ import dev.wmss.kernels.ffi.WmssH;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.ReentrantLock;
 
 /** ce_mix on the CPU through libwmss: the fused kernel ({@code wmss_ce_mix}) or the unfused baseline. */
 final class CeMixCpu implements CeMixBackend {
     private final boolean fused;
     private final MemorySegment workspace; // unfused only; null = allocated per call
+    private final ReentrantLock workspaceInUse = new ReentrantLock(); // one call at a time uses a caller's workspace
 
     CeMixCpu(boolean fused) {
         this.fused = fused;
@@ -19,6 +21,14 @@ final class CeMixCpu implements CeMixBackend {
     }
 
     CeMixCpu(MemorySegment workspace) {
+        if (workspace == null) throw new InvalidArgumentException(Status.NULL_POINTER, "the unfused workspace is null");
+        if (!workspace.isNative()) {
+            throw new InvalidArgumentException(Status.ARGUMENT, "the unfused workspace must be a native (off-heap)"
+                    + " segment; got a heap segment " + workspace + " (allocate with an Arena)");
+        }
+        if (workspace.isReadOnly()) {
+            throw new InvalidArgumentException(Status.ARGUMENT, "the unfused workspace is read-only: the kernel writes it");
+        }
         this.fused = false;
         this.workspace = workspace;
     }
@@ -44,10 +54,17 @@ final class CeMixCpu implements CeMixBackend {
             int st;
             if (fused) {
                 st = WmssH.wmss_ce_mix(args);
-            } else {
+            } else if (workspace == null) {
                 long need = Math.max(1, 2 * a.rows() * a.vocab());
-                MemorySegment ws = workspace != null ? workspace : arena.allocate(need * 4, 64);
+                MemorySegment ws = arena.allocate(need * 4, 64);
                 st = WmssH.wmss_ce_mix_unfused(args, ws, ws.byteSize() / 4);
+            } else { // threads sharing this backend take turns: the workspace holds one call's intermediates
+                workspaceInUse.lock();
+                try {
+                    st = WmssH.wmss_ce_mix_unfused(args, workspace, workspace.byteSize() / 4);
+                } finally {
+                    workspaceInUse.unlock();
+                }
             }
             Status.check(st, Backend::lastError);
             return sum(loss, a.rows()) * a.effectiveInvNorm();
@@ -56,7 +73,7 @@ final class CeMixCpu implements CeMixBackend {
 
     static double sum(MemorySegment hostFloats, long n) {
         double s = 0;
-        for (long r = 0; r < n; r++) s += hostFloats.getAtIndex(ValueLayout.JAVA_FLOAT, r);
+        for (long r = 0; r < n; r++) s += hostFloats.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, r);
         return s;
     }
 

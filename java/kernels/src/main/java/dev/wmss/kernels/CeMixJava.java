@@ -140,7 +140,7 @@ final class CeMixJava implements CeMixBackend {
                     if (a.gradWeak() != null) ((Logits.Host) a.gradWeak()).set(r, v, (float) (kw * g));
                 }
             }
-            return Double.isInfinite(rowLoss);
+            return !Float.isFinite((float) rowLoss); // as stored: a loss beyond float's range is infinite
         }
     }
 }

@@ -1,5 +1,8 @@
 package dev.wmss.kernels;
 
+import dev.wmss.kernels.error.InvalidArgumentException;
+import dev.wmss.kernels.error.Status;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -32,6 +35,9 @@ public final class Entropy {
 
     /** Mean entropy over the rows whose label is not −100 (0 if there are none): WD-DS's H of one example. */
     public static double meanOverLabelled(Logits.Host z, MemorySegment labels) {
+        if (labels == null) {
+            throw new InvalidArgumentException(Status.NULL_POINTER, "labels is null: the mean is over the labelled rows");
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment h = arena.allocate(Math.max(4, z.rows() * 4), 64);
             MemorySegment nll = arena.allocate(Math.max(4, z.rows() * 4), 64);

@@ -33,6 +33,11 @@ public record EntropyArgs(Logits z, MemorySegment labels, MemorySegment entropy,
         if (labels != null) CeMixArgs.requireLength("labels", labels, z.rows() * 8);
         if (nll != null) CeMixArgs.requireWritable("nll", CeMixArgs.requireLength("nll", nll, n));
         if (lse != null) CeMixArgs.requireWritable("lse", CeMixArgs.requireLength("lse", lse, n));
+        if (!z.onDevice()) {
+            new Overlaps().input("z", z).input("labels", labels, z.rows(), 8)
+                    .output("entropy", entropy, z.rows(), 4).output("nll", nll, z.rows(), 4).output("lse", lse, z.rows(), 4)
+                    .check();
+        }
     }
 
     public long rows() {

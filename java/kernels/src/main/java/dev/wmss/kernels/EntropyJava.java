@@ -62,9 +62,10 @@ final class EntropyJava implements EntropyBackend {
             boolean bad = undefined;
             if (a.labels() != null) {
                 long y = label(a.labels(), r);
-                double nll = y == CeMix.IGNORE_INDEX ? 0 : lse - z.get(r, y);
+                // (max - z[y]) + log sum, not lse - z[y]: at logits near float's range lse and z[y] cancel
+                double nll = y == CeMix.IGNORE_INDEX ? 0 : undefined ? Double.NaN : (max - z.get(r, y)) + Math.log(sum);
                 put(a.nll(), r, nll);
-                bad |= Double.isInfinite(nll);
+                bad |= !Float.isFinite((float) nll); // as stored: beyond float's range is infinite
             }
             if (bad && firstBad < 0) firstBad = r;
         }

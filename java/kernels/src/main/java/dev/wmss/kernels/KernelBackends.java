@@ -66,7 +66,11 @@ public final class KernelBackends {
         return args.onDevice() ? CeMixAll.CUDA_FUSED : CeMixAll.CPU_FUSED;
     }
 
-    /** The unfused CPU baseline with a caller-owned scratch of 2·rows·vocab floats (no allocation per call). */
+    /**
+     * The unfused CPU baseline with a caller-owned scratch of 2·rows·vocab floats (no allocation per call): native,
+     * writable, and overlapping none of a call's buffers (else {@code InvalidArgumentException}). Threads that share
+     * the returned backend take turns, since the scratch holds one call's intermediates.
+     */
     public static CeMixBackend cpuUnfused(MemorySegment workspace) {
         return new CeMixCpu(workspace);
     }

@@ -84,7 +84,7 @@ public sealed interface Logits permits Logits.Host, Logits.Device {
 
     /** Fresh zeroed native memory owned by {@code arena}, 64-byte aligned. */
     static Host allocate(Arena arena, DType dtype, long rows, long vocab) {
-        return of(arena.allocate(Math.max(1, rows * vocab * dtype.bytes()), 64), dtype, rows, vocab);
+        return of(arena.allocate(Math.max(1, bytes(dtype, rows, vocab, vocab)), 64), dtype, rows, vocab);
     }
 
     /** Logits in CUDA memory: a pointer from any CUDA allocator, wrapped as a segment of the right size. */
@@ -111,15 +111,26 @@ public sealed interface Logits permits Logits.Host, Logits.Device {
     }
 
     private static void checkShape(MemorySegment data, DType dtype, long rows, long vocab, long rowStride) {
-        if (data == null || dtype == null) throw new InvalidArgumentException(Status.NULL_POINTER, "data and dtype are required");
+        if (data == null) throw new InvalidArgumentException(Status.NULL_POINTER, "data and dtype are required");
+        long need = bytes(dtype, rows, vocab, rowStride);
+        if (data.byteSize() < need) {
+            throw new ShapeMismatchException(Status.SHAPE, "logits [" + rows + ", " + vocab + "] (row stride "
+                    + rowStride + ", " + dtype + ") need " + need + " bytes; the segment has " + data.byteSize());
+        }
+    }
+
+    /** The bytes a [rows, vocab] matrix with this row stride spans, or a typed error for a shape that cannot be. */
+    private static long bytes(DType dtype, long rows, long vocab, long rowStride) {
+        if (dtype == null) throw new InvalidArgumentException(Status.NULL_POINTER, "data and dtype are required");
         if (rows < 0 || vocab < 1 || rowStride < vocab) {
             throw new ShapeMismatchException(Status.SHAPE, "logits shape rows=" + rows + ", vocab=" + vocab
                     + ", rowStride=" + rowStride + " (need rows >= 0, vocab >= 1, rowStride >= vocab)");
         }
-        long need = rows == 0 ? 0 : Math.multiplyExact(Math.addExact(Math.multiplyExact(rows - 1, rowStride), vocab), dtype.bytes());
-        if (data.byteSize() < need) {
-            throw new ShapeMismatchException(Status.SHAPE, "logits [" + rows + ", " + vocab + "] (row stride "
-                    + rowStride + ", " + dtype + ") need " + need + " bytes; the segment has " + data.byteSize());
+        try {
+            return rows == 0 ? 0 : Math.multiplyExact(Math.addExact(Math.multiplyExact(rows - 1, rowStride), vocab), dtype.bytes());
+        } catch (ArithmeticException e) {
+            throw new ShapeMismatchException(Status.SHAPE, "logits [" + rows + ", " + vocab + "] (row stride " + rowStride
+                    + ", " + dtype + ") span more bytes than a long holds");
         }
     }
 }

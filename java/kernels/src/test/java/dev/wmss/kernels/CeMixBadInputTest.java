@@ -212,4 +212,52 @@ public class CeMixBadInputTest {
         assertTrue(e instanceof InvalidArgumentException, e.getClass().getName());
         assertFalse(e.getMessage().isBlank());
     }
+
+    /**
+     * The memory rules hold for every backend, the Java reference included (an audit found it accepting an output
+     * over an input, two outputs on one buffer and misaligned buffers, and computing wrong results): checked when
+     * the arguments are built, as the native entry points check them for C callers.
+     */
+    @Test
+    void everyBackendRefusesOverlapsAndMisalignment() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment m = arena.allocate(11 * 4, 64);
+            Logits.Host s = Logits.of(m, DType.F32, 2, 5), w = Logits.allocate(arena, DType.F32, 2, 5);
+            Logits.Host g = Logits.allocate(arena, DType.F32, 2, 5);
+            MemorySegment y = arena.allocate(16, 8);
+            InvalidArgumentException e = assertThrows(InvalidArgumentException.class,
+                    () -> CeMix.of(s, w, y).gradStrong(Logits.of(m.asSlice(4), DType.F32, 2, 5)).build());
+            assertEquals(Status.ALIAS, e.status());
+            assertTrue(e.getMessage().contains("gradStrong overlaps strong"), e.getMessage());
+            e = assertThrows(InvalidArgumentException.class,
+                    () -> CeMix.of(s, w, y).lambda(0.9f).gradStrong(g).gradWeak(g).build());
+            assertTrue(e.getMessage().contains("outputs gradStrong and gradWeak overlap"), e.getMessage());
+            e = assertThrows(InvalidArgumentException.class, () -> CeMix.of(s, w, y).lse(m.asSlice(8, 8)).build());
+            assertEquals(Status.ALIAS, e.status());
+            MemorySegment yy = arena.allocate(24, 8);
+            e = assertThrows(InvalidArgumentException.class, () -> CeMix.of(s, w, yy.asSlice(4, 16)).build());
+            assertEquals(Status.ALIGNMENT, e.status());
+            e = assertThrows(InvalidArgumentException.class,
+                    () -> CeMix.of(Logits.of(m.asSlice(2), DType.F32, 2, 5), w, y).build());
+            assertEquals(Status.ALIGNMENT, e.status());
+            // allowed: in place with the same stride, and an input lambda leaves unread under an output
+            CeMix.of(s, w, y).gradStrong(s).build();
+            CeMix.of(s, w, y).lambda(0f).gradWeak(g).rowLoss(m.asSlice(0, 8)).build();
+            // the entropy op: an output over its logits
+            e = assertThrows(InvalidArgumentException.class, () -> Entropy.of(s, m.asSlice(8, 8)).build());
+            assertEquals(Status.ALIAS, e.status());
+            for (CeMixBackend b : CeMixTest.present("java", "cpu-fused", "cpu-unfused"))
+                assertThrows(InvalidArgumentException.class, () -> CeMix.of(s, w, y).gradStrong(g).gradWeak(g).lambda(0.9f).run(b), b.name());
+        }
+    }
+
+    @Test
+    void shapesBeyondALongAreShapeMismatches() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate(64, 64);
+            assertThrows(ShapeMismatchException.class, () -> Logits.of(seg, DType.F32, Long.MAX_VALUE / 2, 4));
+            assertThrows(ShapeMismatchException.class, () -> Logits.allocate(arena, DType.F32, 1L << 62, 4));
+            assertThrows(ShapeMismatchException.class, () -> Logits.allocate(arena, DType.F32, -1, 4));
+        }
+    }
 }

@@ -194,4 +194,63 @@ public class CeMixEdgeCasesTest {
             assertEquals(sum / 8, loss, 1e-9, "rows 3 and 8 are ignored");
         }
     }
+
+    /** [rows, vocab] F32 logits whose entry v of every row is hi where pick(v), else lo. */
+    private static Logits.Host twoLevel(Arena arena, int rows, int vocab, float hi, float lo, java.util.function.IntPredicate pick) {
+        Logits.Host z = Logits.allocate(arena, DType.F32, rows, vocab);
+        for (int r = 0; r < rows; r++) for (int v = 0; v < vocab; v++) z.set(r, v, pick.test(v) ? hi : lo);
+        return z;
+    }
+
+    private static MemorySegment labels(Arena arena, long... y) {
+        MemorySegment s = arena.allocate(8L * y.length, 8);
+        for (int i = 0; i < y.length; i++) s.setAtIndex(ValueLayout.JAVA_LONG, i, y[i]);
+        return s;
+    }
+
+    /**
+     * An audit's cases at logits near float's range, on every host backend: a loss beyond float's range is reported
+     * (the Java reference returned +inf without a word); the unfused baseline subtracts the max before the
+     * log-sum (x - (max + log s) lost every digit: entropy 0 for ln 4, gradients 4x off); a row of -inf has lse
+     * NaN everywhere (the unfused baseline wrote -inf).
+     */
+    @Test
+    void logitsNearFloatsRangeAgreeAcrossBackends() {
+        try (Arena arena = Arena.ofConfined()) {
+            List<CeMixBackend> backends = CeMixTest.present("cpu-fused", "cpu-unfused", "java");
+            Logits.Host s = twoLevel(arena, 4, 7, 3e38f, -3e38f, v -> v % 2 == 0);
+            Logits.Host w = twoLevel(arena, 4, 7, 3e38f, -3e38f, v -> v % 3 == 0);
+            MemorySegment y = labels(arena, 1, 6, 2, 3);
+            for (CeMixBackend b : backends)
+                assertThrows(NonFiniteException.class, () -> CeMix.of(s, w, y).run(b), b.name() + ": loss 6e38");
+
+            // lambda = 1, four entries at 3e38 (one the label): p = 1/4 each, loss = entropy = ln 4
+            MemorySegment y0 = labels(arena, 0, 2, 4, 6);
+            Logits.Host g = Logits.allocate(arena, DType.F32, 4, 7);
+            MemorySegment loss = arena.allocate(16, 8), h = arena.allocate(16, 8);
+            for (CeMixBackend b : backends) {
+                g.fill(Float.NaN);
+                CeMix.of(s, s, y0).lambda(1f).invNorm(1f).gradStrong(g).rowLoss(loss).entropy(h).run(b);
+                for (int r = 0; r < 4; r++) {
+                    assertEquals(Math.log(4), loss.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-5, b.name() + " loss");
+                    assertEquals(Math.log(4), h.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-5, b.name() + " entropy");
+                    for (int v = 0; v < 7; v++) {
+                        double want = (v % 2 == 0 ? 0.25 : 0) - (v == 2 * r ? 1 : 0);
+                        assertEquals(want, g.get(r, v), 1e-6, b.name() + " gradient [" + r + ", " + v + "]");
+                    }
+                }
+            }
+
+            // a row of -inf (ignored, statistics wanted): lse and entropy NaN, loss 0, reported
+            Logits.Host ninf = twoLevel(arena, 1, 7, 0f, Float.NEGATIVE_INFINITY, v -> false);
+            MemorySegment ign = labels(arena, CeMix.IGNORE_INDEX), lse = arena.allocate(4, 4);
+            for (CeMixBackend b : backends) {
+                assertThrows(NonFiniteException.class, () -> CeMix.of(ninf, ninf, ign).lse(lse).run(b), b.name());
+                lse.fill((byte) 0);
+                CeMix.of(ninf, ninf, ign).lse(lse).allowNonFinite(true).run(b);
+                assertTrue(Float.isNaN(lse.getAtIndex(ValueLayout.JAVA_FLOAT, 0)),
+                        b.name() + " lse " + lse.getAtIndex(ValueLayout.JAVA_FLOAT, 0));
+            }
+        }
+    }
 }

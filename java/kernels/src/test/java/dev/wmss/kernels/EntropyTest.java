@@ -205,4 +205,32 @@ class EntropyTest {
             assertTrue(Backend.lastError().contains("wmss_entropy_args.size"), Backend.lastError());
         }
     }
+
+    /**
+     * An audit's cases at logits near float's range: the NLL is (max - z[y]) + log sum in every backend (the Java
+     * reference's lse - z[y] cancelled to 0 where ln 9 is right), and an NLL beyond float's range is reported
+     * (the Java reference wrote +inf without a word).
+     */
+    @Test
+    void nllNearFloatsRangeAgreesAcrossBackends() {
+        try (Arena arena = Arena.ofConfined()) {
+            int vocab = 17; // 9 entries at 3e38 (the even ones): p = 1/9 each
+            Logits.Host z = Logits.allocate(arena, DType.F32, 2, vocab);
+            for (int r = 0; r < 2; r++) for (int v = 0; v < vocab; v++) z.set(r, v, v % 2 == 0 ? 3e38f : -3e38f);
+            MemorySegment labels = arena.allocate(16, 8), h = arena.allocate(8, 4), nll = arena.allocate(8, 4);
+            labels.setAtIndex(ValueLayout.JAVA_LONG, 0, 4);
+            labels.setAtIndex(ValueLayout.JAVA_LONG, 1, 16);
+            for (String name : List.of("cpu", "java")) {
+                EntropyBackend b = KernelBackends.entropy(name);
+                b.run(Entropy.of(z, h).labels(labels, nll).build());
+                for (int r = 0; r < 2; r++) {
+                    assertEquals(Math.log(9), nll.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-5, name + " nll");
+                    assertEquals(Math.log(9), h.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-5, name + " entropy");
+                }
+                labels.setAtIndex(ValueLayout.JAVA_LONG, 1, 3); // a -3e38 entry: NLL 6e38, beyond float
+                assertThrows(NonFiniteException.class, () -> b.run(Entropy.of(z, h).labels(labels, nll).build()), name);
+                labels.setAtIndex(ValueLayout.JAVA_LONG, 1, 16);
+            }
+        }
+    }
 }
