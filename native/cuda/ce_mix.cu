@@ -244,12 +244,15 @@ __global__ void log_softmax_kernel(Args k, const float *x, float *logp) {
     Stats s = stats_empty();
     for (int64_t i = threadIdx.x; i < V; i += blockDim.x) stats_add(s, xr[i]);
     s = block_reduce(s);
-    const float l = s.bad ? NAN : s.max + logf(s.sum);
+    // lse NaN for a row without a distribution (NaN, or all -inf), as the fused kernel writes it; the max is
+    // subtracted first, since x - (max + log s) loses every digit near float's range (as on the CPU)
+    const float m = s.bad ? NAN : s.max, ls = logf(s.sum);
+    const float l = m > -INFINITY ? m + ls : NAN;
     if (threadIdx.x == 0) {
         if (a.lse) a.lse[blockIdx.x] = l;
         if (a.labels[blockIdx.x] == kIgnore && (a.lse || a.entropy) && !isfinite(l)) report(k.status, 0, blockIdx.x);
     }
-    for (int64_t i = threadIdx.x; i < V; i += blockDim.x) out[i] = xr[i] - l;
+    for (int64_t i = threadIdx.x; i < V; i += blockDim.x) out[i] = (xr[i] - m) - ls;
 }
 
 __global__ void nll_kernel(Args k, const float *logp) {
