@@ -253,4 +253,36 @@ public class CeMixEdgeCasesTest {
             }
         }
     }
+
+    /**
+     * A NaN with a low payload (0x7F800001) in a labelled row: every gradient of the row is NaN on every ISA, as the
+     * fused kernel writes it (the unfused baseline's vector exp turned that NaN into -7e-40 on AVX2 and SSE2).
+     */
+    @Test
+    void aLowPayloadNaNGivesANaNRowOnEveryIsa() {
+        try (Arena arena = Arena.ofConfined()) {
+            Problem p = new Problem(arena, DType.F32, 3, 37, 0, 0.5f, 1.0, 12);
+            p.labels.setAtIndex(ValueLayout.JAVA_LONG, 1, 5);
+            p.strong.set(1, 20, Float.intBitsToFloat(0x7F800001));
+            try {
+                for (String isa : List.of("avx512bf16", "avx512", "avx2", "sse2")) {
+                    try {
+                        Backend.setCpuIsa(isa);
+                    } catch (RuntimeException unsupported) {
+                        continue;
+                    }
+                    for (CeMixBackend b : CeMixTest.present("cpu-fused", "cpu-unfused")) {
+                        p.poison();
+                        p.call().allowNonFinite(true).run(b);
+                        for (int v = 0; v < p.vocab; v++) {
+                            assertTrue(Float.isNaN(p.gradStrong.get(1, v)), isa + " " + b.name() + " column " + v);
+                            assertTrue(Float.isNaN(p.gradWeak.get(1, v)), isa + " " + b.name() + " column " + v);
+                        }
+                    }
+                }
+            } finally {
+                Backend.setCpuIsa("auto");
+            }
+        }
+    }
 }
