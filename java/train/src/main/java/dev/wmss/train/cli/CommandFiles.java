@@ -38,6 +38,22 @@ final class CommandFiles {
         return dir;
     }
 
+    /**
+     * Refuses an output that is one of the command's inputs (it would be overwritten while, or instead of, being read);
+     * inputs come as option name, path pairs (null paths skipped).
+     */
+    static void requireNotAnInput(Path out, String outOption, Object... optionAndPath) {
+        for (int i = 0; i < optionAndPath.length; i += 2) {
+            Object p = optionAndPath[i + 1];
+            if (p == null) continue;
+            Path in = p instanceof Path path ? path : Path.of(p.toString());
+            if (OutputDir.canonical(out).equals(OutputDir.canonical(in))) {
+                throw new IllegalArgumentException(outOption + " " + out + " is the " + optionAndPath[i] + " it reads: choose"
+                        + " another " + outOption);
+            }
+        }
+    }
+
     /** An output file's directory exists or can be created, and the file itself is not a directory. */
     static Path requireOutputFile(Path file, String option) {
         if (Files.isDirectory(file)) throw new IllegalArgumentException(option + " " + file + " is a directory, not a file");

@@ -40,7 +40,12 @@ final class EntropyCommand implements Callable<Integer> {
         dev.wmss.train.loop.Head lossHead = head.value();
         Tokenizer tok = tokenizer.load(model.dir, "--model");
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
-        collator.checkAnswersFit();
+        String noAnswer = collator.checkAnswersFit();
+        if (noAnswer != null && parallel.isRoot()) {
+            org.slf4j.LoggerFactory.getLogger("dev.wmss.train").warn("{}: their entropy is written as 0 (no answer token"
+                    + " is scored), so WD-DS never draws them; raise --max-len", noAnswer);
+        }
+        CommandFiles.requireNotAnInput(out.path, "--out", "--data file", data.spec);
         CommandFiles.requireOutputFile(out.path, "--out");
         try (TorchModel m = Placement.current().load(model.dir)) {
             double[] h = ShardedStats.answerEntropy(parallel, m, collator, 32, lossHead, "entropies");

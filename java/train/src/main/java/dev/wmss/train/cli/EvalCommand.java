@@ -42,8 +42,8 @@ final class EvalCommand implements Callable<Integer> {
         List<Example> examples = data.load(seed.value, tok);
         dev.wmss.train.eval.Answers.warnIfMissing(examples, data.spec);
         try (TorchModel m = Placement.current().load(model.dir)) {
-            // --max-len bounds the prompt and reference; the answer may add --max-new tokens, as in run
-            Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len + maxNew, maxNew, 32, "evaluation");
+            // --max-len bounds the token loss's sequences; the answer may add --max-new tokens, as in run
+            Evaluator.Result r = Evaluator.evaluate(m, examples, tok, len, maxNew, 32, "evaluation");
             System.out.printf(Locale.ROOT, "exact match %.1f%% of %d, token loss %.4f%n", 100 * r.accuracy(), r.examples(),
                     r.tokenLoss());
             for (String s : r.samples()) System.out.println("---\n" + s);

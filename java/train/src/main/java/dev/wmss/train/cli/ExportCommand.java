@@ -28,6 +28,7 @@ final class ExportCommand implements Callable<Integer> {
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16");
         if (shardBytes < 0) throw new IllegalArgumentException("--shard-bytes must be >= 0, got " + shardBytes);
         CommandFiles.requireModel(model.dir, "--model");
+        CommandFiles.requireNotAnInput(out.path, "--out", "--model directory", model.dir);
         OutputDir.requireWritable(out.path, "--out");
         try (TorchModel m = TorchModel.load(model.dir)) {
             m.save(out.path, dtype, shardBytes);

@@ -54,6 +54,8 @@ final class SelectCommand implements Callable<Integer> {
             throw new IllegalArgumentException("entropy files have " + a.length + " and " + b.length + " lines, the data "
                     + examples.size() + " examples");
         }
+        CommandFiles.requireNotAnInput(out.path, "--out", "--weak-entropy file", h0, "--strong-entropy file", h1,
+                "--data file", data.spec);
         CommandFiles.requireOutputFile(out.path, "--out");
         int[] chosen = Selection.select(a, b, variant, alpha, beta, gamma, seed.value,
                 dedup == null ? variant == Selection.Variant.PAPER : dedup);

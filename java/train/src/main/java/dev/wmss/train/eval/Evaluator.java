@@ -21,6 +21,11 @@ public final class Evaluator {
 
     private Evaluator() {}
 
+    /**
+     * Greedy exact match and teacher-forced token loss of m on test. maxLen: the --max-len the model was trained at,
+     * which bounds the token loss's sequences (as in training, whatever --max-new is); a prompt and its answer may
+     * take maxLen + maxNew tokens in generation.
+     */
     public static Result evaluate(TorchModel m, List<Example> test, Tokenizer tok, int maxLen, int maxNew, int batch) {
         return evaluate(m, test, tok, maxLen, maxNew, batch, null);
     }
@@ -28,7 +33,9 @@ public final class Evaluator {
     /** The same, with progress named task (null: none): a bar on a terminal, else a log line now and then. */
     public static Result evaluate(TorchModel m, List<Example> test, Tokenizer tok, int maxLen, int maxNew, int batch,
                                   String task) {
-        Collator data = new Collator(test, tok, maxLen);
+        Collator scored = new Collator(test, tok, maxLen);
+        Collator data = new Collator(test, tok, maxLen + maxNew); // the prompts, for generation
+        maxLen += maxNew;
         int correct = 0;
         List<String> samples = new ArrayList<>();
         try (Progress progress = task == null ? Progress.NONE : Progress.start(task, test.size())) {
@@ -46,7 +53,7 @@ public final class Evaluator {
                 progress.advance(n);
             }
         }
-        return new Result((double) correct / test.size(), TokenStats.tokenLoss(m, data, batch), test.size(), samples);
+        return new Result((double) correct / test.size(), TokenStats.tokenLoss(m, scored, batch), test.size(), samples);
     }
 
     /**

@@ -27,6 +27,21 @@ public final class OutputDir {
         return dir;
     }
 
+    /** The path as the file system names it: real where it exists (symbolic links, "." and ".." resolved). */
+    public static Path canonical(Path p) {
+        Path abs = p.toAbsolutePath().normalize();
+        try {
+            return Files.exists(abs) ? abs.toRealPath() : abs;
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
+    /** Whether inner is dir or lies inside it (after {@link #canonical}). */
+    public static boolean contains(Path dir, Path inner) {
+        return canonical(inner).startsWith(canonical(dir));
+    }
+
     /** The operating system's reason for a failed file operation, e.g. "Permission denied" or "Not a directory". */
     public static String reason(IOException e) {
         if (e instanceof AccessDeniedException a) {

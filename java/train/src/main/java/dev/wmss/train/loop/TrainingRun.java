@@ -188,6 +188,12 @@ public final class TrainingRun {
         public TrainingRun prepare() {
             if (data == null || strong == null || out == null) throw new IllegalStateException("data, strong and out are required");
             if (cfg.mode() == TrainConfig.Mode.WDJT && weak == null) throw new IllegalArgumentException("WD-JT needs a weak model");
+            for (Path input : cfg.mode() == TrainConfig.Mode.WDJT ? List.of(strong, weak) : List.of(strong)) {
+                if (OutputDir.contains(out, input)) {
+                    throw new IllegalArgumentException("the model " + input + " is inside --out " + out + ", which this"
+                            + " run writes (its strong/ and weak/ models): choose another --out");
+                }
+            }
             for (int i : active) {
                 if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
             }
@@ -215,6 +221,9 @@ public final class TrainingRun {
             } else if (latest.isPresent() && !startOver) {
                 throw new IllegalArgumentException(out + " already holds a checkpoint (step " + latest.get().step()
                         + "): continue it with --resume, or choose another --out");
+            } else if (!startOver && (Files.exists(out.resolve("metrics.jsonl")) || Files.exists(out.resolve("train.json")))) {
+                throw new IllegalArgumentException(out + " already holds a run (" + (Files.exists(out.resolve("train.json"))
+                        ? "train.json" : "metrics.jsonl") + ") and no checkpoint to continue it from: choose another --out");
             }
             OutputDir.requireWritable(out, "--out");
             if (!resume && startOver && parallel.isRoot()) {

@@ -172,7 +172,7 @@ public final class Method {
         if (parallel.isRoot()) {
             for (String role : List.of("base", "m1", "control", "wmss")) {
                 try (TorchModel m = Placement.current().load(models.get(role))) {
-                    results.put(role, Evaluator.evaluate(m, in.eval(), in.tok(), in.train().maxLen() + s.maxNew(), s.maxNew(),
+                    results.put(role, Evaluator.evaluate(m, in.eval(), in.tok(), in.train().maxLen(), s.maxNew(),
                             s.evalBatch(), "   evaluating " + role));
                 }
                 LOG.info("   {}: exact match {}", role, String.format(java.util.Locale.ROOT, "%.1f%%",
