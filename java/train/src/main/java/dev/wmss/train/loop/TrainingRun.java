@@ -221,7 +221,8 @@ public final class TrainingRun {
             } else if (latest.isPresent() && !startOver) {
                 throw new IllegalArgumentException(out + " already holds a checkpoint (step " + latest.get().step()
                         + "): continue it with --resume, or choose another --out");
-            } else if (!startOver && (Files.exists(out.resolve("metrics.jsonl")) || Files.exists(out.resolve("train.json")))) {
+            } else if (!startOver && parallel.isRoot() // rank 0 alone: the others may see the files it starts writing
+                    && (Files.exists(out.resolve("metrics.jsonl")) || Files.exists(out.resolve("train.json")))) {
                 throw new IllegalArgumentException(out + " already holds a run (" + (Files.exists(out.resolve("train.json"))
                         ? "train.json" : "metrics.jsonl") + ") and no checkpoint to continue it from: choose another --out");
             }
