@@ -88,7 +88,7 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
     return c;
 }
 
-std::string ModelConfig::to_json() const {
+std::string ModelConfig::to_json(const char *torch_dtype) const {
     json j = {{"model_type", model_type},
               {"architectures", {model_type == "qwen3" ? "Qwen3ForCausalLM" : model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
               {"vocab_size", vocab_size},
@@ -104,7 +104,7 @@ std::string ModelConfig::to_json() const {
               {"tie_word_embeddings", tie_word_embeddings},
               {"attention_bias", attention_bias},
               {"hidden_act", "silu"},
-              {"torch_dtype", "float32"}};
+              {"torch_dtype", torch_dtype}};
     return j.dump(2);
 }
 

@@ -17,7 +17,8 @@ struct ModelConfig {
     bool tie_word_embeddings = false, attention_bias = false, qk_norm = false;
 
     static ModelConfig parse(const std::string &json_text, const std::string &where);
-    std::string to_json() const;
+    /** config.json as Hugging Face writes it; torch_dtype: the dtype the weights are saved in. */
+    std::string to_json(const char *torch_dtype = "float32") const;
     /** Every parameter's Hugging Face name and shape, as the Decoder builds them (nothing is allocated). */
     std::map<std::string, std::vector<int64_t>> parameter_shapes() const;
     /** The number of parameters, computed without allocating; throws naming the sizes if it overflows. */

@@ -115,7 +115,8 @@ int wmss_torch_model_save_as(wmss_torch_model *m, const char *dir, int dtype, in
         }
         wmss::write_checkpoint(dir, m->net->named(), dtype == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32,
                                max_shard_bytes);
-        wmss::write_text_durably((d / "config.json").string(), m->net->config().to_json() + "\n");
+        wmss::write_text_durably((d / "config.json").string(),
+                                 m->net->config().to_json(dtype == WMSS_DTYPE_BF16 ? "bfloat16" : "float32") + "\n");
     });
 }
 

@@ -116,6 +116,9 @@ class TorchModelTest {
                 assertArrayEquals(ref, b.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT));
             }
             a.save(tmp.resolve("bf16"), DType.BF16, 0);
+            // config.json names the dtype the weights are in (Hugging Face loads by it); fp32 saves say float32
+            assertTrue(Files.readString(tmp.resolve("bf16/config.json")).contains("\"torch_dtype\": \"bfloat16\""));
+            assertTrue(Files.readString(tmp.resolve("sharded/config.json")).contains("\"torch_dtype\": \"float32\""));
             assertTrue(Files.size(tmp.resolve("bf16/model.safetensors")) < Files.size(model("tiny-qwen3").resolve("model.safetensors")) / 2 + 4096);
             try (TorchModel c = TorchModel.load(tmp.resolve("bf16"))) {
                 float[] got = c.forward(ids, null, 1, 6, false).data().toArray(ValueLayout.JAVA_FLOAT);
