@@ -23,12 +23,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 public class CeMixMaskedRowsTest {
     static final int VOCAB = 3 * 2048 + 517;
-    static final String[] BACKENDS = {"cpu-fused:avx512bf16", "cpu-fused:avx512", "cpu-fused:avx2", "cpu-fused:sse2",
-            "cpu-fused:in-place", "cpu-unfused", "libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
+    static final String[] BACKENDS = CeMixTest.withCpu("libtorch", "cuda-emulation:sm_90", "cuda-emulation:sm_80",
             "cuda-emulation:split-3", "cuda-emulation:split-8", "cuda-emulation:v1:split-3", "cuda-emulation:v2:split-16",
             "cuda-emulation:v3:split-16", "cuda-emulation:v3:in-place", "cuda-emulation:v4:split-5",
             "cuda-emulation:v5:split-37", "cuda-emulation:v5:split-2", "cuda-fused",
-            "cuda-fused:in-place", "cuda-fused:v1", "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5"};
+            "cuda-fused:in-place", "cuda-fused:v1", "cuda-fused:v3:in-place", "cuda-fused:v4", "cuda-fused:v5");
 
     static List<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();

@@ -23,13 +23,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The entropy op (WD-DS) on every backend against its float64 reference ("java"), which is itself checked against
- * ce_mix's independent reference at lambda = 1: the CPU kernel, the CUDA algorithm's host emulation (sm_90, sm_80,
+ * ce_mix's independent reference at lambda = 1: the CPU kernel in every ISA (its edge cases too), the CUDA algorithm's host emulation (sm_90, sm_80,
  * each variant) and, where a GPU exists, the CUDA kernel. Odd vocab sizes, padded strides, ignored rows, with and
  * without labels, fp32 and bf16; outputs poisoned before every run.
  */
 class EntropyTest {
     static final int[][] SHAPES = {{9, 1}, {13, 7}, {21, 1000}, {4, 32003}, {3, 151936}};
-    static final String[] BACKENDS = {"cpu", "cuda-emulation:sm_90", "cuda-emulation:sm_80", "cuda-emulation:v1",
+    static final String[] BACKENDS = {"cpu:avx512bf16", "cpu:avx512", "cpu:avx2", "cpu:sse2", "cuda-emulation:sm_90", "cuda-emulation:sm_80", "cuda-emulation:v1",
             "cuda-emulation:v3", "cuda-emulation:v5", "cuda", "cuda:v5"};
 
     static List<Arguments> cases() {
@@ -45,16 +45,31 @@ class EntropyTest {
     @AfterAll
     static void autoVariant() {
         CeMixTestBackends.setVariant("auto");
+        Backend.setCpuIsa("auto");
     }
 
+    /** The CPU kernel in each ISA this machine has ("cpu:ISA"), then the host backends named. */
+    static List<String> hostNames(String... others) {
+        List<String> out = new ArrayList<>();
+        for (String isa : CpuIsa.available()) out.add("cpu:" + isa);
+        out.addAll(List.of(others));
+        return out;
+    }
+
+    /** A backend by name: "cpu" (the automatic ISA) or "cpu:ISA" (skipped where this CPU lacks it), "java", CUDA's. */
     static EntropyBackend backend(String name) {
         String[] parts = name.split(":");
+        Backend.setCpuIsa("auto");
+        if (parts[0].equals("cpu")) {
+            if (parts.length == 2) CpuIsa.select(parts[1]);
+            return KernelBackends.entropy("cpu");
+        }
         if (parts[0].equals("cuda")) {
             assumeTrue(Backend.current().cudaUsable(), "no CUDA here: " + Backend.current().cudaStatus());
         }
         CeMixTestBackends.setVariant(parts.length == 2 && parts[1].startsWith("v") ? parts[1] : "auto");
         return switch (name) {
-            case "cpu" -> KernelBackends.entropy("cpu");
+            case "java" -> KernelBackends.entropy("java");
             case "cuda-emulation:sm_80" -> CeMixTestBackends.entropyEmulation(name, 108, 1, 0);
             case "cuda", "cuda:v5" -> CeMixTestBackends.onDevice(KernelBackends.entropy("cuda"));
             default -> CeMixTestBackends.entropyEmulation(name, 132, 8, 0);
@@ -113,7 +128,7 @@ class EntropyTest {
 
     @Test
     void uniformAndOneHotDistributions() {
-        for (String b : new String[]{"cpu", "java", "cuda-emulation:sm_90"}) {
+        for (String b : hostNames("java", "cuda-emulation:sm_90")) {
             try (Arena arena = Arena.ofConfined()) {
                 int vocab = 1003;
                 Logits.Host z = Logits.allocate(arena, DType.F32, 2, vocab);
@@ -144,7 +159,7 @@ class EntropyTest {
     /** A NaN row (ignored or not) and a label whose logit is −inf are non-finite; allowed, they come out NaN / +inf. */
     @Test
     void nonFiniteRowsOnEveryHostBackend() {
-        for (String b : new String[]{"cpu", "java", "cuda-emulation:sm_90", "cuda-emulation:sm_80"}) {
+        for (String b : hostNames("java", "cuda-emulation:sm_90", "cuda-emulation:sm_80")) {
             try (Arena arena = Arena.ofConfined()) {
                 Problem p = new Problem(arena, DType.F32, 5, 300, 0, 1f, 1.0, 11); // row 3 is ignored
                 p.strong.set(3, 17, Float.NaN);
@@ -167,7 +182,7 @@ class EntropyTest {
 
     @Test
     void labelsOutOfRangeAreRefusedBeforeAnythingIsWritten() {
-        for (String b : new String[]{"cpu", "java", "cuda-emulation:sm_90"}) {
+        for (String b : hostNames("java", "cuda-emulation:sm_90")) {
             try (Arena arena = Arena.ofConfined()) {
                 Problem p = new Problem(arena, DType.F32, 4, 50, 0, 1f, 1.0, 2);
                 p.labels.setAtIndex(ValueLayout.JAVA_LONG, 2, 50);
@@ -220,8 +235,8 @@ class EntropyTest {
             MemorySegment labels = arena.allocate(16, 8), h = arena.allocate(8, 4), nll = arena.allocate(8, 4);
             labels.setAtIndex(ValueLayout.JAVA_LONG, 0, 4);
             labels.setAtIndex(ValueLayout.JAVA_LONG, 1, 16);
-            for (String name : List.of("cpu", "java")) {
-                EntropyBackend b = KernelBackends.entropy(name);
+            for (String name : hostNames("java")) {
+                EntropyBackend b = backend(name);
                 b.run(Entropy.of(z, h).labels(labels, nll).build());
                 for (int r = 0; r < 2; r++) {
                     assertEquals(Math.log(9), nll.getAtIndex(ValueLayout.JAVA_FLOAT, r), 1e-5, name + " nll");

@@ -31,10 +31,29 @@ public final class JsonlMetrics implements MetricsSink {
 
     @Override
     public void start(String run, long start, long total) {
+        Kept k = keepUpTo(file, start);
+        if (k.damaged() > 0) {
+            LoggerFactory.getLogger(JsonlMetrics.class).warn("{}: dropped {} damaged line(s) (a crash mid-write?)",
+                    file, k.damaged());
+        }
+        if (k.lost() > 0) { // an earlier session got further than the checkpoint this one starts from
+            LoggerFactory.getLogger("dev.wmss.train").warn("{}: steps {}..{} of an earlier session were lost (no"
+                    + " checkpoint after step {}): training them again", run, start + 1, k.last(), start);
+        }
+    }
+
+    /** What {@link #keepUpTo} dropped: lines of steps after start (the last such step), and damaged lines. */
+    record Kept(long lost, long last, int damaged) {}
+
+    /**
+     * Makes file (a JSONL file of per-step objects with a "step" field) hold the lines of steps up to start only, for
+     * a run that continues from step start (a new file when absent). Damaged lines are dropped.
+     */
+    static Kept keepUpTo(Path file, long start) {
         try {
             if (!Files.exists(file)) {
                 Files.write(file, List.of(), StandardCharsets.UTF_8);
-                return;
+                return new Kept(0, start, 0);
             }
             List<String> lines = Files.readAllLines(file), keep = new java.util.ArrayList<>();
             int damaged = 0;
@@ -48,15 +67,8 @@ public final class JsonlMetrics implements MetricsSink {
                     last = Math.max(last, step);
                 }
             }
-            if (damaged > 0) {
-                LoggerFactory.getLogger(JsonlMetrics.class).warn("{}: dropped {} damaged line(s) (a crash mid-write?)",
-                        file, damaged);
-            }
-            if (lost > 0) { // an earlier session got further than the checkpoint this one starts from
-                LoggerFactory.getLogger("dev.wmss.train").warn("{}: steps {}..{} of an earlier session were lost (no"
-                        + " checkpoint after step {}): training them again", run, start + 1, last, start);
-            }
             Files.write(file, keep, StandardCharsets.UTF_8);
+            return new Kept(lost, last, damaged);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
         }

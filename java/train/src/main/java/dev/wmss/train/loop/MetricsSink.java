@@ -5,14 +5,15 @@ import java.util.Map;
 /** Where the trainer reports: metrics.jsonl ({@link JsonlMetrics}) and the console ({@link ConsoleMetrics}). */
 public interface MetricsSink extends AutoCloseable {
     /**
-     * One optimizer step: step (1-based, after it), epoch, loss, grad_norm, lr, ms, tok_s, the diagnostics, and the
-     * model FLOPs utilisation against the measured sgemm peak (NaN when unknown).
+     * One optimizer step: step (1-based, after it), epoch, loss, grad_norm, lr, ms, tok_s, the diagnostics, the
+     * model FLOPs utilisation against the measured sgemm peak (NaN when unknown), and the indices (into the training
+     * data) of the examples this rank collated for the step, in order, repeats included.
      */
     record Step(long step, long total, int epoch, double loss, double gradNorm, double lr, double ms, double tokPerSec,
-                Map<String, Object> diagnostics, double mfu) {
+                Map<String, Object> diagnostics, double mfu, int[] examples) {
         public Step(long step, long total, int epoch, double loss, double gradNorm, double lr, double ms, double tokPerSec,
                     Map<String, Object> diagnostics) {
-            this(step, total, epoch, loss, gradNorm, lr, ms, tokPerSec, diagnostics, Double.NaN);
+            this(step, total, epoch, loss, gradNorm, lr, ms, tokPerSec, diagnostics, Double.NaN, new int[0]);
         }
     }
 

@@ -21,8 +21,28 @@ public interface Objective {
      */
     double microBatch(Batch batch, float invNorm, Arena arena, Map<String, Object> diagnostics);
 
-    /** One optimizer step of every trained model at learning rate lr; returns the strong model's gradient norm. */
-    double step(double lr, double maxGradNorm);
+    /**
+     * One optimizer step of every trained model at learning rate lr, clipped to maxGradNorm ({@code <= 0}: no clip).
+     * Every trained model's gradient norm is checked before any model steps: a non-finite one throws
+     * {@link dev.wmss.kernels.error.NonFiniteException} naming the model, and nothing changes.
+     */
+    GradNorms step(double lr, double maxGradNorm);
+
+    /**
+     * The gradient norms of a step, before clipping: {@code total} is the norm of every trained model's gradients
+     * together (WD-JT's joint norm, the one its joint clip acts on; a single model's own norm), {@code perModel} each
+     * trained model's, by role.
+     */
+    record GradNorms(double total, Map<String, Double> perModel) {
+        public GradNorms {
+            perModel = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(perModel));
+        }
+
+        /** One trained model, by role. */
+        public static GradNorms of(String role, double norm) {
+            return new GradNorms(norm, Map.of(role, norm));
+        }
+    }
 
     /** The models a checkpoint must hold, by role ("strong", "weak"), in a stable order. */
     Map<String, TorchModel> models();

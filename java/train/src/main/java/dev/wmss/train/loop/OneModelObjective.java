@@ -14,8 +14,8 @@ abstract class OneModelObjective implements Objective {
     }
 
     @Override
-    public double step(double lr, double maxGradNorm) {
-        return strong.step(lr, maxGradNorm);
+    public GradNorms step(double lr, double maxGradNorm) {
+        return GradNorms.of("strong", strong.step(lr, maxGradNorm)); // the native step refuses a non-finite norm
     }
 
     @Override

@@ -75,6 +75,7 @@ public final class Trainer {
                     tokens += micro[k].tokens();
                     flops += objective.flops(micro[k]);
                 }
+                int[] examples = java.util.Arrays.stream(micro).flatMapToInt(b -> java.util.Arrays.stream(b.examples())).toArray();
                 long[] global = parallel.sum(supervised, tokens); // of the global batch: every rank's shard
                 if (micro.length == 0) { // no data here this step: a batch without targets keeps this rank in step
                     micro = new Batch[]{DataParallel.withoutTargets(data.collate(new int[]{sampler.microBatches(step)[0][0]}, allTokens))};
@@ -94,12 +95,13 @@ public final class Trainer {
                     }
                 }
                 double commMs = gradients.sync(); // summed over ranks: clipping and the step see the same gradients
-                double gradNorm;
-                try { // the native step refuses a non-finite norm before it changes anything
-                    gradNorm = objective.step(rate, cfg.maxGradNorm());
+                Objective.GradNorms norms;
+                try { // a non-finite norm of any trained model is refused before anything changes
+                    norms = objective.step(rate, cfg.maxGradNorm());
                 } catch (dev.wmss.kernels.error.NonFiniteException e) {
                     throw diverged(name, step + 1, total, "the gradient norm is not finite (" + e.getMessage() + ")", e);
                 }
+                double gradNorm = norms.total();
                 // the same on every rank (the norm of the summed gradients)
                 if (!Double.isFinite(gradNorm)) throw diverged(name, step + 1, total, "the gradient norm is " + gradNorm, null);
                 step++;
@@ -107,11 +109,15 @@ public final class Trainer {
                         micro[micro.length - 1].supervised());
                 loss = totals.loss();
                 if (logNow) diagnostics = totals.diagnostics();
+                if (norms.perModel().size() > 1) { // WD-JT: grad_norm is the joint norm; each model's beside it
+                    for (var e : norms.perModel().entrySet()) diagnostics.put("grad_norm_" + e.getKey(), e.getValue());
+                }
                 if (parallel.distributed()) diagnostics.put("comm_ms", commMs);
                 double ms = (System.nanoTime() - t0) / 1e6;
                 metrics.step(new MetricsSink.Step(step, total, sampler.epochOf(step - 1), loss, gradNorm, rate, ms,
                         global[1] / (ms / 1e3), diagnostics,
-                        flops > 0 && peak > 0 ? flops / (ms / 1e3) / peak : Double.NaN)); // this rank's work on its cores
+                        flops > 0 && peak > 0 ? flops / (ms / 1e3) / peak : Double.NaN, // this rank's work on its cores
+                        examples));
                 boolean stop = totals.stop(); // any rank's Ctrl-C: every rank stops after this same step
                 if (stop || (cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 && step < total)) {
                     if (parallel.isRoot()) checkpointer.save(step, identity, objective.models());

@@ -19,7 +19,8 @@ import java.util.Optional;
  * before any work: the data (answers within max-len), the models, the output directory (with the OS's reason when
  * it cannot be written), and for --resume that a checkpoint exists and was made by this very run (else every
  * differing field is named). Only then does {@link #run} write train.json, load the models (from the checkpoint
- * when resuming) and train. Writes out/metrics.jsonl, out/checkpoints/ and the final out/strong (and out/weak).
+ * when resuming) and train. Writes out/metrics.jsonl, out/batches.jsonl ({@link BatchLog}), out/checkpoints/ and
+ * the final out/strong (and out/weak).
  * Under a launcher ({@link DataParallel#process()}) every rank runs this with the same inputs: each trains on its
  * shard, and only rank 0 writes (train.json, metrics, checkpoints, final models, start-over deletions). The run's
  * identity does not include the number of ranks: a step's batches depend on seed and step only, so a run resumes
@@ -84,9 +85,10 @@ public final class TrainingRun {
                     e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
                 }
             }
+            BatchLog batches = new BatchLog(BatchLog.file(out, parallel.rank())); // every rank: what it trained on
             MetricsSink sink = parallel.isRoot()
-                    ? MetricsSink.of(new JsonlMetrics(out.resolve("metrics.jsonl")), new ConsoleMetrics(cfg.logEvery()))
-                    : MetricsSink.of(); // rank 0 reports for the job
+                    ? MetricsSink.of(new JsonlMetrics(out.resolve("metrics.jsonl")), new ConsoleMetrics(cfg.logEvery()), batches)
+                    : MetricsSink.of(batches); // rank 0 reports for the job
             Trainer.Result r;
             try (DataParallel.Gradients gradients = parallel.gradients(trained(objective))) { // closed before the models
                 Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), Sampler.stageSeed(cfg)), data, objective,

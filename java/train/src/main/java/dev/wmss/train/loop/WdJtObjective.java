@@ -4,6 +4,8 @@ import dev.wmss.kernels.CeMix;
 import dev.wmss.kernels.CeMixArgs;
 import dev.wmss.kernels.Entropy;
 import dev.wmss.kernels.Logits;
+import dev.wmss.kernels.error.NonFiniteException;
+import dev.wmss.kernels.error.Status;
 import dev.wmss.runtime.FusedHead;
 import dev.wmss.runtime.TorchModel;
 import dev.wmss.train.data.Batch;
@@ -103,19 +105,30 @@ public final class WdJtObjective implements Objective {
     }
 
     @Override
-    public double step(double lr, double maxGradNorm) {
-        if (freezeWeak || !jointClip || maxGradNorm <= 0) {
-            double norm = strong.step(lr, maxGradNorm);
-            if (!freezeWeak) weak.step(lr, maxGradNorm);
-            return norm;
+    public GradNorms step(double lr, double maxGradNorm) {
+        if (freezeWeak) return GradNorms.of("strong", strong.step(lr, maxGradNorm));
+        // both norms first: neither model steps unless both are finite (the native step checks only its own)
+        double ns = strong.gradNorm(), nw = weak.gradNorm(), joint = Math.hypot(ns, nw);
+        Map<String, Double> each = new LinkedHashMap<>();
+        each.put("strong", ns);
+        each.put("weak", nw);
+        for (var e : each.entrySet()) {
+            if (!Double.isFinite(e.getValue())) {
+                throw new NonFiniteException(Status.NONFINITE, "the " + e.getKey() + " model's gradient norm is "
+                        + e.getValue() + " (NaN or inf in its gradients): neither model was stepped");
+            }
+        }
+        if (!jointClip || maxGradNorm <= 0) {
+            strong.step(lr, maxGradNorm);
+            weak.step(lr, maxGradNorm);
+            return new GradNorms(joint, each);
         }
         // one clip over the joint norm of both models' gradients (the authors' code: one optimizer over both): each
         // model steps with the max norm that gives its own clip the joint coefficient
-        double ns = strong.gradNorm(), nw = weak.gradNorm();
-        double coef = maxGradNorm / (Math.hypot(ns, nw) + 1e-6);
+        double coef = maxGradNorm / (joint + 1e-6);
         strong.step(lr, coef < 1 ? coef * (ns + 1e-6) : 0);
         weak.step(lr, coef < 1 ? coef * (nw + 1e-6) : 0);
-        return ns;
+        return new GradNorms(joint, each);
     }
 
     @Override

@@ -46,6 +46,18 @@ class ExperimentCommandTest {
             assertTrue(Files.size(dir.resolve("plots").resolve(png)) > 5000, png);
             assertTrue(report.contains("plots/" + png), png);
         }
+        // the arms with WD-DS train on the seed's draw (with its repeats), the others on every example once
+        for (int seed = 1; seed <= 2; seed++) {
+            com.google.gson.JsonObject regime = com.google.gson.JsonParser.parseString(Files.readString(
+                    dir.resolve("seed-" + seed + "/regime/result.json"))).getAsJsonObject();
+            int[] draw = new com.google.gson.Gson().fromJson(regime.getAsJsonObject("value").get("draw"), int[].class);
+            for (String arm : new String[]{"wmss", "selection-only"}) {
+                dev.wmss.train.loop.TrainedExamples.assertTrainsOnItsDraw(dir.resolve("seed-" + seed + "/" + arm), draw);
+            }
+            List<int[]> jointOnly = dev.wmss.train.loop.TrainedExamples.steps(dir.resolve("seed-" + seed + "/joint-only"));
+            int[] all = jointOnly.stream().flatMapToInt(java.util.Arrays::stream).sorted().toArray();
+            for (int i = 0; i < all.length; i++) assertEquals(i, all[i], "joint-only trains on every example once");
+        }
         // the SFT stages log the gradient norm on the logits too (the saturation plot)
         assertTrue(Files.readString(dir.resolve("seed-1/m1/metrics.jsonl")).contains("grad_norm_strong_logits"));
 

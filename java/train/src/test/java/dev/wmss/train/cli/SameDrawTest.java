@@ -5,6 +5,7 @@ import com.google.gson.JsonParser;
 import dev.wmss.train.data.Example;
 import dev.wmss.train.experiment.Experiment;
 import dev.wmss.train.experiment.ExperimentSpec;
+import dev.wmss.train.loop.TrainedExamples;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * WD-DS has one implementation ({@link dev.wmss.train.method.WdDs}): `run`, `wmss` and the experiment draw the same
  * examples for the same models, data, variant and seed. `run` makes M1 itself and `experiment` makes M0 and M1: `wmss`
  * is given those models and data, and its draw is compared with theirs (which can fail: another seed, variant or
- * model gives another draw, as the last check shows).
+ * model gives another draw, as the last check shows). And what each one's WD-JT trained on, epoch by epoch, is its
+ * draw with the repeats (batches.jsonl), not positions 0..|D'|-1.
  */
 class SameDrawTest {
     private static int[] indices(Path activeJson) throws Exception {
@@ -52,12 +54,14 @@ class SameDrawTest {
         assertEquals(0, r.code(), r.err());
         int[] fromRun = indices(run.resolve("wdds/active.json"));
         assertEquals(24, fromRun.length, "CODE: |D| draws with repeats");
+        TrainedExamples.assertTrainsOnItsDraw(run.resolve("wdjt"), fromRun); // what WD-JT trained on is the draw
 
         // wmss on the same M0, run's M1, the same data and seed: the same entropies and the same draw
         Path w = tmp.resolve("wmss");
         CliRun jt = wmss(m0, run.resolve("m1/strong"), data, w, "--selection", "code", "--seed", "7", "--batch", "8");
         assertEquals(0, jt.code(), jt.err());
         assertArrayEquals(fromRun, indices(w.resolve("active.json")));
+        TrainedExamples.assertTrainsOnItsDraw(w, fromRun);
         assertEquals(Files.readString(run.resolve("wdds/entropy-strong.jsonl")), Files.readString(w.resolve("entropy-strong.jsonl")));
         // both write the same fields
         assertEquals(JsonParser.parseString(Files.readString(run.resolve("wdds/active.json"))).getAsJsonObject().keySet(),

@@ -253,7 +253,10 @@ public class TrainerTest {
                     before[m] = p[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
                     grad[m] = p[1].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
                 }
-                assertEquals(ns, jt.step(lr, clip), 1e-9 * ns, "the strong model's norm before clipping");
+                Objective.GradNorms norms = jt.step(lr, clip);
+                assertEquals(Math.hypot(ns, nw), norms.total(), 1e-9 * ns, "the joint norm before clipping");
+                assertEquals(ns, norms.perModel().get("strong"), 1e-9 * ns, "the strong model's norm before clipping");
+                assertEquals(nw, norms.perModel().get("weak"), 1e-9 * nw, "the weak model's norm before clipping");
                 double jointCoef = clip / (Math.hypot(ns, nw) + 1e-6);
                 double[][] coefs = {{jointCoef, jointCoef}, {clip / (ns + 1e-6), clip / (nw + 1e-6)}}; // joint, per model
                 double[] want = coefs[joint ? 0 : 1], other = coefs[joint ? 1 : 0];
@@ -272,6 +275,36 @@ public class TrainerTest {
                     assertTrue(worst < 2e-6, what + ": off by " + worst);
                     assertTrue(worstOther > 5e-6, what + ": the other clip's update would fit too (" + worstOther + ")");
                 }
+            }
+        }
+    }
+
+    /**
+     * A NaN in the weak model's gradients alone (the strong model's are finite): WD-JT's step refuses before either
+     * model changes, naming the weak model (the strong model used to step first, unclipped, then the weak one
+     * failed), whichever clip scope.
+     */
+    @Test
+    void aNonFiniteWeakGradientStopsTheStepBeforeEitherModelChanges(@TempDir Path tmp) {
+        Collator data = new Collator(ArithmeticTasks.generate(8, 2, 3), new ByteTokenizer(), 160);
+        Path weak = init(tmp.resolve("weak"), 1), strong = init(tmp.resolve("strong"), 2);
+        for (boolean joint : new boolean[]{true, false}) {
+            try (TorchModel s = TorchModel.load(strong); TorchModel w = TorchModel.load(weak);
+                 java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                s.adamW(1e-3, TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, TrainConfig.ADAM_EPS, 0);
+                w.adamW(1e-3, TrainConfig.ADAM_BETA1, TrainConfig.ADAM_BETA2, TrainConfig.ADAM_EPS, 0);
+                WdJtObjective jt = new WdJtObjective(s, w, 0.3f, false, Head.FUSED, joint);
+                dev.wmss.train.data.Batch b = data.collate(new int[]{0, 1, 2, 3}, true);
+                jt.microBatch(b, 1f / b.supervised(), arena, null);
+                String name = "model.norm.weight";
+                w.parameter(name)[1].setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 3, Float.NaN);
+                float[] before = s.parameter(name)[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                float[] beforeWeak = w.parameter(name)[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT);
+                var e = assertThrows(dev.wmss.kernels.error.NonFiniteException.class, () -> jt.step(1e-3, 1.0));
+                assertTrue(e.getMessage().contains("weak model's gradient norm is NaN"), e.getMessage());
+                assertArrayEquals(before, s.parameter(name)[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT),
+                        "the strong model did not step (" + (joint ? "joint" : "per-model") + " clip)");
+                assertArrayEquals(beforeWeak, w.parameter(name)[0].toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT));
             }
         }
     }
