@@ -167,7 +167,7 @@ class DataParallelRunTest {
     static String[] wmss(Path weak, Path strong, Path data, Path out) {
         return new String[]{"wmss", "--weak", weak.toString(), "--strong", strong.toString(), "--data", data.toString(),
                 "--out", out.toString(), "--batch", "4", "--lr", "3e-3", "--max-len", "96", "--log-every", "2",
-                "--checkpoint-every", "0", "--seed", "5"};
+                "--checkpoint-every", "0", "--seed", "5", "--selection", "code"};
     }
 
     static String[] entropy(Path model, Path data, Path out) {
@@ -230,6 +230,15 @@ class DataParallelRunTest {
                 assertEquals(a, jt2.get(i).get(k).getAsDouble(), 1e-4 * Math.abs(a) + 1e-6, k + " at step " + (i + 1));
             }
         }
+        // WD-DS drew the same examples on 1 and 2 ranks, and the ranks' shards of each step are the 1-process step
+        int[] draw = drawOf(one.resolve("wmss"));
+        assertArrayEquals(draw, drawOf(two.resolve("wmss")), "the same draw on 1 and 2 ranks");
+        dev.wmss.train.loop.TrainedExamples.assertTrainsOnItsDraw(one.resolve("wmss"), draw);
+        dev.wmss.train.loop.TrainedExamples.assertTrainsOnItsDraw(two.resolve("wmss"), draw);
+        List<int[]> steps1 = dev.wmss.train.loop.TrainedExamples.steps(one.resolve("wmss"));
+        List<int[]> steps2 = dev.wmss.train.loop.TrainedExamples.steps(two.resolve("wmss"));
+        assertEquals(steps1.size(), steps2.size());
+        for (int i = 0; i < steps1.size(); i++) assertArrayEquals(steps1.get(i), steps2.get(i), "step " + (i + 1));
         double[] dJt = new double[2];
         for (int k = 0; k < 2; k++) {
             String model = k == 0 ? "strong" : "weak";
@@ -273,6 +282,11 @@ class DataParallelRunTest {
         System.out.printf("largest weight differences, 2 ranks vs 1: SFT %.2e, WD-JT strong %.2e weak %.2e; 2-rank SFT"
                 + " resumed on 1 rank %.2e%n", dSft, dJt[0], dJt[1], d1);
         assertTrue(d1 < 2e-5, "resumed on 1 rank: final weights differ by " + d1);
+    }
+
+    static int[] drawOf(Path run) throws IOException {
+        JsonObject o = JsonParser.parseString(Files.readString(run.resolve("active.json"))).getAsJsonObject();
+        return new com.google.gson.Gson().fromJson(o.get("indices"), int[].class);
     }
 
     static void copyTree(Path from, Path to) throws IOException {
