@@ -200,6 +200,22 @@ void require_finite(const std::string &name, const torch::Tensor &t, const std::
                                         "): the weights are corrupt or come from a run that diverged"};
 }
 
+void require_trainable(const std::string &name, const torch::Tensor &t, const std::string &where) {
+    require_finite(name, t, where);
+    if (t.numel() == 0 || !at::isFloatingType(t.scalar_type())) return;
+    const auto [lo, hi] = torch::aminmax(t); // no copy of the tensor (its absolute values would be one)
+    const double largest = std::max(-lo.item<double>(), hi.item<double>());
+    if (largest <= kWeightLimit) return;
+    const int64_t at = (t.abs() == largest).flatten().nonzero()[0][0].item<int64_t>(); // only for the message
+    char value[32], limit[32];
+    std::snprintf(value, sizeof value, "%.3g", largest);
+    std::snprintf(limit, sizeof limit, "%.0e", kWeightLimit);
+    throw Error{WMSS_ERR_ARGUMENT, where + ": tensor " + name + " (shape " + shape_str(t.sizes().vec()) + ") holds a value of magnitude " +
+                                       value + " (at flat index " + std::to_string(at) + "): weights beyond " + limit +
+                                       " overflow fp32 and bf16 training (their squares in RMSNorm, the logits they make); "
+                                       "the weights are corrupt"};
+}
+
 namespace {
 
 /** The shard files of a checkpoint directory. */
@@ -278,7 +294,7 @@ TensorMap read_checkpoint(const std::string &dir) {
             t.file = path;
             t.dtype = by_type(kv.second.scalar_type(), kv.first).name;
             require_floating(kv.first, t);
-            require_finite(kv.first, kv.second, dir + " (" + fs::path(path).filename().string() + ")");
+            require_trainable(kv.first, kv.second, dir + " (" + fs::path(path).filename().string() + ")");
         }
         out.insert(part.begin(), part.end());
     }

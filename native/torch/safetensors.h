@@ -30,7 +30,8 @@ TensorIndex read_checkpoint_index(const std::string &dir);
 
 /**
  * Reads a checkpoint directory (as read_checkpoint_index; floating dtypes only) into owned CPU tensors. A tensor
- * holding NaN or infinite values is an error naming the directory, its file and the tensor (require_finite).
+ * holding NaN or infinite values, or a value beyond kWeightLimit, is an error naming the directory, its file and the
+ * tensor (require_trainable).
  */
 TensorMap read_checkpoint(const std::string &dir);
 
@@ -39,6 +40,15 @@ TensorMap read_checkpoint(const std::string &dir);
  * flat index, when a floating tensor holds any (read from the bits on the CPU: nothing is allocated).
  */
 void require_finite(const std::string &name, const torch::Tensor &t, const std::string &where);
+
+/**
+ * The largest weight magnitude a checkpoint may hold: far above any trained transformer's (their weights are O(1),
+ * norms' scales O(100)), far below what overflows fp32 and bf16 arithmetic (a square in RMSNorm overflows at 1.8e19).
+ */
+constexpr double kWeightLimit = 1e10;
+
+/** require_finite, then: no value beyond kWeightLimit in magnitude (WMSS_ERR_ARGUMENT naming the tensor and value). */
+void require_trainable(const std::string &name, const torch::Tensor &t, const std::string &where);
 
 /** Writes tensors (contiguous CPU copies) to path via a temporary file and a rename: never half a file. */
 void write_safetensors(const std::string &path, const TensorMap &tensors,

@@ -104,6 +104,35 @@ class CheckpointErrorsTest {
                 e.getMessage());
     }
 
+    /**
+     * Finite weights too large to train (an audit's 3e38 trained silently at loss ln V with gradient norm 0) are refused
+     * on load, naming the tensor, the value and where; 1e10 is the limit, and a weight at it loads.
+     */
+    @Test
+    void weightsTooLargeToTrainAreRefusedOnLoadNamingTheTensor(@TempDir Path tmp) throws Exception {
+        for (float value : new float[]{3e38f, -2e12f, 1e10f}) {
+            Path dir = saved(tmp.resolve("big-" + value));
+            Path file = dir.resolve("model.safetensors");
+            byte[] whole = Files.readAllBytes(file);
+            String h = header(whole);
+            int at = h.indexOf("\"data_offsets\":[", h.indexOf("\"" + TENSOR + "\"")) + "\"data_offsets\":[".length();
+            long begin = Long.parseLong(h.substring(at, h.indexOf(',', at)));
+            ByteBuffer.wrap(whole).order(ByteOrder.LITTLE_ENDIAN).putFloat((int) (8 + h.length() + begin) + 4 * 7, value);
+            Files.write(file, whole);
+            if (value == 1e10f) { // the limit itself is allowed
+                try (TorchModel m = TorchModel.load(dir)) {
+                    assertEquals(1e10f, m.parameter(TENSOR)[0].getAtIndex(ValueLayout.JAVA_FLOAT, 7));
+                }
+                continue;
+            }
+            WmssException e = assertThrows(dev.wmss.kernels.error.InvalidArgumentException.class, () -> TorchModel.load(dir));
+            assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains(TENSOR)
+                    && e.getMessage().contains("flat index 7") && e.getMessage().contains("overflow fp32 and bf16 training"),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains(value == 3e38f ? "magnitude 3e+38" : "magnitude 2e+12"), e.getMessage());
+        }
+    }
+
     @Test
     void aModelWithNonFiniteWeightsIsNotWrittenAndTheOldFilesStay(@TempDir Path tmp) throws Exception {
         Path dir = saved(tmp.resolve("m"));

@@ -5,48 +5,43 @@ import org.slf4j.LoggerFactory;
 
 import java.math.BigDecimal;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Answer parsing for exact match as GSM8K's own scoring does it: the number after the last "####", with thousands
- * separators, a "$", a leading "+" and a trailing period removed ("#### $1,080." is 1080), compared as numbers
- * ("18.00" equals "18").
+ * Answer parsing for exact match, GSM8K-style: the answer is the line after the last "####". When that whole line is
+ * one number (thousands separators, a "$", a sign, decimals, a final period, a trailing "%" or unit word: "#### $1,080."
+ * and "#### 1080 dollars" are 1080) it is compared as a number ("18.00" equals "18"); anything else ("1/3", "12:45",
+ * "1e3", "7 or 8") is compared as text, lower-cased with its spaces collapsed, so that "1/3" never matches "1/2" by its
+ * leading digit.
  */
 public final class Answers {
     private Answers() {}
 
-    /** The number after the last "####", normalised (plain decimal, no trailing zeros), or null. */
+    /** One number as a whole answer: $, sign, $, digits (grouped by commas or not), decimals, a period, then % or a word. */
+    private static final Pattern NUMBER = Pattern.compile(
+            "\\$?([+-])?\\$?\\s*((?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)?|\\.\\d+)\\.?(?:\\s*%|\\s+\\p{L}+\\.?)?");
+
+    /**
+     * The answer after the last "####" (to the end of its line): a number in plain decimal without trailing zeros when
+     * the whole answer is one, else the normalised text; null without a marker or with nothing after it.
+     */
     public static String extract(String text) {
         int i = text.lastIndexOf("####");
         if (i < 0) return null;
-        String rest = text.substring(i + 4).strip();
-        int at = 0;
-        StringBuilder n = new StringBuilder();
-        if (at < rest.length() && rest.charAt(at) == '$') at++;
-        if (at < rest.length() && (rest.charAt(at) == '-' || rest.charAt(at) == '+')) {
-            if (rest.charAt(at) == '-') n.append('-');
-            at++;
-        }
-        if (at < rest.length() && rest.charAt(at) == '$') at++;
-        int digits = 0;
-        for (; at < rest.length(); at++) {
-            char c = rest.charAt(at);
-            if (c >= '0' && c <= '9') {
-                n.append(c);
-                digits++;
-            } else if (c == '.') {
-                n.append(c);
-            } else if (c != ',') {
-                break;
-            }
-        }
-        while (n.length() > 0 && n.charAt(n.length() - 1) == '.') n.setLength(n.length() - 1); // "5." ends a sentence
-        if (digits == 0) return null;
-        try {
-            BigDecimal v = new BigDecimal(n.toString());
+        String rest = text.substring(i + 4);
+        int eol = rest.indexOf('\n');
+        rest = (eol >= 0 ? rest.substring(0, eol) : rest).strip();
+        Matcher m = NUMBER.matcher(rest);
+        if (m.matches()) {
+            BigDecimal v = new BigDecimal(m.group(2).replace(",", ""));
+            if ("-".equals(m.group(1))) v = v.negate();
             return v.signum() == 0 ? "0" : v.stripTrailingZeros().toPlainString();
-        } catch (NumberFormatException e) {
-            return null; // "1.2.3": not a number
         }
+        String t = rest.toLowerCase(Locale.ROOT).replaceAll("\\s+", " ");
+        while (t.endsWith(".")) t = t.substring(0, t.length() - 1).strip();
+        return t.chars().anyMatch(Character::isLetterOrDigit) ? t : null;
     }
 
     /** Whether a generated text states the reference's answer (false when the reference has none). */
@@ -55,7 +50,7 @@ public final class Answers {
         return want != null && want.equals(extract(generated));
     }
 
-    /** How many references have no answer to compare ("####" and a number); warns once when any lacks one. */
+    /** How many references have no answer to compare (nothing after a "####"); warns once when any lacks one. */
     public static int warnIfMissing(List<Example> references, String what) {
         int missing = 0;
         String first = null;
@@ -67,7 +62,7 @@ public final class Answers {
         if (missing > 0) {
             String shown = first.length() > 80 ? first.substring(0, 80) + "..." : first;
             LoggerFactory.getLogger("dev.wmss.train").warn("{}: {} of {} references have no answer marker (\"#### "
-                    + "NUMBER\", as GSM8K writes it) and count as wrong in exact match; the first: \"{}\"", what, missing,
+                    + "ANSWER\", as GSM8K writes it) and count as wrong in exact match; the first: \"{}\"", what, missing,
                     references.size(), shown.replace("\n", "\\n"));
         }
         return missing;

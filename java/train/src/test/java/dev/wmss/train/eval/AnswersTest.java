@@ -7,7 +7,10 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** GSM8K-style answers: the number after the last "####", normalised as GSM8K's scoring does, compared as numbers. */
+/**
+ * GSM8K-style answers: the line after the last "####"; a whole number compared as a number (normalised as GSM8K's
+ * scoring does), anything else as text (never by its leading digits).
+ */
 class AnswersTest {
     @Test
     void numbersAreNormalisedAsGsm8kScoresThem() {
@@ -20,10 +23,53 @@ class AnswersTest {
         assertEquals("0.5", Answers.extract("#### 0.50"));
         assertEquals("1234567", Answers.extract("#### 1,234,567"));
         assertEquals("7", Answers.extract("#### 3 #### 7"), "the last marker");
+        assertEquals("25", Answers.extract("#### 25%"));
+        assertEquals("18", Answers.extract("#### 18\n\nQuestion: 4 + 4?"), "the answer's line only");
         assertNull(Answers.extract("the answer is 7"));
-        assertNull(Answers.extract("#### seven"));
         assertNull(Answers.extract("#### -"));
-        assertNull(Answers.extract("#### 1.2.3"));
+        assertNull(Answers.extract("####   \n"));
+        assertEquals("seven", Answers.extract("#### Seven."), "a text answer, normalised");
+        assertEquals("1.2.3", Answers.extract("#### 1.2.3"));
+        assertEquals("1/3", Answers.extract("#### 1/3"));
+    }
+
+    /** An audit's cases: answers that only begin with a number compare as text, not by their leading digits. */
+    @Test
+    void answersThatAreNotOneNumberAreNotComparedByTheirLeadingDigits() {
+        assertFalse(Answers.matches("#### 1/2", "#### 1/3"));
+        assertTrue(Answers.matches("#### 1/2", "#### 1/2"));
+        assertFalse(Answers.matches("#### 12:00", "#### 12:45"));
+        assertTrue(Answers.matches("#### 12:45", "#### 12:45."));
+        assertFalse(Answers.matches("#### 1", "#### 1e3"));
+        assertFalse(Answers.matches("#### 7", "#### 7 or 8"));
+        assertFalse(Answers.matches("#### 1,08", "#### 108"), "1,08 is not a grouped number");
+        assertFalse(Answers.matches("#### 3", "#### 3 4"));
+        assertTrue(Answers.matches("#### 18", "#### 18 dollars"), "a unit word after the number");
+        assertTrue(Answers.matches("#### Paris", "#### paris"));
+        assertFalse(Answers.matches("#### 18", "#### eighteen"));
+    }
+
+    /** Every answer of GSM8K's test set is one number, and each matches itself written as a model might. */
+    @Test
+    void gsm8kTestAnswersAreNumbers() throws java.io.IOException {
+        java.nio.file.Path test = java.nio.file.Path.of(System.getProperty("user.dir")).toAbsolutePath();
+        while (test != null && !java.nio.file.Files.isDirectory(test.resolve(".git")) && !java.nio.file.Files.isRegularFile(test.resolve("wmss.sh"))) {
+            test = test.getParent();
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(test != null, "no repository root");
+        java.nio.file.Path file = test.resolveSibling("shared").resolve("data/gsm8k/test.jsonl");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(file), "no GSM8K at " + file);
+        int n = 0;
+        for (String line : java.nio.file.Files.readAllLines(file)) {
+            String answer = com.google.gson.JsonParser.parseString(line).getAsJsonObject().get("answer").getAsString();
+            String a = Answers.extract(answer);
+            assertNotNull(a, answer);
+            assertTrue(a.matches("-?\\d+(\\.\\d+)?"), "a number: " + a + " from " + answer);
+            assertTrue(Answers.matches(answer, "so\n#### " + a + "\n"), a);
+            assertFalse(Answers.matches(answer, "#### " + a + "/2"), a);
+            n++;
+        }
+        assertEquals(1319, n, "GSM8K's test set");
     }
 
     @Test
@@ -39,8 +85,9 @@ class AnswersTest {
 
     @Test
     void referencesWithoutAnAnswerMarkerAreCounted() {
-        List<Example> refs = List.of(new Example("q", "#### 4"), new Example("q", "four"), new Example("q", "#### x"));
-        assertEquals(2, Answers.warnIfMissing(refs, "test data"));
+        List<Example> refs = List.of(new Example("q", "#### 4"), new Example("q", "four"), new Example("q", "#### x"),
+                new Example("q", "#### ."));
+        assertEquals(2, Answers.warnIfMissing(refs, "test data"), "no marker, and nothing after it; \"x\" is a text answer");
         assertEquals(0, Answers.warnIfMissing(List.of(new Example("q", "#### 1,000")), "test data"));
     }
 
