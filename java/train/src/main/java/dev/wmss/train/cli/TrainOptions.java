@@ -40,6 +40,10 @@ final class TrainOptions {
     int logEvery;
     @Option(names = "--checkpoint-every", defaultValue = "50", description = "Steps per checkpoint, 0 = only on Ctrl-C (default ${DEFAULT-VALUE}).")
     int checkpointEvery;
+    @Option(names = "--keep-checkpoints", defaultValue = "" + dev.wmss.train.loop.Checkpointer.DEFAULT_KEEP,
+            description = "Checkpoints kept (the newest N; a resume falls back to an earlier one when the newest is"
+                    + " damaged) (default ${DEFAULT-VALUE}).")
+    int keepCheckpoints;
     @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
     @Mixin
@@ -66,7 +70,8 @@ final class TrainOptions {
     /** The validated configuration (an invalid option fails here, before any work). */
     TrainConfig config(TrainConfig.Mode mode, float lambda, boolean freezeWeak) {
         TrainConfig.Builder b = TrainConfig.builder(mode).epochs(epochs).batchSize(batch).accum(accum).lr(lr).warmupRatio(warmup)
-                .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery);
+                .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery)
+                .keepCheckpoints(keepCheckpoints);
         b.schedule(schedule).adamBeta2(adamBeta2).clipScope(clipScope);
         if (mode == TrainConfig.Mode.WDJT) b.lambda(lambda).freezeWeak(freezeWeak);
         if (lossTokens != null) b.lossTokens(lossTokens);

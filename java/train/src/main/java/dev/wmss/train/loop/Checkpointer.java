@@ -24,18 +24,24 @@ import java.util.stream.Stream;
 
 /**
  * The resumable checkpoints of a run: out/checkpoints/step-NNNNNNNN/ holds a directory per model (weights and
- * optimizer.pt) and state.json (the step and the {@link RunIdentity}). A checkpoint is written into
- * step-NNNNNNNN.partial/, state.json last, then renamed into place in one atomic step; only then are older
- * checkpoints renamed aside (*.old) and deleted. So at every instant the newest complete checkpoint is intact, and
- * {@link #latest} finds it whatever was interrupted: partial and *.old directories are never read.
+ * optimizer.pt) and state.json (the step, the {@link RunIdentity}, the size and CRC-32C of every other file of the
+ * checkpoint ({@link FileManifest}), and a CRC-32C of its own content). A checkpoint is written into
+ * step-NNNNNNNN.partial/, state.json last, then renamed into place in one atomic step; only then are checkpoints
+ * older than the newest {@code keep} renamed aside (*.old) and deleted. So at every instant the newest complete
+ * checkpoint is intact, and {@link #latest} finds it whatever was interrupted: partial and *.old directories are never
+ * read. A resume takes {@link #verifiedLatest}: the newest checkpoint whose files still are what was written, falling
+ * back to the previous one (and saying which file is damaged) when the newest is not.
  */
 public final class Checkpointer {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     private static final Pattern COMPLETE = Pattern.compile("step-(\\d{8,})");
 
-    /** A complete checkpoint. */
-    public record Saved(Path dir, long step, RunIdentity identity) {}
+    /** A complete checkpoint; files: what its files held when written (null for checkpoints of earlier versions). */
+    public record Saved(Path dir, long step, RunIdentity identity, FileManifest files) {}
+
+    /** Checkpoints kept by default: the newest and the one before, so that a damaged newest one has a fallback. */
+    public static final int DEFAULT_KEEP = 2;
 
     /** Test hook: called at each point of a save where a crash must leave a resumable run. */
     interface Faults {
@@ -44,31 +50,35 @@ public final class Checkpointer {
 
     private final Path root;
     private final Faults faults;
+    private final int keep;
 
     public Checkpointer(Path out) {
-        this(out, point -> {});
+        this(out, DEFAULT_KEEP);
+    }
+
+    /** keep: how many of the newest checkpoints a save leaves (at least 1). */
+    public Checkpointer(Path out, int keep) {
+        this(out, point -> {}, keep);
     }
 
     Checkpointer(Path out, Faults faults) {
+        this(out, faults, DEFAULT_KEEP);
+    }
+
+    Checkpointer(Path out, Faults faults, int keep) {
+        if (keep < 1) throw new IllegalArgumentException("--keep-checkpoints must be >= 1, got " + keep);
         this.root = out.resolve("checkpoints");
         this.faults = faults;
+        this.keep = keep;
     }
 
     public Path root() {
         return root;
     }
 
-    /** The newest complete checkpoint, if any. */
+    /** The newest complete checkpoint, if any (its state read, its files not verified). */
     public Optional<Saved> latest() {
-        if (!Files.isDirectory(root)) return Optional.empty();
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(root)) {
-            dirs = s.filter(p -> COMPLETE.matcher(p.getFileName().toString()).matches())
-                    .sorted(Comparator.comparingLong(Checkpointer::stepOf).reversed()).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
-        }
-        for (Path d : dirs) {
+        for (Path d : complete()) {
             try {
                 return Optional.of(read(d));
             } catch (RuntimeException e) {
@@ -78,15 +88,71 @@ public final class Checkpointer {
         return Optional.empty();
     }
 
+    /**
+     * The newest checkpoint whose files verify against its state.json, for a resume. A newer one that does not is
+     * skipped with a warning naming the damaged file (renamed step-N.damaged when setAside, so that no later save or
+     * resume takes it); when checkpoints exist but none verifies, an error naming each one's damage. Empty when there
+     * is no checkpoint. Checkpoints of earlier versions (no file list) are taken as they are, with a warning.
+     */
+    public Optional<Saved> verifiedLatest(boolean setAside) {
+        List<String> damaged = new java.util.ArrayList<>();
+        for (Path d : complete()) {
+            List<String> problems;
+            Saved s = null;
+            try {
+                s = read(d);
+                problems = s.files() == null ? List.of() : s.files().problems(d);
+            } catch (RuntimeException e) {
+                problems = List.of(e.getMessage());
+            }
+            if (problems.isEmpty()) {
+                if (s.files() == null) LOG.warn("checkpoint {} was written without checksums: resumed unverified", d);
+                if (!damaged.isEmpty()) {
+                    LOG.warn("{}; resuming from the previous complete checkpoint, step {}", String.join("; ", damaged), s.step());
+                }
+                return Optional.of(s);
+            }
+            damaged.add("checkpoint " + d + " is damaged: " + String.join("; ", problems)
+                    + (setAside ? " (set aside as " + d.getFileName() + ".damaged)" : ""));
+            if (setAside) setAside(d);
+        }
+        if (damaged.isEmpty()) return Optional.empty();
+        throw new IllegalArgumentException(String.join("\n", damaged) + "\nno complete checkpoint in " + root
+                + " verifies: start the run again (without --resume, in a new --out, or after deleting " + root + ")");
+    }
+
+    private static void setAside(Path d) {
+        try {
+            Path aside = d.resolveSibling(d.getFileName() + ".damaged");
+            deleteTree(aside);
+            Files.move(d, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot set the damaged checkpoint " + d + " aside: " + OutputDir.reason(e), e);
+        }
+    }
+
+    /** The complete checkpoint directories, newest first. */
+    private List<Path> complete() {
+        if (!Files.isDirectory(root)) return List.of();
+        try (Stream<Path> s = Files.list(root)) {
+            return s.filter(p -> COMPLETE.matcher(p.getFileName().toString()).matches())
+                    .sorted(Comparator.comparingLong(Checkpointer::stepOf).reversed()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
+        }
+    }
+
     private static long stepOf(Path dir) {
         return Long.parseLong(dir.getFileName().toString().substring("step-".length()));
     }
 
+    /** A checkpoint's state.json: its own CRC-32C checked (where written), then step, identity and file list. */
     static Saved read(Path dir) {
         try {
             JsonObject o = JsonParser.parseString(Files.readString(dir.resolve("state.json"))).getAsJsonObject();
+            FileManifest.checkSeal(o, dir.resolve("state.json"));
             RunIdentity id = RunIdentity.fromJson(o.get("identity"));
-            return new Saved(dir, o.get("step").getAsLong(), id);
+            return new Saved(dir, o.get("step").getAsLong(), id, FileManifest.fromJson(o.get("files")));
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("unreadable checkpoint state in " + dir + ": " + e.getMessage(), e);
         }
@@ -116,22 +182,25 @@ public final class Checkpointer {
             Files.createDirectories(partial);
             contents.writeTo(partial);
             faults.at("contents written");
+            FileManifest files = FileManifest.of(partial, rel -> !rel.equals("state.json"));
             JsonObject state = new JsonObject();
             state.addProperty("step", step);
             state.add("identity", GSON.toJsonTree(identity));
+            state.add("files", files.toJson());
             Path stateFile = partial.resolve("state.json");
-            Files.writeString(stateFile, GSON.toJson(state) + "\n");
+            Files.writeString(stateFile, FileManifest.seal(state) + "\n");
             force(stateFile);
             faults.at("state written");
             deleteTree(done); // a directory without state.json: not a checkpoint
             Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             force(root);
             faults.at("renamed into place");
+            List<Long> older = complete().stream().map(Checkpointer::stepOf).filter(k -> k < step).toList(); // newest first
             try (Stream<Path> s = Files.list(root)) {
                 for (Path p : s.toList()) {
                     String f = p.getFileName().toString();
                     Matcher m = COMPLETE.matcher(f);
-                    if (m.matches() && Long.parseLong(m.group(1)) < step) {
+                    if (m.matches() && older.indexOf(Long.parseLong(m.group(1))) >= keep - 1) {
                         Path old = root.resolve(f + ".old");
                         Files.move(p, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                         faults.at("old set aside");
@@ -142,7 +211,7 @@ public final class Checkpointer {
                 }
             }
             faults.at("old deleted");
-            return new Saved(done, step, identity);
+            return new Saved(done, step, identity, files);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the checkpoint " + done + ": " + e.getMessage(), e);
         }

@@ -73,6 +73,11 @@ public final class OutputDir {
         });
     }
 
+    /** Deletes a file if it is there, or an error that names it with the reason. */
+    public static void delete(Path file) {
+        write(file, () -> Files.deleteIfExists(file));
+    }
+
     /** A text file's contents, or an error that names it with the reason. */
     public static String read(Path file) {
         try {

@@ -18,7 +18,8 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
                           @Setting("--seed") long seed, @Setting(value = "--log-every", mayChange = true) int logEvery,
                           @Setting(value = "--checkpoint-every", mayChange = true) int checkpointEvery,
                           @Setting("--schedule") Schedule schedule, @Setting("--adam-beta2") double adamBeta2,
-                          @Setting("--clip-scope") ClipScope clipScope, @Setting("--loss-tokens") LossTokens lossTokens) {
+                          @Setting("--clip-scope") ClipScope clipScope, @Setting("--loss-tokens") LossTokens lossTokens,
+                          @Setting(value = "--keep-checkpoints", mayChange = true) int keepCheckpoints) {
     /**
      * SFT: one model's cross-entropy; WDJT: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
      * of lambda·z (WD-JT's mixing without a weak model: the control that tells the weak model's part from a
@@ -74,6 +75,8 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         if (!(adamBeta2 >= 0 && adamBeta2 < 1)) throw new IllegalArgumentException("--adam-beta2 must be in [0, 1), got " + adamBeta2);
         atLeast("--log-every", logEvery, 1);
         atLeast("--checkpoint-every", checkpointEvery, 0);
+        if (keepCheckpoints == 0) keepCheckpoints = Checkpointer.DEFAULT_KEEP; // configurations of earlier versions
+        atLeast("--keep-checkpoints", keepCheckpoints, 1);
     }
 
     private static void atLeast(String option, long value, long min) {
@@ -93,12 +96,13 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         return new Builder(mode).epochs(epochs).batchSize(batchSize).accum(accum).lr(lr).warmupRatio(warmupRatio)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm).lambda(lambda).freezeWeak(freezeWeak).seed(seed)
                 .logEvery(logEvery).checkpointEvery(checkpointEvery).schedule(schedule).adamBeta2(adamBeta2)
-                .clipScope(clipScope).lossTokens(lossTokens);
+                .clipScope(clipScope).lossTokens(lossTokens).keepCheckpoints(keepCheckpoints);
     }
 
     public static final class Builder {
         private Mode mode;
-        private int epochs = 1, batchSize = 32, accum = 1, logEvery = 10, checkpointEvery = 50;
+        private int epochs = 1, batchSize = 32, accum = 1, logEvery = 10, checkpointEvery = 50,
+                keepCheckpoints = Checkpointer.DEFAULT_KEEP;
         private double lr = 2e-3, warmupRatio = 0, weightDecay = 0, maxGradNorm = 1.0, adamBeta2 = ADAM_BETA2;
         private Schedule schedule = Schedule.LINEAR;
         private ClipScope clipScope = ClipScope.JOINT;
@@ -139,10 +143,11 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         public Builder adamBeta2(double v) { adamBeta2 = v; return this; }
         public Builder clipScope(ClipScope v) { clipScope = v; return this; }
         public Builder lossTokens(LossTokens v) { lossTokens = v; return this; }
+        public Builder keepCheckpoints(int v) { keepCheckpoints = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(mode, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda,
-                    freezeWeak, seed, logEvery, checkpointEvery, schedule, adamBeta2, clipScope, lossTokens);
+                    freezeWeak, seed, logEvery, checkpointEvery, schedule, adamBeta2, clipScope, lossTokens, keepCheckpoints);
         }
     }
 }

@@ -39,8 +39,9 @@ public final class TrainingRun {
     private final Checkpointer.Saved from;
     private final DataParallel parallel;
     private final Head head;
+    private final Finished finished;
 
-    private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from) {
+    private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from, Finished finished) {
         this.parallel = b.parallel;
         this.cfg = b.cfg;
         this.data = b.data;
@@ -51,6 +52,7 @@ public final class TrainingRun {
         this.identity = identity;
         this.from = from;
         this.head = b.head;
+        this.finished = finished;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -62,9 +64,22 @@ public final class TrainingRun {
         return Optional.ofNullable(from);
     }
 
+    /** Whether this run had finished before (resumed: its final models verify, so {@link #run} does nothing). */
+    public boolean finishedBefore() {
+        return finished != null;
+    }
+
     public Result run() {
         boolean wmss = cfg.mode() == TrainConfig.Mode.WDJT;
+        if (finished != null) {
+            if (parallel.isRoot()) {
+                LOG.info("{} finished before (step {} of {}; its final models verify): nothing to do", out, finished.step(),
+                        finished.step());
+            }
+            return new Result(finished.step(), finished.loss(), out.resolve("strong"), wmss ? out.resolve("weak") : null, false);
+        }
         if (parallel.isRoot()) {
+            Finished.delete(out); // a run that starts or continues is not finished until it says so again
             // where this session ran (device, precision) is recorded, not part of the identity: a run may move
             writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation(),
                     "placement", Placement.current().toString()));
@@ -92,7 +107,7 @@ public final class TrainingRun {
             Trainer.Result r;
             try (DataParallel.Gradients gradients = parallel.gradients(trained(objective))) { // closed before the models
                 Trainer trainer = new Trainer(cfg, new Sampler(active, cfg.batchSize(), cfg.accum(), Sampler.stageSeed(cfg)), data, objective,
-                        new Checkpointer(out), identity, sink, parallel, gradients);
+                        new Checkpointer(out, cfg.keepCheckpoints()), identity, sink, parallel, gradients);
                 r = trainer.run(from != null ? from.step() : 0);
             }
             if (r.interrupted()) {
@@ -101,6 +116,7 @@ public final class TrainingRun {
                 if (parallel.isRoot()) {
                     strong.save(out.resolve("strong"));
                     if (weak != null) weak.save(out.resolve("weak"));
+                    Finished.write(out, r.steps(), r.lastLoss(), identity, wmss ? List.of("strong", "weak") : List.of("strong"));
                 }
                 parallel.barrier(); // every rank may read the final models once this returns
             }
@@ -131,7 +147,7 @@ public final class TrainingRun {
         private Collator data;
         private int[] active;
         private Path strong, weak, out;
-        private boolean resume, startOver;
+        private boolean resume, startOver, resumeOrStart;
         private DataParallel parallel;
         private Head head = Head.FUSED;
 
@@ -181,6 +197,16 @@ public final class TrainingRun {
             return this;
         }
 
+        /**
+         * Continue what out holds when it can (a finished run whose final models verify: nothing to do; else the newest
+         * checkpoint that verifies), else start afresh, deleting what an earlier run left (a stage of `run` or of the
+         * experiment, whose settings were checked as a whole).
+         */
+        public Builder resumeOrStart() {
+            this.resumeOrStart = true;
+            return this;
+        }
+
         /** Without resume: delete checkpoints an earlier run left in out instead of refusing to start. */
         public Builder startOver(boolean s) {
             this.startOver = s;
@@ -206,20 +232,57 @@ public final class TrainingRun {
             RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
                     ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WDJT ? weak : null));
             if (parallel == null) parallel = DataParallel.process();
-            Checkpointer checkpoints = new Checkpointer(out);
+            Checkpointer checkpoints = new Checkpointer(out, cfg.keepCheckpoints());
             // not read when rank 0 may be deleting them (a new run with startOver)
-            Optional<Checkpointer.Saved> latest = (resume || !startOver) && Files.isDirectory(out) ? checkpoints.latest()
+            Optional<Checkpointer.Saved> latest = !resume && !resumeOrStart && !startOver && Files.isDirectory(out)
+                    ? checkpoints.latest()
                     : Optional.empty();
             Checkpointer.Saved from = null;
-            if (resume) {
-                from = latest.orElseThrow(() -> new IllegalArgumentException("--resume: no checkpoint in "
-                        + checkpoints.root() + " to resume from (run without --resume to start)"));
-                List<String> diff = id.differencesFrom(from.identity());
+            boolean fresh = startOver;
+            if (resume || resumeOrStart) {
+                // a finished run whose final models verify has nothing left to do; damaged ones are trained again
+                Finished done;
+                try {
+                    done = Finished.check(out, id);
+                } catch (IllegalArgumentException otherRun) { // a stage whose inputs changed: its earlier work is void
+                    if (resume) throw otherRun;
+                    LOG.info("   {} holds a run of other inputs: starting afresh", out);
+                    done = null;
+                }
+                if (done != null && done.verified()) return new TrainingRun(this, id, null, done);
+                if (done != null) {
+                    LOG.warn("{} finished before, but its final models are damaged: {}; training them again", out,
+                            String.join("; ", done.problems()));
+                }
+                // the newest checkpoint whose files verify (a damaged newer one is set aside by rank 0, saying so)
+                Optional<Checkpointer.Saved> verified;
+                try {
+                    verified = checkpoints.verifiedLatest(parallel.isRoot());
+                } catch (IllegalArgumentException damaged) {
+                    if (resume) throw damaged;
+                    LOG.warn("{}\nstarting {} afresh", damaged.getMessage(), out);
+                    verified = Optional.empty();
+                }
+                if (verified.isEmpty() && resume) {
+                    throw new IllegalArgumentException("--resume: no checkpoint in " + checkpoints.root() + " to resume from"
+                            + (done != null ? " (the run had finished, its final models are damaged, and it kept no checkpoint)" : "")
+                            + " (run without --resume to start" + (Files.exists(out.resolve("train.json"))
+                            ? ", in another --out or after deleting " + out : "") + ")");
+                }
+                from = verified.orElse(null);
+                List<String> diff = from == null ? List.of() : id.differencesFrom(from.identity());
+                if (!diff.isEmpty() && !resume) {
+                    LOG.info("   the checkpoint in {} is of other inputs: starting afresh", out);
+                    from = null;
+                    diff = List.of();
+                }
+                fresh = from == null;
                 if (!diff.isEmpty()) {
                     throw new IllegalArgumentException("--resume: the checkpoint at step " + from.step() + " in " + out
                             + " is of a different run:\n  " + String.join("\n  ", diff)
                             + "\nuse the checkpoint's settings, or another --out for a new run");
                 }
+                if (from != null) LOG.info("   resuming from {} (step {})", from.dir(), from.step());
             } else if (latest.isPresent() && !startOver) {
                 throw new IllegalArgumentException(out + " already holds a checkpoint (step " + latest.get().step()
                         + "): continue it with --resume, or choose another --out");
@@ -229,14 +292,14 @@ public final class TrainingRun {
                         ? "train.json" : "metrics.jsonl") + ") and no checkpoint to continue it from: choose another --out");
             }
             OutputDir.requireWritable(out, "--out");
-            if (!resume && startOver && parallel.isRoot()) {
+            if (from == null && fresh && parallel.isRoot()) {
                 try {
                     Checkpointer.deleteTree(checkpoints.root());
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot delete " + checkpoints.root() + ": " + OutputDir.reason(e), e);
                 }
             }
-            return new TrainingRun(this, id, from);
+            return new TrainingRun(this, id, from, null);
         }
     }
 }

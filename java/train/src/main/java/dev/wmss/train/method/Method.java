@@ -13,6 +13,7 @@ import dev.wmss.train.eval.Evaluator;
 import dev.wmss.train.eval.ShardedStats;
 import dev.wmss.train.loop.Checkpointer;
 import dev.wmss.train.loop.DataParallel;
+import dev.wmss.train.loop.FileManifest;
 import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.loop.Sampler;
@@ -75,6 +76,8 @@ public final class Method {
     private final Inputs in;
     private final DataParallel parallel = DataParallel.process();
     private final Map<String, Double> seconds = new LinkedHashMap<>();
+    /** Each stage's outputs digest ({@link FileManifest#digest}), as its marker records it: what later stages read. */
+    private final Map<String, String> digests = new LinkedHashMap<>();
 
     private Method(Path out, MethodSettings s, Inputs in) {
         this.out = out;
@@ -90,18 +93,20 @@ public final class Method {
         long t0 = System.nanoTime();
         OutputDir.requireWritable(out, "--out");
         int n = in.train().size();
-        Path m1 = train("m1", "SFT of M0 for 1 epoch (M1)", s.sft(), Sampler.all(n), in.base(), null);
+        Path m1 = train("m1", "SFT of M0 for 1 epoch (M1)", s.sft(), Sampler.all(n), in.base(), null, List.of());
         Path control = train("control", "control: SFT of M0 for " + (1 + s.wdjtEpochs()) + " epochs in one schedule",
-                s.control(), Sampler.all(n), in.base(), null);
+                s.control(), Sampler.all(n), in.base(), null, List.of());
         int[] active = stage("wdds", "WD-DS: entropies under M0 and M1, " + (s.selection() == Selection.Variant.NONE
                 ? "no selection (every example once)" : s.selection() + "-variant draw"), () -> WdDs.run(parallel, in.base(),
-                m1, in.train(), in.head(), s.selection(), s.seed(), out.resolve("wdds")).indices(), WdDs::readIndices);
+                m1, in.train(), in.head(), s.selection(), s.seed(), out.resolve("wdds")).indices(), WdDs::readIndices,
+                rel -> true, List.of("m1"));
         Path wmss = train("wdjt", "WD-JT of weak M0 and strong M1 (lambda " + s.lambda()
-                + (s.freezeWeak() ? ", weak frozen)" : ")"), s.wdjt(), active, m1, in.base());
+                + (s.freezeWeak() ? ", weak frozen)" : ")"), s.wdjt(), active, m1, in.base(), List.of("m1", "wdds"));
         Map<String, Evaluator.Result> eval = in.eval() == null ? Map.of()
                 : stage("eval", "evaluation on " + in.eval().size() + " examples", () -> evaluate(Map.of("base", in.base(),
-                        "m1", m1, "control", control, "wmss", wmss)), this::readEval);
-        stage("final", "export of WMSS's strong model", () -> export(wmss), d -> Boolean.TRUE);
+                        "m1", m1, "control", control, "wmss", wmss)), this::readEval, rel -> rel.equals("eval.json"),
+                        List.of("m1", "control", "wdjt"));
+        stage("final", "export of WMSS's strong model", () -> export(wmss), d -> Boolean.TRUE, rel -> true, List.of("wdjt"));
         long unique = java.util.Arrays.stream(active).distinct().count();
         Report r = new Report(eval.get("base"), eval.get("m1"), eval.get("control"), eval.get("wmss"), active.length,
                 (int) unique, seconds, (System.nanoTime() - t0) / 1e9);
@@ -109,17 +114,20 @@ public final class Method {
         return r;
     }
 
+    /** What a training stage's later stages and the user rely on: its final models and its record of finishing. */
+    private static boolean trainingOutput(String rel) {
+        return rel.startsWith("strong/") || rel.startsWith("weak/") || rel.equals("finished.json");
+    }
+
     /** A training stage: skipped when done, resumed when a checkpoint is there, else started. */
-    private Path train(String name, String what, TrainConfig cfg, int[] active, Path strong, Path weak) {
+    private Path train(String name, String what, TrainConfig cfg, int[] active, Path strong, Path weak, List<String> after) {
         return stage(name, what, () -> {
             Path dir = out.resolve(name);
-            boolean resume = Files.isDirectory(dir) && new Checkpointer(dir).latest().isPresent();
-            if (resume) LOG.info("   resuming from {}", dir.resolve("checkpoints"));
             TrainingRun.Result r = TrainingRun.builder(cfg).data(in.train(), active).strong(strong).weak(weak).out(dir)
-                    .resume(resume).startOver(!resume).head(in.head()).prepare().run();
+                    .resumeOrStart().head(in.head()).prepare().run();
             if (r.interrupted()) throw new Interrupted();
             return r.strong();
-        }, dir -> dir.resolve("strong"));
+        }, dir -> dir.resolve("strong"), Method::trainingOutput, after);
     }
 
     /** Ctrl-C during a training stage: its checkpoint is saved; running the same command again resumes it. */
@@ -130,16 +138,29 @@ public final class Method {
     }
 
     /**
-     * Runs a stage unless its marker says it is done (then reads its result from its directory); times it. The
-     * decision is the same on every rank (they read the same marker after the previous stage's barrier).
+     * Runs a stage unless its marker says it is done and still holds: the marker ({@code STAGE/stage.json}, sealed
+     * with its own CRC-32C) lists the size and CRC-32C of the stage's outputs (the files of its directory that
+     * {@code outputs} selects) and a digest of the outputs of each earlier stage it read ({@code after}). A stage counts
+     * as done only when its outputs verify and those earlier stages' outputs are what it read; else it runs again,
+     * saying why (a training stage from its newest checkpoint that verifies), and so does every later stage whose
+     * inputs it changes. The decision is the same on every rank (they read the same files after the previous stage's
+     * barrier). Times each stage, counting earlier invocations that stopped in it.
      */
-    private <T> T stage(String name, String what, Supplier<T> body, java.util.function.Function<Path, T> reread) {
+    private <T> T stage(String name, String what, Supplier<T> body, java.util.function.Function<Path, T> reread,
+                        java.util.function.Predicate<String> outputs, List<String> after) {
         Path dir = out.resolve(name), marker = dir.resolve("stage.json"), spent = dir.resolve("elapsed.json");
-        if (Files.isRegularFile(marker)) {
+        List<String> stale = staleness(dir, marker, after);
+        if (stale != null && stale.isEmpty()) {
             JsonObject m = JsonParser.parseString(OutputDir.read(marker)).getAsJsonObject();
             seconds.put(name, m.get("seconds").getAsDouble());
+            digests.put(name, m.has("digest") ? m.get("digest").getAsString() : "unrecorded");
             LOG.info("== {}: done before ({}), skipped", what, marker);
             return reread.apply(dir);
+        }
+        if (stale != null) {
+            LOG.warn("== {}: done before, but {}: running it again", what, String.join("; ", stale));
+            parallel.barrier(); // every rank has read the marker before rank 0 deletes it
+            if (parallel.isRoot()) OutputDir.delete(marker);
         }
         // the time of earlier invocations that stopped in this stage (Ctrl-C, an error) counts toward it
         double before = Files.isRegularFile(spent)
@@ -162,9 +183,46 @@ public final class Method {
         }
         double sec = before + (System.nanoTime() - t0) / 1e9;
         seconds.put(name, sec);
-        if (parallel.isRoot()) OutputDir.writeJson(marker, Map.of("stage", name, "what", what, "seconds", sec));
+        parallel.barrier(); // the stage's files are complete on every rank's view before they are listed
+        FileManifest made = FileManifest.of(dir, outputs);
+        digests.put(name, made.digest());
+        if (parallel.isRoot()) {
+            JsonObject m = new JsonObject();
+            m.addProperty("stage", name);
+            m.addProperty("what", what);
+            m.addProperty("seconds", sec);
+            m.add("outputs", made.toJson());
+            m.addProperty("digest", made.digest());
+            JsonObject inputs = new JsonObject();
+            for (String a : after) inputs.addProperty(a, digests.get(a));
+            m.add("inputs", inputs);
+            OutputDir.write(marker, () -> Files.writeString(marker, FileManifest.seal(m) + "\n"));
+        }
         parallel.barrier();
         return result;
+    }
+
+    /**
+     * Why a stage's marker no longer holds: null without a marker; empty when its outputs verify and the earlier
+     * stages it read ({@code after}) still hold what it read; else one line per damaged file or changed input.
+     */
+    private List<String> staleness(Path dir, Path marker, List<String> after) {
+        if (!Files.isRegularFile(marker)) return null;
+        JsonObject m;
+        try {
+            m = JsonParser.parseString(OutputDir.read(marker)).getAsJsonObject();
+            FileManifest.checkSeal(m, marker);
+        } catch (RuntimeException e) {
+            return List.of(marker + " is damaged (" + e.getMessage() + ")");
+        }
+        if (!m.has("outputs")) return List.of(); // a marker of an earlier version: trusted as before
+        List<String> problems = new java.util.ArrayList<>(FileManifest.fromJson(m.get("outputs")).problems(dir));
+        JsonObject inputs = m.getAsJsonObject("inputs");
+        for (String a : after) {
+            String was = inputs != null && inputs.has(a) ? inputs.get(a).getAsString() : null;
+            if (!java.util.Objects.equals(was, digests.get(a))) problems.add("the " + a + " stage it read was made again since");
+        }
+        return problems;
     }
 
     private Map<String, Evaluator.Result> evaluate(Map<String, Path> models) {

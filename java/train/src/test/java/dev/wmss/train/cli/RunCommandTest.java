@@ -120,20 +120,47 @@ class RunCommandTest {
                 baseChanged.toString());
         Files.write(weights, w);
 
-        // a stage without its marker (stopped before it finished) runs again; the finished ones stay; the seconds
-        // of the invocations that stopped in it count toward it
+        // a stage without its marker (stopped before it finished) runs again: its training had finished and its final
+        // models verify, so nothing is trained again; the finished stages stay; the seconds of the invocations that
+        // stopped in it count toward it
         Files.delete(out.resolve("wdjt/stage.json"));
         Files.writeString(out.resolve("wdjt/elapsed.json"), "{\"stage\": \"wdjt\", \"seconds\": 1000.0}\n");
         long m1 = Files.getLastModifiedTime(out.resolve("m1/strong/model.safetensors")).toMillis();
         Thread.sleep(20);
         StringWriter half = new StringWriter();
         assertEquals(0, run(half, concat(args, "--resume")), half.toString());
-        assertNotEquals(written, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis());
+        assertTrue(Files.isRegularFile(out.resolve("wdjt/stage.json")), "the stage ran again");
+        assertEquals(written, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis(),
+                "a finished training is not redone");
         assertEquals(m1, Files.getLastModifiedTime(out.resolve("m1/strong/model.safetensors")).toMillis());
         double wdjtSeconds = JsonParser.parseString(Files.readString(out.resolve("wdjt/stage.json"))).getAsJsonObject()
                 .get("seconds").getAsDouble();
         assertTrue(wdjtSeconds > 1000, "earlier invocations count: " + wdjtSeconds);
         assertTrue(Files.readString(out.resolve("report.md")).contains("| wdjt | 10"), "the report's seconds");
+
+        // A finished stage counts as done only while its files verify (an audit: a deleted M1 or a corrupted final
+        // model were "done before, skipped"). M1's weights deleted: M1 is trained again (no checkpoint: from M0), to
+        // the same bytes, so the stages that read it stay done; the final model corrupted: the export runs again.
+        Path m1Weights = out.resolve("m1/strong/model.safetensors"), finalWeights = out.resolve("final/model.safetensors");
+        byte[] m1Bytes = Files.readAllBytes(m1Weights), finalBytes = Files.readAllBytes(finalWeights);
+        long wdjtMade = Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis();
+        Files.delete(m1Weights);
+        byte[] corrupt = finalBytes.clone();
+        for (int i = 0; i < 64; i++) corrupt[corrupt.length / 2 + i] ^= (byte) 0x5A;
+        Files.write(finalWeights, corrupt);
+        StringWriter repaired = new StringWriter();
+        assertEquals(0, run(repaired, concat(args, "--resume")), repaired.toString());
+        assertArrayEquals(m1Bytes, Files.readAllBytes(m1Weights), "M1 trained again, bit for bit");
+        assertArrayEquals(finalBytes, Files.readAllBytes(finalWeights), "the final model exported again");
+        assertEquals(wdjtMade, Files.getLastModifiedTime(out.resolve("wdjt/strong/model.safetensors")).toMillis(),
+                "WD-JT read an M1 of the same bytes: not redone");
+        // a stage's marker edited by hand (its own CRC) is not trusted either
+        Path marker = out.resolve("eval/stage.json");
+        Files.writeString(marker, Files.readString(marker).replace("\"seconds\": ", "\"seconds\": 1"));
+        StringWriter edited = new StringWriter();
+        assertEquals(0, run(edited, concat(args, "--resume")), edited.toString());
+        assertDoesNotThrow(() -> dev.wmss.train.loop.FileManifest.checkSeal(JsonParser.parseString(
+                Files.readString(marker)).getAsJsonObject(), marker), "the evaluation ran again and wrote a sound marker");
     }
 
     @Test
