@@ -56,3 +56,47 @@ void wmss::write_text_durably(const std::string &path, const std::string &text) 
     }
     commit_file(tmp, path);
 }
+
+wmss::SinkFile::SinkFile(const std::string &path) : path_(path), tmp_(path + ".tmp") {
+    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error{WMSS_ERR_ARGUMENT, "cannot write " + tmp_ + ": " + std::strerror(errno)};
+}
+
+wmss::SinkFile::~SinkFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!tmp_.empty()) {
+        std::error_code ignored;
+        fs::remove(tmp_, ignored);
+    }
+}
+
+size_t wmss::SinkFile::write(const void *data, size_t n) noexcept {
+    const char *p = static_cast<const char *>(data);
+    size_t left = n;
+    while (error_ == 0 && left > 0) {
+        const ssize_t w = ::write(fd_, p, left);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            error_ = w < 0 ? errno : ENOSPC;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    return n;
+}
+
+void wmss::SinkFile::commit() {
+    const int fd = fd_;
+    fd_ = -1;
+    if (error_ == 0 && ::close(fd) != 0) error_ = errno;
+    else if (error_ != 0) ::close(fd);
+    if (error_ != 0) {
+        throw Error{WMSS_ERR_ARGUMENT, "cannot write " + path_ + ": " + std::strerror(error_) +
+                                           (error_ == ENOSPC || error_ == EDQUOT ? " (the disk is full: free space or "
+                                                                                   "choose another --out)" : "")};
+    }
+    const std::string tmp = tmp_;
+    tmp_.clear(); // commit_file removes it on failure
+    commit_file(tmp, path_);
+}

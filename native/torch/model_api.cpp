@@ -273,9 +273,11 @@ int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer to save"};
         torch::serialize::OutputArchive archive;
         wmss::save_adamw(*m->opt, m->net->named(), archive); // by name, host tensors: resumes on any device and build
-        const std::string tmp = std::string(path) + ".tmp";
-        archive.save_to(tmp);
-        wmss::commit_file(tmp, path);
+        // through a sink that never reports a short write to libtorch (its writer would throw from a destructor and
+        // terminate the process on a full disk): the failure is reported here, naming the file
+        wmss::SinkFile file(path);
+        archive.save_to([&file](const void *data, size_t n) { return file.write(data, n); });
+        file.commit();
     });
 }
 

@@ -50,7 +50,23 @@ public final class Main implements Runnable {
                     throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
                 }
             }
-            return new CommandLine.RunLast().execute(parsed);
+            // one writer per --out: a second process given the same output is refused (rank 0 writes for a job)
+            SharedOptions.Out out = outOption(last.commandSpec());
+            if (out == null || out.path == null || dev.wmss.train.loop.DataParallel.environmentRank() != 0) {
+                return new CommandLine.RunLast().execute(parsed);
+            }
+            boolean fileOutput = FILE_OUTPUTS.contains(last.commandSpec().name());
+            dev.wmss.train.loop.OutputLock lock;
+            try {
+                lock = dev.wmss.train.loop.OutputLock.acquire(out.path, !fileOutput, "--out");
+            } catch (java.io.UncheckedIOException unwritable) { // the command says what is wrong with its --out
+                return new CommandLine.RunLast().execute(parsed);
+            } catch (RuntimeException e) {
+                throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+            }
+            try (lock) {
+                return new CommandLine.RunLast().execute(parsed);
+            }
         });
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             String why = e.getMessage() != null && !e.getMessage().isBlank() ? e.getMessage()
@@ -60,6 +76,17 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl;
+    }
+
+    /** The commands whose --out is a file (the others write a directory). */
+    private static final java.util.Set<String> FILE_OUTPUTS = java.util.Set.of("entropy", "select");
+
+    /** The command's --out mixin, or null. */
+    private static SharedOptions.Out outOption(CommandLine.Model.CommandSpec spec) {
+        for (CommandLine.Model.CommandSpec m : spec.mixins().values()) {
+            if (m.userObject() instanceof SharedOptions.Out o) return o;
+        }
+        return null;
     }
 
     /** The command's --device / --precision mixin, directly or inside another mixin (TrainOptions), or null. */
