@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -17,8 +18,18 @@ namespace wmss {
 
 ModelConfig ModelConfig::parse(const std::string &text, const std::string &where) {
     json j;
+    // a key given twice in one object is refused (a JSON parser keeps one of them silently: which one is not the file's
+    // to say); the callback sees each object's keys in order
+    std::vector<std::set<std::string>> keys;
+    const json::parser_callback_t unique_keys = [&](int, json::parse_event_t event, json &parsed) {
+        if (event == json::parse_event_t::object_start) keys.emplace_back();
+        else if (event == json::parse_event_t::object_end && !keys.empty()) keys.pop_back();
+        else if (event == json::parse_event_t::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second)
+            throw Error{WMSS_ERR_ARGUMENT, where + ": the key \"" + parsed.get<std::string>() + "\" appears twice in one object"};
+        return true;
+    };
     try {
-        j = json::parse(text);
+        j = json::parse(text, unique_keys);
     } catch (const json::exception &e) {
         throw Error{WMSS_ERR_ARGUMENT, where + ": malformed JSON: " + e.what()};
     }
@@ -32,6 +43,8 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
         throw Error{WMSS_ERR_ARGUMENT, where + ": model_type \"" + c.model_type + "\" is not supported (llama, mistral, qwen2, qwen3)"};
     // Refuse what this implementation would silently get wrong. RoPE parameters come as rope_theta (older configs)
     // or inside rope_parameters / rope_scaling (newer Hugging Face releases); only the plain ("default") RoPE is here.
+    if (j.contains("rope_theta") && !j.at("rope_theta").is_number())
+        throw Error{WMSS_ERR_ARGUMENT, where + ": rope_theta must be a number, got " + j.at("rope_theta").dump()};
     double rope_theta = j.value("rope_theta", 10000.0);
     for (const char *k : {"rope_scaling", "rope_parameters"}) {
         if (!j.contains(k) || j.at(k).is_null()) continue;
@@ -80,8 +93,17 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
         throw Error{WMSS_ERR_ARGUMENT, where + ": head_dim must be even and >= 2 (RoPE rotates pairs), got " +
                                            std::to_string(c.head_dim)};
     c.max_position_embeddings = optional_size("max_position_embeddings", 1, 4096);
-    c.rms_norm_eps = j.value("rms_norm_eps", 1e-6);
-    c.rope_theta = rope_theta;
+    // positive, finite numbers (a zero or negative epsilon divides by zero in RMSNorm; a theta <= 0 makes no rotation)
+    auto positive = [&](const char *k, double value) {
+        if (!(value > 0) || !std::isfinite(value))
+            throw Error{WMSS_ERR_ARGUMENT, where + ": " + std::string(k) + " must be a positive number, got " +
+                                               (j.contains(k) ? j.at(k).dump() : std::to_string(value))};
+        return value;
+    };
+    if (j.contains("rms_norm_eps") && !j.at("rms_norm_eps").is_number())
+        throw Error{WMSS_ERR_ARGUMENT, where + ": rms_norm_eps must be a number, got " + j.at("rms_norm_eps").dump()};
+    c.rms_norm_eps = positive("rms_norm_eps", j.value("rms_norm_eps", 1e-6));
+    c.rope_theta = positive("rope_theta", rope_theta);
     c.tie_word_embeddings = j.value("tie_word_embeddings", false);
     c.attention_bias = j.value("attention_bias", c.model_type == "qwen2");
     c.qk_norm = c.model_type == "qwen3";

@@ -34,6 +34,8 @@ public enum Status {
     public static WmssException exception(int code, String message) {
         Status s = of(code);
         String m = message == null || message.isBlank() ? "native call failed with status " + s : message;
+        // the C library's advice names its C flag; a Java caller asks for the same with allowNonFinite(true)
+        m = m.replace("pass WMSS_FLAG_ALLOW_NONFINITE", "call allowNonFinite(true)");
         return switch (s) {
             case SHAPE -> new ShapeMismatchException(s, m);
             case LABEL -> new LabelOutOfRangeException(s, m);

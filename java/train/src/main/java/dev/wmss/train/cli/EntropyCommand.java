@@ -39,6 +39,7 @@ final class EntropyCommand implements Callable<Integer> {
         DataParallel parallel = DataParallel.process(); // under a launcher: each rank computes a part
         dev.wmss.train.loop.Head lossHead = head.value();
         Tokenizer tok = tokenizer.load(model.dir, "--model");
+        dev.wmss.train.loop.ModelConfigFile.requireFits(maxLen.checked(), "--max-len", model.dir);
         Collator collator = new Collator(data.load(seed.value, tok), tok, maxLen.checked());
         String noAnswer = collator.checkAnswersFit();
         if (noAnswer != null && parallel.isRoot()) {

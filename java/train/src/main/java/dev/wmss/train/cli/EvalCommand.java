@@ -38,6 +38,7 @@ final class EvalCommand implements Callable<Integer> {
         if (dev.wmss.train.loop.DataParallel.environmentRank() != 0) return 0; // under a launcher: rank 0's job
         if (maxNew < 1) throw new IllegalArgumentException("--max-new must be >= 1, got " + maxNew);
         int len = maxLen.checked();
+        dev.wmss.train.loop.ModelConfigFile.requireFits(len, "--max-len", model.dir);
         Tokenizer tok = tokenizer.load(model.dir, "--model");
         List<Example> examples = data.load(seed.value, tok);
         dev.wmss.train.eval.Answers.warnIfMissing(examples, data.spec);

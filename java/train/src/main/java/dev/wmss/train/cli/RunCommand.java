@@ -68,9 +68,11 @@ final class RunCommand implements Callable<Integer> {
         // inputs by content (hashed once per process): the same path and size with other contents is another run
         MethodSettings s = settings.inputs(base, train, collator, eval, evalSet == null ? 0 : evalSet.size(), tokenizer.resolved)
                 .contentHashes(tokenizer.spec).build();
+        if (options.restart && options.resume) throw new IllegalArgumentException("--restart and --resume exclude each other");
+        if (options.restart && DataParallel.process().isRoot()) Method.clearRun(out.path); // and start afresh
+        DataParallel.process().barrier();
         s.checkResume(out.path, options.resume);
-        DataParallel.process().barrier(); // every rank has checked before rank 0 writes run.json
-        if (DataParallel.process().isRoot()) s.write(out.path);
+        DataParallel.process().barrier(); // every rank has checked before rank 0 writes run.json (once M1's models load)
         Method.Report r;
         try {
             r = Method.run(out.path, s, new Method.Inputs(base, collator, evalSet, tok, options.head.value()));

@@ -34,11 +34,15 @@ final class SftCommand implements Callable<Integer> {
         TrainConfig cfg = train.config(TrainConfig.Mode.SFT, 1f, false);
         Tokenizer tok = tokenizer.load(model.dir, "--model");
         List<Example> examples = data.load(train.seed.value, tok);
-        TrainingRun run = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value), Sampler.all(examples.size()))
-                .strong(model.dir).out(out.path).resume(train.resume).head(train.head.value()).prepare();
-        if (run.resumesFrom().isEmpty()) CommandFiles.writeRunJson(out.path, CommandFiles.fields("command", "sft", "model", model.dir.toString(), "data", data.spec,
-                "tokenizer", tokenizer.resolved, "max_len", train.maxLen.value, "head", train.head.value(), "examples", examples.size(), "config", cfg));
-        TrainingRun.Result r = run.run();
+        TrainingRun.Builder b = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value),
+                Sampler.all(examples.size())).strong(model.dir).out(out.path).resume(train.resume).restart(train.restart)
+                .head(train.head.value());
+        if (!train.resume) { // written once the models have loaded: a failed start leaves no run.json behind
+            b.onStart(() -> CommandFiles.writeRunJson(out.path, CommandFiles.fields("command", "sft", "model", model.dir.toString(),
+                    "data", data.spec, "tokenizer", tokenizer.resolved, "max_len", train.maxLen.value, "head",
+                    train.head.value(), "examples", examples.size(), "config", cfg)));
+        }
+        TrainingRun.Result r = b.prepare().run();
         System.out.println(r.interrupted() ? "stopped at step " + r.steps() : "SFT done: " + r.strong());
         return r.interrupted() ? 130 : 0;
     }

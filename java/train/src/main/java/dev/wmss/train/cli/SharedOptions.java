@@ -3,7 +3,6 @@ package dev.wmss.train.cli;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 import dev.wmss.train.data.ByteTokenizer;
 import dev.wmss.train.data.ChatFormat;
 import dev.wmss.train.data.ChatTemplate;
@@ -306,12 +305,11 @@ final class SharedOptions {
         Path config = model.resolve("config.json");
         JsonElement root;
         try {
-            root = JsonParser.parseString(Files.readString(config));
+            root = dev.wmss.train.data.StrictJson.parse(Files.readString(config));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + config + ": " + e.getMessage(), e);
         } catch (JsonParseException e) {
-            Throwable c = e.getCause() != null ? e.getCause() : e;
-            throw new IllegalArgumentException(option + ": " + config + " is not JSON: " + c.getMessage());
+            throw new IllegalArgumentException(option + ": " + config + " is not usable JSON: " + e.getMessage());
         }
         JsonElement v = root.isJsonObject() ? root.getAsJsonObject().get("vocab_size") : null;
         if (!root.isJsonObject()) throw new IllegalArgumentException(option + ": " + config + " is not a JSON object");

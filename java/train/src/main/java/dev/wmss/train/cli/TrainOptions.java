@@ -46,6 +46,9 @@ final class TrainOptions {
     int keepCheckpoints;
     @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
+    @Option(names = "--restart", description = "Replace the run OUT holds: delete what it wrote (checkpoints, metrics,"
+            + " records, final models; run: its stages) and start afresh.")
+    boolean restart;
     @Mixin
     SharedOptions.Seed seed;
     @Mixin

@@ -69,9 +69,10 @@ final class WmssCommand implements Callable<Integer> {
             int[] active = variant == Selection.Variant.NONE ? Sampler.all(examples.size())
                     : WdDs.run(DataParallel.process(), w, s, collator, train.head.value(), variant, train.seed.value + k - 1, dir)
                     .indices();
-            TrainingRun run = TrainingRun.builder(cfg).data(collator, active).strong(s).weak(w).out(dir)
-                    .resume(train.resume).head(train.head.value()).prepare();
-            if (k == 1 && run.resumesFrom().isEmpty()) { // a resumed run keeps the run.json that describes it
+            TrainingRun.Builder b = TrainingRun.builder(cfg).data(collator, active).strong(s).weak(w).out(dir)
+                    .resume(train.resume).restart(train.restart && k == 1).head(train.head.value());
+            if (k == 1 && !train.resume) { // a resumed run keeps the run.json that describes it; written once the
+                // models have loaded, so that a failed start leaves none behind
                 Map<String, Object> resolved = new LinkedHashMap<>();
                 resolved.put("command", "wmss");
                 resolved.put("weak", weak.toString());
@@ -84,9 +85,9 @@ final class WmssCommand implements Callable<Integer> {
                 resolved.put("selection", variant.name());
                 resolved.put("head", train.head.value());
                 resolved.put("config", cfg);
-                CommandFiles.writeRunJson(out.path, resolved);
+                b.onStart(() -> CommandFiles.writeRunJson(out.path, resolved));
             }
-            TrainingRun.Result r = run.run();
+            TrainingRun.Result r = b.prepare().run();
             if (r.interrupted()) return 130;
             w = s; // the previous strong model becomes the weak one
             s = r.strong();

@@ -34,6 +34,17 @@ public final class ChatTemplate implements ChatFormat {
                     + " message, so prompt and response cannot be split");
         }
         String response = full.substring(prompt.length()).stripTrailing();
+        // the answer itself must be in what is trained (a template that drops the assistant's content would train on
+        // its end-of-turn marker alone); a reasoning block before "</think>" may be rendered apart or left out
+        String answer = messages.getLast().content().strip();
+        int think = answer.lastIndexOf("</think>");
+        if (think >= 0) answer = answer.substring(think + "</think>".length()).strip();
+        if (!answer.isEmpty() && !response.contains(answer)) {
+            throw new TemplateException("the template renders the assistant's turn without its content (the response"
+                    + " would be " + (response.isEmpty() ? "empty" : "\"" + response + "\" alone") + "): training would"
+                    + " learn " + (response.isEmpty() ? "nothing" : "the turn's markers") + " and not the answer;"
+                    + " use a template that renders message.content for the assistant");
+        }
         if (bosToken != null && !bosToken.isEmpty() && prompt.startsWith(bosToken)) prompt = prompt.substring(bosToken.length());
         return new Example(prompt, response);
     }

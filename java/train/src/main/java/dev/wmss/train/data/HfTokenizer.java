@@ -4,7 +4,6 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -118,7 +117,7 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private static JsonObject object(Path file) throws IOException {
         JsonElement e;
         try {
-            e = JsonParser.parseString(Files.readString(file));
+            e = StrictJson.parse(Files.readString(file));
         } catch (com.google.gson.JsonParseException ex) {
             throw new IllegalArgumentException(file + " is not valid JSON: " + describe(ex), ex);
         }
@@ -127,10 +126,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     }
 
     private static String describe(Throwable e) {
+        if (e instanceof com.google.gson.JsonParseException && e.getMessage() != null) return e.getMessage(); // StrictJson's
         Throwable c = e;
         while (c.getCause() != null && c.getCause() != c) c = c.getCause();
         String m = c.getMessage() != null ? c.getMessage() : e.getMessage();
-        return m != null ? m : e.getClass().getSimpleName();
+        return m != null ? StrictJson.plain(m) : e.getClass().getSimpleName();
     }
 
     /**

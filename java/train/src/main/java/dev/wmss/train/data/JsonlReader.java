@@ -3,7 +3,6 @@ package dev.wmss.train.data;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
-import com.google.gson.JsonParser;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -57,7 +56,7 @@ public final class JsonlReader {
         List<JsonObject> out = new ArrayList<>();
         for (Line l : lines(file)) {
             parse(l.text(), l.where(), ChatFormat.PLAIN);
-            out.add(JsonParser.parseString(l.text()).getAsJsonObject());
+            out.add(StrictJson.parse(l.text()).getAsJsonObject());
         }
         if (out.isEmpty()) throw new DataException(file + ": no examples");
         return out;
@@ -103,7 +102,7 @@ public final class JsonlReader {
     static Example parse(String line, String where, ChatFormat chatFormat) {
         JsonElement e;
         try {
-            e = JsonParser.parseString(line);
+            e = StrictJson.parse(line);
         } catch (JsonParseException ex) {
             throw new DataException(where + ": malformed JSON (" + rootCause(ex) + ")");
         }
@@ -147,7 +146,6 @@ public final class JsonlReader {
     }
 
     private static String rootCause(Throwable t) {
-        while (t.getCause() != null) t = t.getCause();
-        return t.getMessage();
+        return t.getMessage() != null ? t.getMessage() : StrictJson.plain(null);
     }
 }

@@ -60,11 +60,22 @@ public final class Evaluator {
      * One evaluated example as text in which the prompt, the model's output and the reference are apart: each part on
      * lines of its own, each line led by the part's name.
      */
+    /** Characters of a prompt shown in the log at most: its first and last half of them, the length said. */
+    static final int SHOWN_PROMPT = 600;
+
     static String sample(Example e, String generated, boolean right) {
         String want = Answers.extract(e.response()), got = Answers.extract(generated);
-        return block("prompt   ", e.prompt()) + block("generated", generated)
+        return block("prompt   ", shortened(e.prompt(), SHOWN_PROMPT)) + block("generated", generated)
                 + "answer    | " + (got == null ? "(none)" : got) + (right ? " = " : " vs ") + "reference "
                 + (want == null ? "(none: no \"####\" in it)" : want) + (right ? " (right)" : " (wrong)");
+    }
+
+    /** text as it is when it has at most max characters, else its first and last max/2 with what was left out said. */
+    static String shortened(String text, int max) {
+        if (text.length() <= max) return text;
+        int half = max / 2;
+        return text.substring(0, half) + "\n[... " + (text.length() - 2 * half) + " of " + text.length()
+                + " characters not shown ...]\n" + text.substring(text.length() - half);
     }
 
     private static String block(String name, String text) {

@@ -118,7 +118,7 @@ public final class Checkpointer {
         }
         if (damaged.isEmpty()) return Optional.empty();
         throw new IllegalArgumentException(String.join("\n", damaged) + "\nno complete checkpoint in " + root
-                + " verifies: start the run again (without --resume, in a new --out, or after deleting " + root + ")");
+                + " verifies: start the run again with --restart (deleting it), or in another --out");
     }
 
     private static void setAside(Path d) {

@@ -91,7 +91,7 @@ public final class Trainer {
                         loss += objective.microBatch(micro[k], invNorm, arena,
                                 logNow && k == micro.length - 1 ? diagnostics : null);
                     } catch (dev.wmss.kernels.error.NonFiniteException e) { // say where and what, not only the row
-                        throw diverged(name, step + 1, total, "the loss is not finite (" + e.getMessage() + ")", e);
+                        throw diverged(name, step + 1, total, "the loss is not finite (" + withoutApiAdvice(e.getMessage()) + ")", e);
                     }
                 }
                 double commMs = gradients.sync(); // summed over ranks: clipping and the step see the same gradients
@@ -130,6 +130,12 @@ public final class Trainer {
             metrics.close();
             interrupt.close();
         }
+    }
+
+    /** A kernel's message without its advice to API callers (a flag for NaN rows), which a training run has no use for. */
+    static String withoutApiAdvice(String m) {
+        int i = m == null ? -1 : m.indexOf("; call allowNonFinite");
+        return i >= 0 ? m.substring(0, i) : m;
     }
 
     /** A step whose numbers stopped being finite, said with the step and the models trained. */

@@ -40,6 +40,7 @@ public final class TrainingRun {
     private final DataParallel parallel;
     private final Head head;
     private final Finished finished;
+    private final Runnable onStart;
 
     private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from, Finished finished) {
         this.parallel = b.parallel;
@@ -53,6 +54,7 @@ public final class TrainingRun {
         this.from = from;
         this.head = b.head;
         this.finished = finished;
+        this.onStart = b.onStart;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -78,12 +80,6 @@ public final class TrainingRun {
             }
             return new Result(finished.step(), finished.loss(), out.resolve("strong"), wmss ? out.resolve("weak") : null, false);
         }
-        if (parallel.isRoot()) {
-            Finished.delete(out); // a run that starts or continues is not finished until it says so again
-            // where this session ran (device, precision) is recorded, not part of the identity: a run may move
-            writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation", data.truncation(),
-                    "placement", Placement.current().toString()));
-        }
         try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
@@ -99,6 +95,15 @@ public final class TrainingRun {
                 for (var e : objective.models().entrySet()) {
                     e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
                 }
+            }
+            // every input is known good now (the models and the optimizer state loaded): only now does the run leave
+            // files, so a start that fails leaves no run behind that blocks the next one
+            if (parallel.isRoot()) {
+                Finished.delete(out); // a run that starts or continues is not finished until it says so again
+                // where this session ran (device, precision) is recorded, not part of the identity: a run may move
+                writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation",
+                        data.truncation(), "placement", Placement.current().toString()));
+                if (onStart != null) onStart.run();
             }
             BatchLog batches = new BatchLog(BatchLog.file(out, parallel.rank())); // every rank: what it trained on
             MetricsSink sink = parallel.isRoot()
@@ -134,6 +139,20 @@ public final class TrainingRun {
         return out;
     }
 
+    /** What a run writes in its directory (besides checkpoints/), deleted by --restart: nothing else in it is touched. */
+    static void deleteRun(Path out) throws IOException {
+        for (String f : List.of("metrics.jsonl", "train.json", "run.json", Finished.FILE, "strong", "weak")) {
+            Checkpointer.deleteTree(out.resolve(f));
+        }
+        if (!Files.isDirectory(out)) return;
+        try (var s = Files.list(out)) {
+            for (Path p : s.toList()) {
+                String f = p.getFileName().toString();
+                if (f.startsWith("batches") && f.endsWith(".jsonl")) Files.delete(p);
+            }
+        }
+    }
+
     static void writeJson(Path file, Object value) {
         try {
             Files.writeString(file, new GsonBuilder().setPrettyPrinting().create().toJson(value) + "\n");
@@ -150,6 +169,8 @@ public final class TrainingRun {
         private boolean resume, startOver, resumeOrStart;
         private DataParallel parallel;
         private Head head = Head.FUSED;
+        private Runnable onStart;
+        private boolean restart;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
@@ -191,6 +212,24 @@ public final class TrainingRun {
             return this;
         }
 
+        /**
+         * Called on rank 0 once the run's inputs are known good (models and optimizer state loaded), before the first
+         * step: where a command writes its own record of the run (run.json), so that a failed start leaves none.
+         */
+        public Builder onStart(Runnable r) {
+            this.onStart = r;
+            return this;
+        }
+
+        /**
+         * Replace a run that out holds: what an earlier run wrote there (its checkpoints, metrics, records and final
+         * models; nothing else) is deleted, then the run starts afresh (--restart).
+         */
+        public Builder restart(boolean r) {
+            this.restart = r;
+            return this;
+        }
+
         /** Continue from the newest checkpoint in out (an error if there is none, or if it is another run's). */
         public Builder resume(boolean r) {
             this.resume = r;
@@ -225,6 +264,7 @@ public final class TrainingRun {
             for (int i : active) {
                 if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
             }
+            ModelConfigFile.requireFits(data.maxLen(), "--max-len", strong, cfg.mode() == TrainConfig.Mode.WDJT ? weak : null);
             String warning = data.checkAnswersFit();
             if (warning != null) LOG.warn("{}; raise --max-len", warning);
             String cut = data.truncation().describe();
@@ -232,6 +272,8 @@ public final class TrainingRun {
             RunIdentity id = RunIdentity.of(cfg, data.fingerprint(), data.size(), data.maxLen(), active,
                     ModelFingerprint.of(strong), ModelFingerprint.of(cfg.mode() == TrainConfig.Mode.WDJT ? weak : null));
             if (parallel == null) parallel = DataParallel.process();
+            if (restart && (resume || resumeOrStart)) throw new IllegalArgumentException("--restart and --resume exclude each other");
+            if (restart) startOver = true;
             Checkpointer checkpoints = new Checkpointer(out, cfg.keepCheckpoints());
             // not read when rank 0 may be deleting them (a new run with startOver)
             Optional<Checkpointer.Saved> latest = !resume && !resumeOrStart && !startOver && Files.isDirectory(out)
@@ -266,8 +308,8 @@ public final class TrainingRun {
                 if (verified.isEmpty() && resume) {
                     throw new IllegalArgumentException("--resume: no checkpoint in " + checkpoints.root() + " to resume from"
                             + (done != null ? " (the run had finished, its final models are damaged, and it kept no checkpoint)" : "")
-                            + " (run without --resume to start" + (Files.exists(out.resolve("train.json"))
-                            ? ", in another --out or after deleting " + out : "") + ")");
+                            + (Files.exists(out.resolve("train.json")) ? ": --restart replaces the run in " + out
+                            + " (deleting it), or choose another --out" : " (run without --resume to start)"));
                 }
                 from = verified.orElse(null);
                 List<String> diff = from == null ? List.of() : id.differencesFrom(from.identity());
@@ -285,18 +327,20 @@ public final class TrainingRun {
                 if (from != null) LOG.info("   resuming from {} (step {})", from.dir(), from.step());
             } else if (latest.isPresent() && !startOver) {
                 throw new IllegalArgumentException(out + " already holds a checkpoint (step " + latest.get().step()
-                        + "): continue it with --resume, or choose another --out");
+                        + "): continue it with --resume, replace it with --restart (deleting it), or choose another --out");
             } else if (!startOver && parallel.isRoot() // rank 0 alone: the others may see the files it starts writing
                     && (Files.exists(out.resolve("metrics.jsonl")) || Files.exists(out.resolve("train.json")))) {
                 throw new IllegalArgumentException(out + " already holds a run (" + (Files.exists(out.resolve("train.json"))
-                        ? "train.json" : "metrics.jsonl") + ") and no checkpoint to continue it from: choose another --out");
+                        ? "train.json" : "metrics.jsonl") + ") and no checkpoint to continue it from: replace it with"
+                        + " --restart (deleting it), or choose another --out");
             }
             OutputDir.requireWritable(out, "--out");
             if (from == null && fresh && parallel.isRoot()) {
                 try {
                     Checkpointer.deleteTree(checkpoints.root());
+                    if (restart) deleteRun(out);
                 } catch (IOException e) {
-                    throw new UncheckedIOException("cannot delete " + checkpoints.root() + ": " + OutputDir.reason(e), e);
+                    throw new UncheckedIOException("cannot delete the earlier run in " + out + ": " + OutputDir.reason(e), e);
                 }
             }
             return new TrainingRun(this, id, from, null);

@@ -123,8 +123,12 @@ public final class Method {
     private Path train(String name, String what, TrainConfig cfg, int[] active, Path strong, Path weak, List<String> after) {
         return stage(name, what, () -> {
             Path dir = out.resolve(name);
+            // run.json, the record of the run's settings, is written once the first stage's models have loaded: a start
+            // that fails on its inputs leaves no run behind
             TrainingRun.Result r = TrainingRun.builder(cfg).data(in.train(), active).strong(strong).weak(weak).out(dir)
-                    .resumeOrStart().head(in.head()).prepare().run();
+                    .resumeOrStart().head(in.head()).onStart(() -> {
+                        if (!Files.isRegularFile(out.resolve("run.json"))) s.write(out);
+                    }).prepare().run();
             if (r.interrupted()) throw new Interrupted();
             return r.strong();
         }, dir -> dir.resolve("strong"), Method::trainingOutput, after);
@@ -257,6 +261,12 @@ public final class Method {
             OutputDir.copyInto(in.tok().files(), out.resolve("final")); // loadable by Hugging Face as is
         }
         return Boolean.TRUE;
+    }
+
+    /** An earlier run in out deleted (--restart): its stages, report and run.json; nothing else in out. */
+    public static void clearRun(Path out) {
+        clearStages(out);
+        OutputDir.delete(out.resolve("run.json"));
     }
 
     /** The stage directories and the report of an earlier run in out, deleted (the demo starts afresh). */

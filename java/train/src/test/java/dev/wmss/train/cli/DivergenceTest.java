@@ -24,5 +24,6 @@ class DivergenceTest {
         assertTrue(r.err().contains("sft step ") && (r.err().contains("the loss is not finite") || r.err().contains("the gradient norm is"))
                 && r.err().contains("the strong model has diverged"), r.err());
         assertFalse(Files.exists(tmp.resolve("o/strong/model.safetensors")), "no diverged model is written");
+        assertFalse(r.err().contains("WMSS_FLAG") || r.err().contains("allowNonFinite"), "no advice for API callers: " + r.err());
     }
 }

@@ -141,7 +141,7 @@ class MainTest {
         java.nio.file.Files.writeString(broken.resolve("config.json"), "vocab_size = 259");
         CliRun notJson = run("eval", "--model", broken.toString());
         assertEquals(1, notJson.code());
-        assertTrue(notJson.err().contains("config.json is not JSON"), notJson.err());
+        assertTrue(notJson.err().contains("config.json is not usable JSON: malformed JSON at line 1"), notJson.err());
         CliRun shortLen = run("sft", "--model", model.toString(), "--data", "builtin:train", "--out", out.toString(),
                 "--max-len", "40");
         assertEquals(1, shortLen.code());

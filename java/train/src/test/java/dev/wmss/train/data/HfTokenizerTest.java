@@ -89,6 +89,26 @@ public class HfTokenizerTest {
         assertTrue(e.getMessage().contains("chat_template") && e.getMessage().contains("macro"), e.getMessage());
     }
 
+    /**
+     * A chat template that renders the assistant's turn without its content (an audit: trained on the end-of-turn
+     * marker alone) is refused like one that skips the turn; a reasoning block before </think> may be left out.
+     */
+    @Test
+    void aTemplateThatDropsTheAssistantsContentIsRefused(@TempDir Path tmp) throws Exception {
+        ChatTemplate dropping = new ChatTemplate("{% for m in messages %}{% if m.role == 'assistant' %}<a>{{ eos_token }}"
+                + "{% else %}{{ m.content }}{% endif %}{% endfor %}{% if add_generation_prompt %}<a>{% endif %}", "", "</s>");
+        List<ChatFormat.Message> turn = List.of(new ChatFormat.Message("user", "two plus two"),
+                new ChatFormat.Message("assistant", "four"));
+        dev.wmss.train.data.jinja.TemplateException e = assertThrows(dev.wmss.train.data.jinja.TemplateException.class,
+                () -> dropping.render(turn));
+        assertTrue(e.getMessage().contains("without its content") && e.getMessage().contains("\"</s>\" alone"), e.getMessage());
+        ChatTemplate thinking = new ChatTemplate("{% for m in messages %}{% if m.role == 'assistant' %}<a>{{ m.content.split("
+                + "'</think>')[-1] | trim }}{{ eos_token }}{% else %}{{ m.content }}{% endif %}{% endfor %}"
+                + "{% if add_generation_prompt %}<a>{% endif %}", "", "</s>");
+        Example ok = thinking.render(List.of(turn.getFirst(), new ChatFormat.Message("assistant", "<think>2+2</think> four")));
+        assertEquals("four</s>", ok.response());
+    }
+
     @Test
     void badTokenizerFilesAreClearErrors(@TempDir Path tmp) throws Exception {
         assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp.resolve("nope")));
@@ -96,6 +116,15 @@ public class HfTokenizerTest {
         Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"eos_token\": \"<eos>\"}");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp));
         assertTrue(e.getMessage().contains("<eos>") && e.getMessage().contains("tokenizer_config.json"), e.getMessage());
+        // a broken tokenizer.json says what is wrong where, not what Gson's own API would allow
+        for (String broken : new String[]{"{\"model\": {\"vocab\": {\"a\": 1,}}}", "{\"model\": tru}", "{\"model\": {}, \"model\": {}}"}) {
+            Files.writeString(tmp.resolve("tokenizer.json"), broken);
+            e = assertThrows(IllegalArgumentException.class, () -> HfTokenizer.load(tmp), broken);
+            assertTrue(e.getMessage().contains("tokenizer.json") && e.getMessage().contains("line 1")
+                    && !e.getMessage().contains("setStrictness") && !e.getMessage().contains("LENIENT")
+                    && !e.getMessage().contains("troubleshooting"), e.getMessage());
+        }
+        assertTrue(e.getMessage().contains("the key \"model\" appears twice"), e.getMessage());
     }
 
     @Test
