@@ -107,12 +107,17 @@ ModelConfig ModelConfig::parse(const std::string &text, const std::string &where
     c.tie_word_embeddings = j.value("tie_word_embeddings", false);
     c.attention_bias = j.value("attention_bias", c.model_type == "qwen2");
     c.qk_norm = c.model_type == "qwen3";
+    c.source_json = text;
     return c;
 }
 
 std::string ModelConfig::to_json(const char *torch_dtype) const {
+    const char *architecture = model_type == "qwen3"     ? "Qwen3ForCausalLM"
+                               : model_type == "qwen2"   ? "Qwen2ForCausalLM"
+                               : model_type == "mistral" ? "MistralForCausalLM"
+                                                         : "LlamaForCausalLM";
     json j = {{"model_type", model_type},
-              {"architectures", {model_type == "qwen3" ? "Qwen3ForCausalLM" : model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
+              {"architectures", {architecture}},
               {"vocab_size", vocab_size},
               {"hidden_size", hidden_size},
               {"intermediate_size", intermediate_size},
@@ -127,7 +132,15 @@ std::string ModelConfig::to_json(const char *torch_dtype) const {
               {"attention_bias", attention_bias},
               {"hidden_act", "silu"},
               {"torch_dtype", torch_dtype}};
-    return j.dump(2);
+    if (source_json.empty()) return j.dump(2);
+    // the source's every field (bos/eos ids, rope_scaling, generation fields, ...), with the fields this model reads
+    // written out explicitly (the values it read: defaults included, which other loaders may not share) and the dtype
+    // of the saved weights; the source's architecture name stays
+    json out = json::parse(source_json);
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (it.key() != "architectures" || !out.contains("architectures")) out[it.key()] = it.value();
+    if (out.contains("dtype")) out["dtype"] = torch_dtype; // the newer spelling, where the source uses it
+    return out.dump(2);
 }
 
 std::map<std::string, std::vector<int64_t>> ModelConfig::parameter_shapes() const {

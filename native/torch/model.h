@@ -15,9 +15,15 @@ struct ModelConfig {
     int64_t num_attention_heads = 0, num_key_value_heads = 0, head_dim = 0, max_position_embeddings = 0;
     double rms_norm_eps = 1e-6, rope_theta = 10000.0;
     bool tie_word_embeddings = false, attention_bias = false, qk_norm = false;
+    /** The config.json text this was parsed from (empty for a config made here): saving keeps its every field. */
+    std::string source_json;
 
     static ModelConfig parse(const std::string &json_text, const std::string &where);
-    /** config.json as Hugging Face writes it; torch_dtype: the dtype the weights are saved in. */
+    /**
+     * config.json as Hugging Face writes it, torch_dtype the dtype the weights are saved in: the source's every field
+     * (bos/eos token ids, rope_scaling, generation fields, ...) with only the dtype changed, or, for a config made
+     * here, the fields this model reads.
+     */
     std::string to_json(const char *torch_dtype = "float32") const;
     /** Every parameter's Hugging Face name and shape, as the Decoder builds them (nothing is allocated). */
     std::map<std::string, std::vector<int64_t>> parameter_shapes() const;

@@ -33,9 +33,17 @@ final class ExportCommand implements Callable<Integer> {
         try (TorchModel m = TorchModel.load(model.dir)) {
             m.save(out.path, dtype, shardBytes);
         }
-        // the model's tokenizer goes with it (a Hugging Face directory holds both)
-        if (java.nio.file.Files.isRegularFile(model.dir.resolve("tokenizer.json"))) {
-            dev.wmss.train.loop.OutputDir.copyInto(dev.wmss.train.data.HfTokenizer.files(model.dir.resolve("tokenizer.json")), out.path);
+        // the model's tokenizer goes with it (a Hugging Face directory holds both), and its generation config
+        var tok = dev.wmss.train.loop.HfModelDir.tokenizerFilesOf(model.dir);
+        if (tok.isEmpty()) { // the byte tokenizer's ids for a byte-level model; else none can be known
+            var bytes = new dev.wmss.train.data.ByteTokenizer();
+            boolean byteModel = SharedOptions.vocabSize(model.dir, "--model") == bytes.vocabSize();
+            dev.wmss.train.loop.HfModelDir.complete(out.path, java.util.Map.of(), model.dir, byteModel ? bytes.bos() : -1,
+                    byteModel ? bytes.eos() : -1);
+        } else {
+            try (var t = dev.wmss.train.data.HfTokenizer.load(model.dir)) {
+                dev.wmss.train.loop.HfModelDir.complete(out.path, t, model.dir);
+            }
         }
         System.out.println("exported " + model.dir + " -> " + out.path + " (" + dtype + ")");
         return 0;

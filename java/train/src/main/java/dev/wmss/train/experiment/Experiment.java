@@ -348,7 +348,7 @@ public final class Experiment {
 
     private Path train(TrainConfig cfg, Collator data, int[] active, Path strong, Path weak, String dir) {
         return TrainingRun.builder(cfg).data(data, active).strong(strong).weak(weak).out(out.resolve(dir)).startOver(true)
-                .prepare().run().strong();
+                .tokenizer(new dev.wmss.train.data.ByteTokenizer()).prepare().run().strong();
     }
 
     /** Runs a stage unless its result.json is there (then reads it back); times it. */

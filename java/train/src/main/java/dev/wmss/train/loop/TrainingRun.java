@@ -41,6 +41,7 @@ public final class TrainingRun {
     private final Head head;
     private final Finished finished;
     private final Runnable onStart;
+    private final dev.wmss.train.data.Tokenizer tokenizer;
 
     private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from, Finished finished) {
         this.parallel = b.parallel;
@@ -55,6 +56,7 @@ public final class TrainingRun {
         this.head = b.head;
         this.finished = finished;
         this.onStart = b.onStart;
+        this.tokenizer = b.tokenizer;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -121,6 +123,10 @@ public final class TrainingRun {
                 if (parallel.isRoot()) {
                     strong.save(out.resolve("strong"));
                     if (weak != null) weak.save(out.resolve("weak"));
+                    if (tokenizer != null) { // each one a complete Hugging Face model directory
+                        HfModelDir.complete(out.resolve("strong"), tokenizer, strongInit);
+                        if (weak != null) HfModelDir.complete(out.resolve("weak"), tokenizer, weakInit);
+                    }
                     Finished.write(out, r.steps(), r.lastLoss(), identity, wmss ? List.of("strong", "weak") : List.of("strong"));
                 }
                 parallel.barrier(); // every rank may read the final models once this returns
@@ -171,6 +177,7 @@ public final class TrainingRun {
         private Head head = Head.FUSED;
         private Runnable onStart;
         private boolean restart;
+        private dev.wmss.train.data.Tokenizer tokenizer;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
@@ -209,6 +216,15 @@ public final class TrainingRun {
         /** How the loss meets the vocabulary: the fused head (default) or full logits. Not part of the run's identity. */
         public Builder head(Head h) {
             this.head = java.util.Objects.requireNonNull(h, "head");
+            return this;
+        }
+
+        /**
+         * The tokenizer of the data: its files and a generation config go beside the final models, which are then
+         * complete Hugging Face directories (without one, the weights and config.json only).
+         */
+        public Builder tokenizer(dev.wmss.train.data.Tokenizer t) {
+            this.tokenizer = t;
             return this;
         }
 

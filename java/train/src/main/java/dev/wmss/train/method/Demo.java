@@ -117,7 +117,8 @@ public final class Demo {
 
     /** The base model's stage; a re-run of the demo into the same directory starts it afresh. */
     private static Path train(TrainConfig cfg, Collator data, int[] active, Path strong, Path weak, Path out) {
-        return TrainingRun.builder(cfg).data(data, active).strong(strong).weak(weak).out(out).startOver(true).prepare().run()
+        return TrainingRun.builder(cfg).data(data, active).strong(strong).weak(weak).out(out).startOver(true)
+                .tokenizer(new dev.wmss.train.data.ByteTokenizer()).prepare().run()
                 .strong();
     }
 

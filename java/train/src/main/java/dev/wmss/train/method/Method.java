@@ -14,6 +14,7 @@ import dev.wmss.train.eval.ShardedStats;
 import dev.wmss.train.loop.Checkpointer;
 import dev.wmss.train.loop.DataParallel;
 import dev.wmss.train.loop.FileManifest;
+import dev.wmss.train.loop.HfModelDir;
 import dev.wmss.train.loop.Head;
 import dev.wmss.train.loop.OutputDir;
 import dev.wmss.train.loop.Sampler;
@@ -126,7 +127,7 @@ public final class Method {
             // run.json, the record of the run's settings, is written once the first stage's models have loaded: a start
             // that fails on its inputs leaves no run behind
             TrainingRun.Result r = TrainingRun.builder(cfg).data(in.train(), active).strong(strong).weak(weak).out(dir)
-                    .resumeOrStart().head(in.head()).onStart(() -> {
+                    .resumeOrStart().head(in.head()).tokenizer(in.tok()).onStart(() -> {
                         if (!Files.isRegularFile(out.resolve("run.json"))) s.write(out);
                     }).prepare().run();
             if (r.interrupted()) throw new Interrupted();
@@ -152,7 +153,9 @@ public final class Method {
      */
     private <T> T stage(String name, String what, Supplier<T> body, java.util.function.Function<Path, T> reread,
                         java.util.function.Predicate<String> outputs, List<String> after) {
-        Path dir = out.resolve(name), marker = dir.resolve("stage.json"), spent = dir.resolve("elapsed.json");
+        // the final model's directory holds the model alone (a Hugging Face directory): its records sit beside it
+        Path dir = out.resolve(name), marker = name.equals("final") ? out.resolve("final.stage.json") : dir.resolve("stage.json"),
+                spent = name.equals("final") ? out.resolve("final.elapsed.json") : dir.resolve("elapsed.json");
         List<String> stale = staleness(dir, marker, after);
         if (stale != null && stale.isEmpty()) {
             JsonObject m = JsonParser.parseString(OutputDir.read(marker)).getAsJsonObject();
@@ -201,6 +204,7 @@ public final class Method {
             for (String a : after) inputs.addProperty(a, digests.get(a));
             m.add("inputs", inputs);
             OutputDir.write(marker, () -> Files.writeString(marker, FileManifest.seal(m) + "\n"));
+            if (name.equals("final")) OutputDir.delete(dir.resolve("stage.json")); // where earlier versions put it
         }
         parallel.barrier();
         return result;
@@ -258,7 +262,7 @@ public final class Method {
             try (TorchModel m = Placement.current().load(wmss)) {
                 m.save(out.resolve("final"), s.exportDType(), 5_000_000_000L);
             }
-            OutputDir.copyInto(in.tok().files(), out.resolve("final")); // loadable by Hugging Face as is
+            HfModelDir.complete(out.resolve("final"), in.tok(), in.base()); // loadable by Hugging Face as is
         }
         return Boolean.TRUE;
     }
@@ -271,7 +275,8 @@ public final class Method {
 
     /** The stage directories and the report of an earlier run in out, deleted (the demo starts afresh). */
     public static void clearStages(Path out) {
-        for (String d : List.of("m1", "control", "wdds", "wdjt", "eval", "final", "plots", "report.md")) {
+        for (String d : List.of("m1", "control", "wdds", "wdjt", "eval", "final", "final.stage.json", "final.elapsed.json",
+                "plots", "report.md")) {
             try {
                 if (Files.isDirectory(out.resolve(d))) Checkpointer.deleteTree(out.resolve(d));
                 else Files.deleteIfExists(out.resolve(d));

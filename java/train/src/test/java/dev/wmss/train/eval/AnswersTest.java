@@ -100,6 +100,11 @@ class AnswersTest {
                 generated |  2 + 2 = 4
                           | #### 4
                 answer    | 4 = reference 4 (right)""", s);
+        // a long prompt is shortened in the log: its first and last characters, with its length
+        String longPrompt = "A".repeat(5000) + "Z";
+        String shown = Evaluator.sample(new Example(longPrompt, "#### 4"), "#### 4", true);
+        assertTrue(shown.contains("[... " + (5001 - Evaluator.SHOWN_PROMPT) + " of 5001 characters not shown ...]")
+                && shown.contains("AZ") && shown.length() < 1000, shown);
         String wrong = Evaluator.sample(new Example("Q", "#### 4"), "5", false);
         assertTrue(wrong.endsWith("answer    | (none) vs reference 4 (wrong)"), wrong);
     }
