@@ -11,10 +11,11 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The two process calls of the C library an application needs around the JVM's own exit: {@code _exit} (end now,
- * with this status, without atexit handlers or library destructors: OpenBLAS's can hang the JVM's exit for ever)
- * and Linux's {@code prctl(PR_SET_PDEATHSIG)} (a signal when the parent dies). Looked up in the process's C library
- * (no library of this project needed); where a call does not exist the methods say so instead of failing.
+ * The process calls of the C library an application needs around the JVM: {@code _exit} (end now, with this status,
+ * without atexit handlers or library destructors: OpenBLAS's can hang the JVM's exit for ever), Linux's
+ * {@code prctl(PR_SET_PDEATHSIG)} (a signal when the parent dies) and {@code setenv} (a variable that native libraries
+ * loaded later read at their start: System.getenv is the JVM's snapshot and cannot be set). Looked up in the process's
+ * C library (no library of this project needed); where a call does not exist the methods say so instead of failing.
  */
 public final class Posix {
     private static final int PR_SET_PDEATHSIG = 1;
@@ -29,6 +30,22 @@ public final class Posix {
         // int prctl(int option, ...): the second argument is variadic (an unsigned long)
         static final MethodHandle HANDLE = find("prctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG),
                 Linker.Option.firstVariadicArg(1));
+    }
+
+    private static final class setenv {
+        static final MethodHandle HANDLE = find("setenv", FunctionDescriptor.of(JAVA_INT,
+                java.lang.foreign.ValueLayout.ADDRESS, java.lang.foreign.ValueLayout.ADDRESS, JAVA_INT));
+    }
+
+    /** Sets an environment variable of this process (overwriting), for native libraries that read it when they load. */
+    public static boolean setenv(String name, String value) {
+        if (Downcalls.TRACE) Downcalls.trace("setenv", name, value);
+        if (setenv.HANDLE == null) return false;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            return (int) setenv.HANDLE.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 1) == 0;
+        } catch (Throwable t) {
+            throw new IllegalStateException("setenv failed", t);
+        }
     }
 
     private static MethodHandle find(String name, FunctionDescriptor desc, Linker.Option... options) {

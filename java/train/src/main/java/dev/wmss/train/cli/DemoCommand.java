@@ -16,7 +16,17 @@ import java.util.concurrent.Callable;
         description = {"The built-in default job: 'run' on the built-in arithmetic task with a tiny model (CPU, minutes).",
                 "A tiny base model is made first; then plain SFT (2 epochs) vs WMSS (1 SFT epoch + 1 WD-JT epoch) side by"
                         + " side, report.md and plots."})
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand implements Callable<Integer>, ReproducibleCommand {
+    @Option(names = "--reproducible", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "The same numbers on any x86-64 CPU with AVX2 (default): kernels, OpenBLAS and libtorch run"
+                    + " their AVX2 code on 2 threads instead of this CPU's best; --no-reproducible: the fastest.")
+    boolean reproducible;
+
+    @Override
+    public boolean reproducible() {
+        return reproducible;
+    }
+
     @Mixin
     SharedOptions.DeviceOption placement;
     @Mixin

@@ -17,7 +17,17 @@ import java.util.concurrent.Callable;
                         + " first, then per paired seed the arms (control, SFT 1+1, WMSS, WD-DS only, WD-JT only, temperature"
                         + " control, weak frozen, a lambda sweep), scored by teacher-forced exact match. Writes report.md,"
                         + " results.csv, differences.csv and plots/ in --out."})
-final class ExperimentCommand implements Callable<Integer> {
+final class ExperimentCommand implements Callable<Integer>, ReproducibleCommand {
+    @Option(names = "--reproducible", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "The same numbers on any x86-64 CPU with AVX2 (default): kernels, OpenBLAS and libtorch run"
+                    + " their AVX2 code on 2 threads instead of this CPU's best; --no-reproducible: the fastest.")
+    boolean reproducible;
+
+    @Override
+    public boolean reproducible() {
+        return reproducible;
+    }
+
     @Mixin
     SharedOptions.DeviceOption placement;
     @Mixin

@@ -7,9 +7,9 @@ import picocli.CommandLine.Command;
 /** {@code java -jar wmss-native.jar}: with no arguments prints help. */
 @Command(name = "wmss-native", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {"WMSS (weak-driven learning) for the JVM: fused native kernels and the training pipeline.",
-                "Pipeline: sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
+                "Pipeline: init (a new M0), sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
                 "Run 'demo' for the whole pipeline on the built-in task."},
-        subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
+        subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, InitCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
                 EvalCommand.class, ExportCommand.class, InfoCommand.class, SelfCheckCommand.class,
                 BenchStepCommand.class, LaunchCommand.class,
                 CommandLine.HelpCommand.class})
@@ -42,6 +42,18 @@ public final class Main implements Runnable {
         cl.setExecutionStrategy(parsed -> {
             CommandLine.ParseResult last = parsed;
             while (last.hasSubcommand()) last = last.subcommand();
+            // the demo's and the experiment's arithmetic fixed for any x86-64 with AVX2, before libtorch loads
+            if (last.commandSpec().userObject() instanceof ReproducibleCommand r && r.reproducible()) {
+                try {
+                    java.util.List<String> notes = dev.wmss.runtime.ReproducibleCpu.apply();
+                    org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("dev.wmss.train");
+                    if (notes.isEmpty()) log.info("reproducible arithmetic: {}", dev.wmss.runtime.ReproducibleCpu.describe());
+                    else log.warn("reproducible arithmetic ({}) in part only: {}", dev.wmss.runtime.ReproducibleCpu.describe(),
+                            String.join("; ", notes));
+                } catch (RuntimeException e) {
+                    throw new CommandLine.ExecutionException(last.commandSpec().commandLine(), e.getMessage(), e);
+                }
+            }
             SharedOptions.DeviceOption d = deviceOption(last.commandSpec());
             if (d != null) {
                 try {

@@ -55,9 +55,10 @@ class RunCommandTest {
                 out.toString(), "--batch", "8", "--log-every", "1", "--max-new", "16", "--lr", "3e-3"};
         StringWriter err = new StringWriter();
         assertEquals(0, run(err, args), err.toString());
-        for (String stage : List.of("m1", "control", "wdds", "wdjt", "eval", "final")) {
+        for (String stage : List.of("m1", "control", "wdds", "wdjt", "eval")) {
             assertTrue(Files.isRegularFile(out.resolve(stage).resolve("stage.json")), stage);
         }
+        assertTrue(Files.isRegularFile(out.resolve("final.stage.json")), "final's record beside the model's directory");
         assertTrue(Files.exists(out.resolve("final/model.safetensors")));
         JsonObject control = JsonParser.parseString(Files.readString(out.resolve("control/train.json"))).getAsJsonObject();
         assertEquals(2, control.getAsJsonObject("config").get("epochs").getAsInt(), "the control: 1 + 1 epochs");
