@@ -4,6 +4,7 @@
 #   ./wmss.sh test                build, run every test, then print the summary
 #   ./wmss.sh COMMAND [options]   any command of wmss-native.jar (run, experiment, eval, export, info, ...) on JDK 25
 #   ./wmss.sh build               build target/wmss-native.jar (tests skipped)
+#   ./wmss.sh install-library [REPO]  put the library's artifacts (dev.wmss:*) in your Maven repository (~/.m2/repository)
 set -euo pipefail
 root=$(cd "$(dirname "$0")" && pwd)
 jar="$root/target/wmss-native.jar"
@@ -33,7 +34,7 @@ stale() {
 
 case "$cmd" in
   help|-h|--help)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     ;;
   test)
     bash "$root/scripts/setup.sh"
@@ -52,6 +53,14 @@ case "$cmd" in
     ;;
   build)
     build
+    ;;
+  install-library)
+    if stale; then build; else source "$root/scripts/env.sh"; fi
+    repo=${1:-$HOME/.m2/repository}
+    mkdir -p "$repo/dev"
+    rm -rf "$repo/dev/wmss"
+    cp -r "$root/.m2/repository/dev/wmss" "$repo/dev/wmss"
+    echo "wmss: dev.wmss artifacts (wmss-kernels, wmss-runtime, wmss-natives linux-x86_64 and linux-x86_64-cuda) are in $repo"
     ;;
   demo)
     build

@@ -98,8 +98,8 @@ fi
 # 5. the demo on the GPU (stopped at its limit: the stages it finished are reported)
 want demo && run demo 150 "${javacmd[@]}" demo --device cuda --out build/wmss-demo-cuda
 
-# the short table last
-{
+# the short table last (after a real run: a dry run has no results to put in it)
+[ $dry = 0 ] && {
   echo ""
   echo "## selfcheck"
   section selfcheck-bf16 | grep -E "^(PASS|FAIL)|^selfcheck"

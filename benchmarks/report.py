@@ -41,6 +41,10 @@ def main(path, header):
     out = [header, ""]
     if copy_gbs:
         out += [f"Copy bandwidth (wmss_copy, 512 MiB, read + write): **{copy_gbs:.1f} GB/s**", ""]
+        warnings = sanity(results, rows, copy_gbs)
+        out += [f"**Warning:** {w}" for w in warnings] + ([""] if warnings else [])
+        for w in warnings:
+            print("benchmarks: warning: " + w, file=sys.stderr)
     out.append("| N x V | dtype | backend | mode | median ms | min–max ms | GB/s | % of copy | fused is |")
     out.append("|---|---|---|---|---:|---:|---:|---:|---:|")
     key_order = lambda k: (k[0], k[1], k[3] != "out-of-place", ORDER.index(k[2]) if k[2] in ORDER else 9)
@@ -57,12 +61,30 @@ def main(path, header):
 RESIDENT = "16x16000"
 
 
+def sanity(results, rows, copy_gbs):
+    """What makes this run's ratios to the copy untrustworthy: a copy whose measurements spread widely (measured under
+    load), and a kernel that streams more than the copy does (no kernel moves the same bytes faster than a copy: the
+    copy was measured low)."""
+    out = []
+    for r in results:
+        if r["benchmark"].endswith("CopyBenchmark.copy") or "CopyBenchmark" in r["benchmark"]:
+            med, lo, hi = median_and_spread(r)
+            if med > 0 and (hi - lo) / med > 0.2:
+                out.append(f"the copy's measurements spread {100 * (hi - lo) / med:.0f}% around their median (the machine "
+                           "was busy?): the '% of copy' column is not reliable; rerun on an idle machine")
+    for key, (med, lo, hi, gbs) in rows.items():
+        if key[0] != RESIDENT and gbs > 1.02 * copy_gbs:
+            out.append(f"{key[2]} {key[1]} {key[0]} {key[3]} streams {100 * gbs / copy_gbs:.0f}% of the copy's bandwidth: "
+                       "the copy was measured low (under load?), so every '% of copy' here reads high; rerun on an idle machine")
+    return out
+
+
 def floor_table(rows, copy_gbs):
     """The fused kernel's time per element with its data in cache (the compute floor) against the time per element
     that 85% of the copy bandwidth allows: floor / budget > 1 means the target cannot be met on this machine by
     memory traffic alone, the arithmetic has to get cheaper."""
-    if not copy_gbs:
-        return []
+    if not copy_gbs or not any(k[0] == RESIDENT and k[2] == "cpu-fused" for k in rows):
+        return []  # the resident shape was filtered out of this run: no table rather than an empty one
     out = ["", f"Compute floor: the fused kernel on {RESIDENT} (inputs and gradients stay in cache between calls) "
            "against the 85%-of-copy budget for the same element count:", "",
            "| dtype | mode | floor ns / element | 85% budget ns / element | floor / budget |",

@@ -98,6 +98,7 @@ WMSS_TORCH = [
     ("wmss_torch_model_save_optimizer", "JAVA_INT", [(SEG, "m"), (SEG, "path")], False),
     ("wmss_torch_model_load_optimizer", "JAVA_INT", [(SEG, "m"), (SEG, "path")], False),
     ("wmss_torch_model_set_trainable", "JAVA_INT", [(SEG, "m"), ("int", "trainable")], False),
+    ("wmss_torch_model_set_checkpointing", "JAVA_INT", [(SEG, "m"), ("int", "on")], False),
     ("wmss_torch_model_to", "JAVA_INT", [(SEG, "m"), (SEG, "device"), ("int", "precision")], False),
     ("wmss_torch_model_device", "JAVA_INT", [(SEG, "m"), (SEG, "device_type"), (SEG, "device_index"),
                                              (SEG, "precision")], False),

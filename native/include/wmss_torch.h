@@ -120,6 +120,12 @@ WMSS_API int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *pa
 WMSS_API int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path);
 /** trainable = 0 freezes every parameter (e.g. the weak model): pending gradients are dropped and steps skip it. */
 WMSS_API int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable);
+/**
+ * Layer activation checkpointing (on != 0): a forward with gradients keeps each decoder layer's input only and runs
+ * the layer again in the backward; the same gradients, bit for bit, for activation memory of 4 x hidden bytes per
+ * token per layer (instead of every intermediate) and one more forward of the layers.
+ */
+WMSS_API int wmss_torch_model_set_checkpointing(wmss_torch_model *m, int on);
 
 /* ---------------------------------------------------------------- data parallel (libtorch c10d)
  * One process per rank, as torchrun: a process group over a TCPStore at MASTER_ADDR:MASTER_PORT (rank 0 serves

@@ -403,6 +403,75 @@ torch::Tensor Decoder::block(size_t i, torch::Tensor x, const torch::Tensor &cos
     return x + torch::linear(fused::swiglu_linear(h, cast(l.gate), cast(l.up)), cast(l.down));
 }
 
+torch::Tensor Decoder::layer_forward(size_t i, const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
+                                     const torch::Tensor &bias, bool causal) const {
+    Mask m;
+    m.bias = bias;
+    m.causal = causal;
+    return block(i, x, cos, sin, m, nullptr);
+}
+
+std::vector<torch::Tensor> Decoder::layer_parameters(size_t i) const {
+    const Layer &l = layers_.at(i);
+    std::vector<torch::Tensor> out;
+    for (const torch::Tensor *t : {&l.in_norm, &l.q, &l.k, &l.v, &l.o, &l.q_bias, &l.k_bias, &l.v_bias, &l.q_norm,
+                                   &l.k_norm, &l.post_norm, &l.gate, &l.up, &l.down})
+        if (t->defined()) out.push_back(*t);
+    return out;
+}
+
+namespace {
+
+/**
+ * One decoder layer with its activations not kept (layer activation checkpointing): the forward runs without
+ * autograd and saves the layer's input (and the attention inputs, which all layers share); the backward runs the
+ * layer again with autograd on the saved input and returns the gradients of the input and of the layer's parameters,
+ * which the engine then accumulates as it would have. The parameters are inputs of the function, so its output needs
+ * gradients whenever the layer has trainable weights, whatever its input.
+ */
+struct LayerCheckpoint : public torch::autograd::Function<LayerCheckpoint> {
+    static torch::Tensor forward(torch::autograd::AutogradContext *ctx, torch::Tensor x, torch::Tensor cos,
+                                 torch::Tensor sin, torch::Tensor bias, at::TensorList params,
+                                 const Decoder *decoder, int64_t layer, bool causal) {
+        // an attention without a bias (causal on CUDA) comes as an empty placeholder: autograd's inputs are defined
+        const torch::Tensor b = causal ? torch::Tensor() : bias;
+        ctx->save_for_backward({x, cos, sin, bias});
+        ctx->saved_data["decoder"] = reinterpret_cast<int64_t>(decoder);
+        ctx->saved_data["layer"] = layer;
+        ctx->saved_data["causal"] = causal;
+        return decoder->layer_forward((size_t)layer, x, cos, sin, b, causal);
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
+                                                   torch::autograd::variable_list grad_out) {
+        const auto saved = ctx->get_saved_variables();
+        const auto *decoder = reinterpret_cast<const Decoder *>(ctx->saved_data["decoder"].toInt());
+        const int64_t layer = ctx->saved_data["layer"].toInt();
+        const bool causal = ctx->saved_data["causal"].toBool();
+        const std::vector<torch::Tensor> params = decoder->layer_parameters((size_t)layer);
+        const torch::Tensor x = saved[0].detach().requires_grad_(true);
+        torch::autograd::variable_list inputs{x};
+        for (const auto &p : params)
+            if (p.requires_grad()) inputs.push_back(p);
+        torch::autograd::variable_list grads;
+        {
+            torch::AutoGradMode enable(true);
+            const torch::Tensor y = decoder->layer_forward((size_t)layer, x, saved[1], saved[2],
+                                                           causal ? torch::Tensor() : saved[3], causal);
+            grads = torch::autograd::grad({y}, inputs, {grad_out[0]}, /*retain_graph=*/false, /*create_graph=*/false,
+                                          /*allow_unused=*/true);
+        }
+        // one gradient per input of forward, in its order: x, cos, sin, bias, each parameter, then the non-tensors
+        torch::autograd::variable_list out{grads[0], torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        size_t k = 1;
+        for (const auto &p : params) out.push_back(p.requires_grad() ? grads[k++] : torch::Tensor());
+        for (int j = 0; j < 3; j++) out.emplace_back();
+        return out;
+    }
+};
+
+}  // namespace
+
 torch::Tensor Decoder::mask_bias(const torch::Tensor &allowed) const {
     // a large negative (not -inf) keeps fully masked rows (padding queries) finite
     const auto options = torch::TensorOptions().dtype(compute_).device(allowed.device());
@@ -445,7 +514,18 @@ torch::Tensor Decoder::hidden(const torch::Tensor &ids_in, const torch::Tensor &
         const auto causal = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device_)).tril();
         attend.bias = mask_bias(causal.unsqueeze(0) & m.to(torch::kBool).unsqueeze(1)); // [B, 1, T, T]
     }
-    for (size_t i = 0; i < layers_.size(); i++) x = block(i, x, cos, sin, attend, nullptr);
+    // the last layer is never checkpointed: its backward comes first, so keeping its activations costs one layer's
+    // worth (a constant, not per layer) and saves recomputing it
+    const bool grad = torch::GradMode::is_enabled();
+    for (size_t i = 0; i < layers_.size(); i++) {
+        std::vector<torch::Tensor> params;
+        if (checkpointing_ && grad && i + 1 < layers_.size()) params = layer_parameters(i);
+        const bool trained = std::any_of(params.begin(), params.end(), [](const torch::Tensor &p) { return p.requires_grad(); });
+        // the parameters as a TensorList: each one an input of its own (a std::vector would be one opaque argument)
+        x = trained ? LayerCheckpoint::apply(x, cos, sin, attend.causal ? torch::empty({0}, cos.options()) : attend.bias,
+                                             at::TensorList(params), this, (int64_t)i, attend.causal)
+                    : block(i, x, cos, sin, attend, nullptr);
+    }
     return rms_norm(x, final_norm_);
 }
 

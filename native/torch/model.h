@@ -85,6 +85,21 @@ class Decoder {
         return !t.defined() || t.scalar_type() == compute_ ? t : t.to(compute_);
     }
     const ModelConfig &config() const { return cfg_; }
+    /**
+     * Layer activation checkpointing: with it on, a forward with gradients keeps each decoder layer's input only and
+     * runs the layer again in the backward (its weights' casts included) to take the layer's gradients; memory for a
+     * layer's saved activations falls to its input (4 x hidden bytes per token), at the cost of one more forward of
+     * the layers but the last (its activations are kept: its backward comes first). The gradients are the same, bit
+     * for bit (the same operations on the same inputs). Layers without a trainable parameter (a frozen model) and
+     * forwards without gradients are not affected.
+     */
+    void set_checkpointing(bool on) { checkpointing_ = on; }
+    bool checkpointing() const { return checkpointing_; }
+    /** Decoder layer i on x, with the attention inputs as hidden() makes them (what a checkpointed layer re-runs). */
+    torch::Tensor layer_forward(size_t i, const torch::Tensor &x, const torch::Tensor &cos, const torch::Tensor &sin,
+                                const torch::Tensor &bias, bool causal) const;
+    /** The parameters of decoder layer i that exist (a fixed order). */
+    std::vector<torch::Tensor> layer_parameters(size_t i) const;
     /** Every parameter under its Hugging Face name (the tied head appears once, as the embedding). */
     const TensorMap &named() const { return named_; }
     std::vector<torch::Tensor> parameters() const;
@@ -101,6 +116,7 @@ class Decoder {
         torch::Tensor in_norm, q, k, v, o, q_bias, k_bias, v_bias, q_norm, k_norm, post_norm, gate, up, down;
     };
     ModelConfig cfg_;
+    bool checkpointing_ = false;
     torch::Device device_ = torch::kCPU;
     c10::ScalarType compute_ = torch::kFloat32;
     TensorMap named_; // libtorch's Module forbids dots in names, so the parameters are kept here

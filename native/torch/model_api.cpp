@@ -339,6 +339,10 @@ int wmss_torch_model_set_trainable(wmss_torch_model *m, int trainable) {
     });
 }
 
+int wmss_torch_model_set_checkpointing(wmss_torch_model *m, int on) {
+    return wmss::torch_guard("wmss_torch_model_set_checkpointing", [&] { need(m)->net->set_checkpointing(on != 0); });
+}
+
 }  // extern "C"
 
 const wmss::TensorMap &wmss::model_parameters(wmss_torch_model *m) { return need(m)->net->named(); }

@@ -93,7 +93,7 @@ public final class Backend {
                     "wmss.backend=" + wanted + " is not one of auto, cpu, cuda");
         }
         Backend b = new Backend(kind, isa, devices, cuda);
-        LOG.log(System.Logger.Level.INFO, "wmss: " + b);
+        LOG.log(System.Logger.Level.DEBUG, "wmss: " + b); // a library is quiet unless asked (Backend.current() says it)
         return b;
     }
 

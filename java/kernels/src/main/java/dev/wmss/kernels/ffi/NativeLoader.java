@@ -112,9 +112,12 @@ public final class NativeLoader {
      */
     static String choose(List<String> present, String forced, String backend, java.util.function.BooleanSupplier cudaRuns) {
         if (present.isEmpty()) {
-            throw new NativeLibraryException("no native libraries for " + PLATFORM + " on the class path: add"
-                    + " dev.wmss:wmss-natives with classifier " + PLATFORM + " (or " + PLATFORM + "-cuda), or set"
-                    + " -Dwmss.library.path to a local build");
+            boolean modules = NativeLoader.class.getModule().isNamed();
+            throw new NativeLibraryException("no native libraries for " + PLATFORM + " on the "
+                    + (modules ? "module path (this module, dev.wmss.kernels, is a named module)" : "class path") + ": add"
+                    + " dev.wmss:wmss-natives with classifier " + PLATFORM + " (or " + PLATFORM + "-cuda)"
+                    + (modules ? ", on the class path or as a module (--add-modules dev.wmss.natives.cpu or"
+                    + " dev.wmss.natives.cuda)" : "") + ", or set -Dwmss.library.path to a local build");
         }
         if (forced != null) {
             String f = forced.trim().toLowerCase(Locale.ROOT);

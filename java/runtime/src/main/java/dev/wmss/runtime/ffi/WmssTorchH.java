@@ -383,6 +383,25 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_set_checkpointing {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_set_checkpointing", DESC);
+    }
+
+    public static int wmss_torch_model_set_checkpointing(MemorySegment m, int on) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_set_checkpointing", m, on);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
+        try {
+            return (int) wmss_torch_model_set_checkpointing.HANDLE.invokeExact(m, on);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_set_checkpointing", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
+        }
+    }
+
     private static final class wmss_torch_model_to {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_to", DESC);

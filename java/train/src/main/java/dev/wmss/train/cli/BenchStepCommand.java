@@ -53,6 +53,10 @@ final class BenchStepCommand implements Callable<Integer> {
     Long chunkMb;
     @Option(names = "--phases", description = "Also time each phase, synchronising after each (a second pass).")
     boolean phases;
+    @Option(names = "--activation-checkpointing", defaultValue = "off", paramLabel = "off|on", arity = "1",
+            converter = TrainOptions.OnOff.class,
+            description = "Layer activation checkpointing of both models (default ${DEFAULT-VALUE}).")
+    boolean activationCheckpointing;
     @Option(names = "--right-padding", description = "Pad rows as the trainer's collator does (row i's last i/(2·batch) of"
             + " its tokens are padding), instead of every row full.")
     boolean rightPadding;
@@ -64,11 +68,14 @@ final class BenchStepCommand implements Callable<Integer> {
         String cfg = config == null ? QWEN3_06B : Files.readString(config);
         long chunk = chunkMb != null ? chunkMb << 20 : where.defaultHeadChunkBytes();
         System.out.println("bench-step: WD-JT on " + where + ", " + batch + "x" + seq + " tokens" + (rightPadding ? " (right-padded)" : "")
+                + (activationCheckpointing ? ", activation checkpointing" : "")
                 + ", fused head chunks of "
                 + (chunk >> 20) + " MiB" + (NativeCalls.timed() ? "" : " (Java's share needs -Dwmss.time=true)"));
         try (TorchModel s = where.init(cfg, 1); TorchModel w = where.init(cfg, 2)) {
             s.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
             w.adamW(1e-5, 0.9, 0.999, 1e-8, 0.0);
+            s.setActivationCheckpointing(activationCheckpointing);
+            w.setActivationCheckpointing(activationCheckpointing);
             WdJtObjective o = new WdJtObjective(s, w, 0.5f, false, new Head(Head.Mode.FUSED, chunk), true);
             Batch b = SelfChecks.batch(batch, seq, (int) s.vocab(), 5);
             long[] mask = allOnes(b.mask()), labels = nextTokens(b.ids(), batch, seq);
@@ -113,9 +120,9 @@ final class BenchStepCommand implements Callable<Integer> {
                         100 * flops / (med / 1e3) / peak, peak / 1e12, flops / 1e12);
             }
             String phaseJson = phases ? phases(s, w, b, chunk, where) : "null";
-            System.out.printf(Locale.ROOT, "{\"device\":\"%s\",\"batch\":%d,\"seq\":%d,\"ms_per_step\":%.3f,\"tokens_per_s\":%.1f,"
-                            + "\"peak_gib\":%.3f,\"java_ms_per_step\":%s,\"mfu\":%s,\"phases_ms\":%s}%n",
-                    where, batch, seq, med, tokS, mem[1] / 1073741824.0, NativeCalls.timed() ? String.format(Locale.ROOT, "%.4f", jMed) : "null",
+            System.out.printf(Locale.ROOT, "{\"device\":\"%s\",\"batch\":%d,\"seq\":%d,\"checkpointing\":%s,\"ms_per_step\":%.3f,"
+                            + "\"tokens_per_s\":%.1f,\"peak_gib\":%.3f,\"peak_bytes\":%d,\"java_ms_per_step\":%s,\"mfu\":%s,\"phases_ms\":%s}%n",
+                    where, batch, seq, activationCheckpointing, med, tokS, mem[1] / 1073741824.0, mem[1], NativeCalls.timed() ? String.format(Locale.ROOT, "%.4f", jMed) : "null",
                     Double.isNaN(peak) ? "null" : String.format(Locale.ROOT, "%.4f", flops / (med / 1e3) / peak), phaseJson);
         }
         return 0;

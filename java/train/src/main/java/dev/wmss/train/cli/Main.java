@@ -25,7 +25,7 @@ public final class Main implements Runnable {
     public static void main(String[] args) {
         // Logs go through SLF4J (slf4j-simple, configured by simplelogger.properties; the kernels' System.Logger is
         // routed there too). The commands print the backend themselves; the library's INFO line would repeat it.
-        if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "info");
+        if (Boolean.getBoolean("wmss.verbose")) System.setProperty("org.slf4j.simpleLogger.log.dev.wmss.kernels", "debug");
         // signals get their exit status, and the process ends by _exit after the shutdown work, so that no native
         // library's exit-time destructor can hang it; a rank of `launch` stops when the launcher dies
         Shutdown.install();
@@ -35,8 +35,30 @@ public final class Main implements Runnable {
         Shutdown.exit(code);
     }
 
+    /** What --out is for each command (the shared option's help says it per command). */
+    private static final java.util.Map<String, String> OUT_MEANS = java.util.Map.of(
+            "run", "The run directory: run.json, each stage's directory (checkpoints, metrics, models), report.md, plots/, final/.",
+            "demo", "The demo's run directory: its stages, report.md and plots/.",
+            "experiment", "The experiment's directory: per seed and arm its runs, results.csv, report.md, plots/.",
+            "sft", "The run directory: train.json, metrics.jsonl, checkpoints/, and the trained model in strong/.",
+            "wmss", "The run directory: train.json, metrics.jsonl, checkpoints/, the models in strong/ and weak/ (and WD-DS's"
+                    + " files with --selection).",
+            "entropy", "The JSONL file of the examples' entropies (one line per example).",
+            "select", "The JSONL file of the selected examples.",
+            "export", "The model directory to write: config.json, safetensors, the tokenizer's files (Hugging Face's layout).",
+            "init", "The new model's directory: config.json, model.safetensors, the tokenizer's files, generation_config.json.");
+
     static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
+        for (CommandLine sub : cl.getSubcommands().values()) { // --out's meaning, per command
+            CommandLine.Model.CommandSpec spec = sub.getCommandSpec();
+            CommandLine.Model.OptionSpec o = spec.findOption("--out");
+            String means = OUT_MEANS.get(spec.name());
+            if (o != null && means != null) {
+                spec.remove(o);
+                spec.addOption(CommandLine.Model.OptionSpec.builder(o).description(means).build());
+            }
+        }
         // --device / --precision (the "placement" mixin of the commands that run models) decide where every model
         // of the command goes, before the command runs
         cl.setExecutionStrategy(parsed -> {

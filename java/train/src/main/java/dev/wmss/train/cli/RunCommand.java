@@ -47,6 +47,9 @@ final class RunCommand implements Callable<Integer> {
     int evalBatch;
     @Option(names = "--export-dtype", defaultValue = "BF16", description = "F32 or BF16: RUN/final's weights (default ${DEFAULT-VALUE}).")
     DType exportDType;
+    @Option(names = "--keep-stage-checkpoints",
+            description = "Keep a finished training stage's checkpoints (by default deleted once its models are vouched for).")
+    boolean keepStageCheckpoints;
     @Mixin
     TrainOptions options;
 
@@ -75,7 +78,8 @@ final class RunCommand implements Callable<Integer> {
         DataParallel.process().barrier(); // every rank has checked before rank 0 writes run.json (once M1's models load)
         Method.Report r;
         try {
-            r = Method.run(out.path, s, new Method.Inputs(base, collator, evalSet, tok, options.head.value()));
+            r = Method.run(out.path, s, new Method.Inputs(base, collator, evalSet, tok, options.head.value(),
+                    keepStageCheckpoints, options.activationCheckpointing));
         } catch (Method.Interrupted e) {
             System.err.println(e.getMessage() + " (with --resume)");
             return 130;

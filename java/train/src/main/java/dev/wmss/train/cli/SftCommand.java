@@ -36,7 +36,8 @@ final class SftCommand implements Callable<Integer> {
         List<Example> examples = data.load(train.seed.value, tok);
         TrainingRun.Builder b = TrainingRun.builder(cfg).data(new Collator(examples, tok, train.maxLen.value),
                 Sampler.all(examples.size())).strong(model.dir).out(out.path).resume(train.resume).restart(train.restart)
-                .head(train.head.value()).tokenizer(tok);
+                .head(train.head.value()).tokenizer(tok)
+                .activationCheckpointing(train.activationCheckpointing);
         if (!train.resume) { // written once the models have loaded: a failed start leaves no run.json behind
             b.onStart(() -> CommandFiles.writeRunJson(out.path, CommandFiles.fields("command", "sft", "model", model.dir.toString(),
                     "data", data.spec, "tokenizer", tokenizer.resolved, "max_len", train.maxLen.value, "head",

@@ -46,6 +46,11 @@ final class TrainOptions {
     int keepCheckpoints;
     @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
+    @Option(names = "--activation-checkpointing", defaultValue = "off", paramLabel = "off|on", arity = "1",
+            description = "Keep each decoder layer's input only and run the layer again in the backward: the same"
+                    + " gradients, bit for bit, for 4 x hidden bytes of activations per token and layer, at the cost of"
+                    + " one more forward of the layers (default ${DEFAULT-VALUE}).", converter = OnOff.class)
+    boolean activationCheckpointing;
     @Option(names = "--restart", description = "Replace the run OUT holds: delete what it wrote (checkpoints, metrics,"
             + " records, final models; run: its stages) and start afresh.")
     boolean restart;
@@ -81,5 +86,17 @@ final class TrainOptions {
         maxLen.checked();
         head.value();
         return b.build();
+    }
+
+    /** "on" or "off" (any case). */
+    static final class OnOff implements picocli.CommandLine.ITypeConverter<Boolean> {
+        @Override
+        public Boolean convert(String v) {
+            return switch (v.toLowerCase(java.util.Locale.ROOT)) {
+                case "on", "true" -> true;
+                case "off", "false" -> false;
+                default -> throw new picocli.CommandLine.TypeConversionException("expected on or off, got '" + v + "'");
+            };
+        }
     }
 }

@@ -70,7 +70,8 @@ final class WmssCommand implements Callable<Integer> {
                     : WdDs.run(DataParallel.process(), w, s, collator, train.head.value(), variant, train.seed.value + k - 1, dir)
                     .indices();
             TrainingRun.Builder b = TrainingRun.builder(cfg).data(collator, active).strong(s).weak(w).out(dir)
-                    .resume(train.resume).restart(train.restart && k == 1).head(train.head.value()).tokenizer(tok);
+                    .resume(train.resume).restart(train.restart && k == 1).head(train.head.value()).tokenizer(tok)
+                    .activationCheckpointing(train.activationCheckpointing);
             if (k == 1 && !train.resume) { // a resumed run keeps the run.json that describes it; written once the
                 // models have loaded, so that a failed start leaves none behind
                 Map<String, Object> resolved = new LinkedHashMap<>();

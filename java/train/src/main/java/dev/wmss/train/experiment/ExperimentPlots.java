@@ -5,7 +5,6 @@ import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 import java.io.IOException;
@@ -19,7 +18,8 @@ import java.util.Map;
 /**
  * The experiment's plots (XChart): exact match per arm with standard-error bars; seed 1's training loss (M1's SFT
  * epochs, then each second stage after them, the control over its whole schedule); the norm of the gradient on the
- * strong model's logits over the same steps (saturation in SFT, and what each second stage does to it).
+ * strong model's logits per supervised token over the same steps (saturation in SFT, and what each second stage
+ * does to it).
  */
 final class ExperimentPlots {
     private ExperimentPlots() {}
@@ -42,8 +42,8 @@ final class ExperimentPlots {
         if (curves(out, r, "loss", "Seed 1: training loss", "loss (mean over the step's targets)", dir.resolve("loss.png"))) {
             made.add("loss.png");
         }
-        if (curves(out, r, "grad_norm_strong_logits", "Seed 1: norm of the gradient on the strong model's logits",
-                "‖∂L/∂z_strong‖", dir.resolve("gradnorm.png"))) {
+        if (curves(out, r, "grad_rms_strong_logits", "Seed 1: gradient on the strong model's logits, per supervised"
+                + " token (RMS)", "RMS of ∂L/∂z_strong × n", dir.resolve("gradnorm.png"))) {
             made.add("gradnorm.png");
         }
         return made;
@@ -88,7 +88,7 @@ final class ExperimentPlots {
         List<JsonObject> m1 = metrics(seed.resolve("m1"));
         if (m1.isEmpty() || !m1.getLast().has(key)) return false;
         double offset = m1.getLast().get("step").getAsDouble();
-        XYChart c = new XYChartBuilder().width(900).height(500).title(title).xAxisTitle("optimizer step").yAxisTitle(y).build();
+        XYChart c = dev.wmss.train.method.Charts.xy(title, "optimizer step", y, 560);
         add(c, "M1: SFT of M0", metrics(seed.resolve("m1")), key, 0);
         add(c, Arm.CONTROL + " (from M0)", metrics(seed.resolve(Arm.CONTROL)), key, 0);
         for (String a : SHOWN) add(c, a + " (after M1)", metrics(seed.resolve(a)), key, offset);
@@ -107,7 +107,7 @@ final class ExperimentPlots {
             x[i] = pts.get(i)[0];
             v[i] = pts.get(i)[1];
         }
-        c.addSeries(name, x, v).setMarker(SeriesMarkers.NONE);
+        c.addSeries(name, x, v).setMarker(x.length <= 30 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE);
     }
 
     static List<JsonObject> metrics(Path stage) throws IOException {

@@ -122,8 +122,11 @@ final class ExperimentReport {
         for (String p : plots) md.append("![").append(p).append("](plots/").append(p).append(")\n\n");
         md.append("| stage | seconds |\n|---|---:|\n");
         double all = 0;
-        for (var e : r.seconds().entrySet()) all += e.getValue();
-        md.append(String.format(Locale.ROOT, "| all stages | %.0f |%n", all));
+        for (var e : r.seconds().entrySet()) {
+            all += e.getValue();
+            md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", e.getKey(), e.getValue()));
+        }
+        md.append(String.format(Locale.ROOT, "| total: every stage, over every invocation | %.0f |%n", all));
         md.append("\nFiles: `results.csv`, `differences.csv`, `seed-K/ARM/` (train.json, metrics.jsonl, result.json, the "
                 + "model), `seed-K/regime/result.json` (scores, entropies, the draw).\n");
         Experiment.write(out.resolve("report.md"), md.toString());

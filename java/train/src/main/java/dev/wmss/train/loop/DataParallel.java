@@ -194,7 +194,8 @@ public final class DataParallel implements AutoCloseable {
      * count, so the sum is the single-process loss), whether any rank was asked to stop (so all stop at the same
      * step; Ctrl-C reaches the ranks at different moments), and, on log steps (diagnostics != null on every rank),
      * the diagnostics of the ranks' last micro-batches: weighted means by their supervised tokens (weight), except
-     * {@code grad_norm*} keys, which are norms (square root of the sum of squares). A rank without data this step
+     * {@code grad_norm*} keys, which are norms (square root of the sum of squares), and {@code grad_rms*} keys, root
+     * mean squares over tokens (square root of the weighted mean of squares). A rank without data this step
      * passes empty diagnostics and weight 0.
      */
     public StepTotals finishStep(double loss, boolean stop, Map<String, Object> diagnostics, long weight) {
@@ -228,6 +229,9 @@ public final class DataParallel implements AutoCloseable {
                 double[] a = acc.computeIfAbsent(e.getKey(), k -> new double[2]);
                 if (e.getKey().startsWith("grad_norm")) {
                     a[0] += x * x;
+                } else if (e.getKey().startsWith("grad_rms")) { // root mean square over tokens: a weighted mean of squares
+                    a[0] += w * x * x;
+                    a[1] += w;
                 } else {
                     a[0] += w * x;
                     a[1] += w;
@@ -237,7 +241,9 @@ public final class DataParallel implements AutoCloseable {
         Map<String, Object> out = new LinkedHashMap<>();
         for (var e : acc.entrySet()) {
             double[] a = e.getValue();
-            out.put(e.getKey(), e.getKey().startsWith("grad_norm") ? Math.sqrt(a[0]) : a[1] > 0 ? a[0] / a[1] : 0.0);
+            out.put(e.getKey(), e.getKey().startsWith("grad_norm") ? Math.sqrt(a[0])
+                    : e.getKey().startsWith("grad_rms") ? (a[1] > 0 ? Math.sqrt(a[0] / a[1]) : 0.0)
+                    : a[1] > 0 ? a[0] / a[1] : 0.0);
         }
         return out;
     }

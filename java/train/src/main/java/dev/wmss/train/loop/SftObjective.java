@@ -44,15 +44,26 @@ public final class SftObjective extends OneModelObjective {
             if (gradSq != null) {
                 double sq = 0;
                 for (long r = 0; r < rows; r++) sq += gradSq.getAtIndex(ValueLayout.JAVA_FLOAT, r);
-                diagnostics.put("grad_norm_strong_logits", Math.sqrt(sq));
+                logitGradient(diagnostics, Math.sqrt(sq), invNorm, b.supervised());
             }
             return loss;
         }
         Logits.Host z = strong.forward(ids, mask, b.batch(), b.seq(), true);
         double loss = CeMix.of(z, z, labels).lambda(1f).invNorm(invNorm).gradStrong(z).run();
-        if (diagnostics != null) diagnostics.put("grad_norm_strong_logits", norm(z));
+        if (diagnostics != null) logitGradient(diagnostics, norm(z), invNorm, b.supervised());
         strong.backward(z);
         return loss;
+    }
+
+    /**
+     * The gradient on the strong model's logits of a micro-batch, as two diagnostics: grad_norm_strong_logits, its
+     * norm (it carries invNorm = 1/n of the whole step, so a short last batch of an epoch shows a spike that is no
+     * effect), and grad_rms_strong_logits, the root mean square over the micro-batch's supervised tokens of the
+     * gradient per token (times n: independent of the batch's size), which the plots show.
+     */
+    static void logitGradient(Map<String, Object> diagnostics, double norm, float invNorm, int supervised) {
+        diagnostics.put("grad_norm_strong_logits", norm);
+        if (supervised > 0 && invNorm > 0) diagnostics.put("grad_rms_strong_logits", norm / invNorm / Math.sqrt(supervised));
     }
 
     /** The Frobenius norm of host logits (or of the gradient stored over them). */

@@ -48,7 +48,7 @@ public final class TemperatureObjective extends OneModelObjective {
         if (diag != null) {
             diag.put("entropy_strong", b.meanOverSupervised(hs));
             diag.put("entropy_mixed", b.meanOverSupervised(hm));
-            diag.put("grad_norm_strong_logits", SftObjective.norm(z));
+            SftObjective.logitGradient(diag, SftObjective.norm(z), invNorm, b.supervised());
         }
         strong.backward(z);
         return loss;

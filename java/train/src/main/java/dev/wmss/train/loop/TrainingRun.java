@@ -42,6 +42,7 @@ public final class TrainingRun {
     private final Finished finished;
     private final Runnable onStart;
     private final dev.wmss.train.data.Tokenizer tokenizer;
+    private final boolean activationCheckpointing;
 
     private TrainingRun(Builder b, RunIdentity identity, Checkpointer.Saved from, Finished finished) {
         this.parallel = b.parallel;
@@ -57,6 +58,7 @@ public final class TrainingRun {
         this.finished = finished;
         this.onStart = b.onStart;
         this.tokenizer = b.tokenizer;
+        this.activationCheckpointing = b.activationCheckpointing;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -85,6 +87,10 @@ public final class TrainingRun {
         try (TorchModel strong = Placement.current().load(from != null ? from.dir().resolve("strong") : strongInit);
              TorchModel weak = wmss ? Placement.current().load(from != null ? from.dir().resolve("weak") : weakInit) : null) {
             MemoryBudget.requireForTraining(strong.parameterCount() + (wmss && !cfg.freezeWeak() ? weak.parameterCount() : 0));
+            if (activationCheckpointing) { // the same gradients, bit for bit; a frozen weak model keeps no activations
+                strong.setActivationCheckpointing(true);
+                if (weak != null) weak.setActivationCheckpointing(true);
+            }
             parallel.broadcastParameters(strong); // identical starts (they read the same files; this makes it so)
             if (weak != null) parallel.broadcastParameters(weak);
             strong.adamW(cfg.lr(), TrainConfig.ADAM_BETA1, cfg.adamBeta2(), TrainConfig.ADAM_EPS, cfg.weightDecay());
@@ -178,6 +184,7 @@ public final class TrainingRun {
         private Runnable onStart;
         private boolean restart;
         private dev.wmss.train.data.Tokenizer tokenizer;
+        private boolean activationCheckpointing;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
@@ -216,6 +223,15 @@ public final class TrainingRun {
         /** How the loss meets the vocabulary: the fused head (default) or full logits. Not part of the run's identity. */
         public Builder head(Head h) {
             this.head = java.util.Objects.requireNonNull(h, "head");
+            return this;
+        }
+
+        /**
+         * Layer activation checkpointing of the trained models (--activation-checkpointing): each layer's input kept,
+         * the layer run again in the backward. Not part of the run's identity: the gradients are the same, bit for bit.
+         */
+        public Builder activationCheckpointing(boolean on) {
+            this.activationCheckpointing = on;
             return this;
         }
 

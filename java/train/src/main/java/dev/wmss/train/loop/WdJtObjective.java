@@ -76,7 +76,7 @@ public final class WdJtObjective implements Objective {
             diag.put("entropy_mixed", b.meanOverSupervised(hm));
             double sq = 0;
             for (long r = 0; r < rows; r++) sq += gradSq.getAtIndex(ValueLayout.JAVA_FLOAT, r);
-            diag.put("grad_norm_strong_logits", Math.sqrt(sq));
+            SftObjective.logitGradient(diag, Math.sqrt(sq), invNorm, b.supervised());
         }
         return loss;
     }
@@ -97,7 +97,7 @@ public final class WdJtObjective implements Objective {
         double loss = call.run();
         if (diag != null) {
             diag.put("entropy_mixed", b.meanOverSupervised(mixedH));
-            diag.put("grad_norm_strong_logits", SftObjective.norm(zs));
+            SftObjective.logitGradient(diag, SftObjective.norm(zs), invNorm, b.supervised());
         }
         strong.backward(zs);
         if (!freezeWeak) weak.backward(zw);

@@ -55,8 +55,14 @@ public final class Method {
     private static final Logger LOG = LoggerFactory.getLogger("dev.wmss.train");
 
     /** The method's inputs: the base model M0, the tokenised training set, the evaluation set (null: none), how the loss
-     *  meets the vocabulary. What decides the results is in the {@link MethodSettings}. */
-    public record Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head) {}
+     *  meets the vocabulary, whether a finished training stage keeps its checkpoints (by default they are deleted once
+     *  the stage's marker vouches for its models). What decides the results is in the {@link MethodSettings}. */
+    public record Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head, boolean keepStageCheckpoints,
+                         boolean activationCheckpointing) {
+        public Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head) {
+            this(base, train, eval, tok, head, false, false);
+        }
+    }
 
     /** The control's configuration: M1's SFT continued for wdjtEpochs more epochs, in one schedule (the same budget). */
     public static TrainConfig control(TrainConfig m1, int wdjtEpochs) {
@@ -122,17 +128,28 @@ public final class Method {
 
     /** A training stage: skipped when done, resumed when a checkpoint is there, else started. */
     private Path train(String name, String what, TrainConfig cfg, int[] active, Path strong, Path weak, List<String> after) {
-        return stage(name, what, () -> {
+        Path made = stage(name, what, () -> {
             Path dir = out.resolve(name);
             // run.json, the record of the run's settings, is written once the first stage's models have loaded: a start
             // that fails on its inputs leaves no run behind
             TrainingRun.Result r = TrainingRun.builder(cfg).data(in.train(), active).strong(strong).weak(weak).out(dir)
-                    .resumeOrStart().head(in.head()).tokenizer(in.tok()).onStart(() -> {
+                    .resumeOrStart().head(in.head()).tokenizer(in.tok()).activationCheckpointing(in.activationCheckpointing())
+                    .onStart(() -> {
                         if (!Files.isRegularFile(out.resolve("run.json"))) s.write(out);
                     }).prepare().run();
             if (r.interrupted()) throw new Interrupted();
             return r.strong();
         }, dir -> dir.resolve("strong"), Method::trainingOutput, after);
+        // the stage is done and its marker vouches for its models: its checkpoints are of no more use (a damaged model
+        // is trained again, from M0), and they are most of a run's disk (optimizer state: 8 bytes per parameter)
+        if (!in.keepStageCheckpoints() && parallel.isRoot()) {
+            try {
+                Checkpointer.deleteTree(out.resolve(name).resolve("checkpoints"));
+            } catch (IOException e) {
+                LOG.warn("cannot delete {}: {}", out.resolve(name).resolve("checkpoints"), OutputDir.reason(e));
+            }
+        }
+        return made;
     }
 
     /** Ctrl-C during a training stage: its checkpoint is saved; running the same command again resumes it. */

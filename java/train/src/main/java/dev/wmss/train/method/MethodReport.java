@@ -67,7 +67,9 @@ public final class MethodReport {
                 r.draws(), s.examples(), r.unique()));
         md.append("| stage | seconds |\n|---|---:|\n");
         for (var e : r.stageSeconds().entrySet()) md.append(String.format(Locale.ROOT, "| %s | %.0f |%n", e.getKey(), e.getValue()));
-        md.append(String.format(Locale.ROOT, "| all (this invocation, skipped stages excluded) | %.0f |%n%n", r.seconds()));
+        double total = r.stageSeconds().values().stream().mapToDouble(Double::doubleValue).sum();
+        md.append(String.format(Locale.ROOT, "| total: every stage, over every invocation | %.0f |%n", total));
+        md.append(String.format(Locale.ROOT, "| this invocation (stages done before: skipped) | %.0f |%n%n", r.seconds()));
         for (String p : made) md.append("![").append(p).append("](plots/").append(p).append(")\n\n");
         md.append("Stages and their files: `m1/`, `control/`, `wdjt/` (run.json, train.json, metrics.jsonl, models), `wdds/`")
                 .append(" (entropies, active.json with the weights), `eval/eval.json`, `final/` (WMSS's strong model).\n");
@@ -97,16 +99,11 @@ public final class MethodReport {
         return xy;
     }
 
-    private static XYChart chart(String title, String x, String y) {
-        XYChart c = new XYChartBuilder().width(800).height(480).title(title).xAxisTitle(x).yAxisTitle(y).build();
-        c.getStyler().setMarkerSize(4);
-        return c;
-    }
 
     private static XYSeries add(XYChart c, String name, double[][] xy) {
         if (xy[0].length == 0) return null;
         XYSeries s = c.addSeries(name, xy[0], xy[1]);
-        s.setMarker(SeriesMarkers.NONE);
+        s.setMarker(xy[0].length <= 30 ? SeriesMarkers.CIRCLE : SeriesMarkers.NONE); // a few logged points: show them
         return s;
     }
 
@@ -115,29 +112,27 @@ public final class MethodReport {
         List<JsonObject> control = metrics(out.resolve("control")), m1 = metrics(out.resolve("m1")),
                 jt = metrics(out.resolve("wdjt"));
         if (control.isEmpty() && m1.isEmpty()) return false;
-        BitmapEncoder.saveBitmap(lossChart(control, m1, jt, jtAllTokens(out)), png.toString(), BitmapEncoder.BitmapFormat.PNG);
+        Charts.saveStacked("Training loss per optimizer step: the control, and WMSS (M1's SFT epoch, then WD-JT)",
+                lossPanels(control, m1, jt, jtAllTokens(out)), png);
         return true;
     }
 
     /**
-     * The loss chart. SFT's loss is over the response's tokens; WD-JT's, with every token a target (the authors'
-     * default), over the prompt's too, which a model cannot predict (random operands, questions): a higher curve that
-     * is not on the same scale, so it gets its own axis on the right and says so.
+     * The loss plot's panels, one y axis each: SFT's losses over the response's tokens (the control, and M1's SFT
+     * epoch), then WD-JT's loss of the mixed logits after M1's steps. With every token a target (the authors'
+     * default) WD-JT's loss is over the prompt's tokens too, which a model cannot predict (random operands, questions):
+     * another quantity, so another panel, and each panel's title says what its loss is over.
      */
-    public static XYChart lossChart(List<JsonObject> control, List<JsonObject> m1, List<JsonObject> jt, boolean jtAllTokens) {
+    public static List<XYChart> lossPanels(List<JsonObject> control, List<JsonObject> m1, List<JsonObject> jt, boolean jtAllTokens) {
         double m1Steps = m1.isEmpty() ? 0 : m1.getLast().get("step").getAsDouble();
-        XYChart c = chart("Training loss" + (jtAllTokens ? ": SFT over the response, WD-JT over every token" : ""),
-                "optimizer step", "SFT loss (mean over response tokens)");
-        add(c, "control: SFT (response tokens)", series(control, "loss", 0));
-        add(c, "WMSS: M1's SFT epoch (response tokens)", series(m1, "loss", 0));
-        XYSeries j = add(c, "WMSS: WD-JT, mixed logits (" + (jtAllTokens ? "every token, prompt too; right axis)"
-                : "response tokens)"), series(jt, "loss", m1Steps));
-        if (j != null && jtAllTokens) {
-            j.setYAxisGroup(1);
-            c.setYAxisGroupTitle(1, "WD-JT loss (mean over every token)");
-            c.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
-        }
-        return c;
+        XYChart sft = Charts.xy("SFT: mean loss over the response's tokens", "optimizer step", "loss", 380);
+        add(sft, "control: SFT of M0 (response tokens)", series(control, "loss", 0));
+        add(sft, "WMSS: M1's SFT epoch (response tokens)", series(m1, "loss", 0));
+        XYChart wdjt = Charts.xy("WD-JT after M1: loss of the mixed logits over " + (jtAllTokens
+                ? "every token (the prompt's too)" : "the response's tokens"), "optimizer step (after M1's)", "loss", 380);
+        add(wdjt, "WMSS: WD-JT, mixed logits (" + (jtAllTokens ? "every token" : "response tokens") + ")",
+                series(jt, "loss", m1Steps));
+        return jt.isEmpty() ? List.of(sft) : List.of(sft, wdjt);
     }
 
     /** Whether WD-JT's targets were every token (config.lossTokens in its train.json). */
@@ -153,29 +148,29 @@ public final class MethodReport {
     private static boolean diagnostics(Path out, Path plots) throws IOException {
         List<JsonObject> jt = metrics(out.resolve("wdjt"));
         if (jt.isEmpty() || !jt.getLast().has("entropy_strong")) return false;
-        XYChart h = chart("WD-JT: entropy over supervised positions", "WD-JT step", "mean entropy (nats)");
+        XYChart h = Charts.xy("WD-JT: mean entropy over the supervised positions", "WD-JT step", "entropy (nats)", 480);
         add(h, "strong", series(jt, "entropy_strong", 0));
         add(h, "weak", series(jt, "entropy_weak", 0));
         add(h, "mixed", series(jt, "entropy_mixed", 0));
         BitmapEncoder.saveBitmap(h, plots.resolve("entropy.png").toString(), BitmapEncoder.BitmapFormat.PNG);
-        BitmapEncoder.saveBitmap(logitsChart(jt), plots.resolve("logits.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+        Charts.saveStacked("WD-JT: the strong model's logits", logitsPanels(jt), plots.resolve("logits.png"));
         return true;
     }
 
     /**
-     * The strong model's logits over WD-JT: the mean non-target logit (about -2) on the left axis, the norm of the
-     * gradient on its logits (about 0.01) on its own axis on the right, so that neither is a flat line.
+     * The strong model's logits over WD-JT, in two panels: the mean non-target logit, and the gradient on the logits
+     * per supervised token (the root mean square over the tokens of the step's last micro-batch: the norm of the
+     * whole gradient carries 1/n of the step, so an epoch's short last batch would show a spike that is no effect).
      */
-    public static XYChart logitsChart(List<JsonObject> jt) {
-        XYChart g = chart("WD-JT: the strong model's logits", "WD-JT step", "mean non-target logit");
-        add(g, "mean non-target logit (left axis)", series(jt, "non_target_logit_strong", 0));
-        XYSeries grad = add(g, "norm of the gradient on its logits (right axis)", series(jt, "grad_norm_strong_logits", 0));
-        if (grad != null) {
-            grad.setYAxisGroup(1);
-            g.setYAxisGroupTitle(1, "gradient norm on the logits");
-            g.getStyler().setYAxisGroupPosition(1, Styler.YAxisPosition.Right);
-        }
-        return g;
+    public static List<XYChart> logitsPanels(List<JsonObject> jt) {
+        XYChart logit = Charts.xy("mean logit of the non-target tokens", "WD-JT step", "logit", 340);
+        add(logit, "mean non-target logit", series(jt, "non_target_logit_strong", 0));
+        XYChart grad = Charts.xy("gradient on the logits, per supervised token (RMS; independent of the batch's size)",
+                "WD-JT step", "RMS of λ·(p − onehot)", 340);
+        boolean rms = jt.stream().anyMatch(o -> o.has("grad_rms_strong_logits"));
+        add(grad, rms ? "RMS over the tokens" : "norm of the whole gradient (this run logged no RMS)",
+                series(jt, rms ? "grad_rms_strong_logits" : "grad_norm_strong_logits", 0));
+        return List.of(logit, grad);
     }
 
     /** The WD-DS weights, as a histogram of p·|D| (1 = uniform). */
@@ -186,14 +181,18 @@ public final class MethodReport {
         if (!o.has("weights")) return false;
         var w = o.getAsJsonArray("weights");
         int n = w.size(), bins = 20;
-        double max = 0;
+        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
         double[] v = new double[n];
-        for (int i = 0; i < n; i++) max = Math.max(max, v[i] = w.get(i).getAsDouble() * n);
-        double width = Math.max(max, 1e-9) / bins;
+        for (int i = 0; i < n; i++) {
+            v[i] = w.get(i).getAsDouble() * n;
+            min = Math.min(min, v[i]);
+            max = Math.max(max, v[i]);
+        }
+        double width = Math.max(max - min, 1e-9) / bins; // the bins span the weights' own range, min to max
         Map<String, Integer> counts = new LinkedHashMap<>();
-        for (int b = 0; b < bins; b++) counts.put(String.format(Locale.ROOT, "%.2f", (b + 0.5) * width), 0);
+        for (int b = 0; b < bins; b++) counts.put(String.format(Locale.ROOT, "%.2f", min + (b + 0.5) * width), 0);
         List<String> keys = new ArrayList<>(counts.keySet());
-        for (double x : v) counts.merge(keys.get(Math.min(bins - 1, (int) (x / width))), 1, Integer::sum);
+        for (double x : v) counts.merge(keys.get(Math.min(bins - 1, (int) ((x - min) / width))), 1, Integer::sum);
         CategoryChart c = new CategoryChartBuilder().width(800).height(480).title("WD-DS weights (" + o.get("variant").getAsString()
                 + " variant)").xAxisTitle("weight × |D| (1 = uniform), bin centre").yAxisTitle("examples").build();
         c.getStyler().setLegendVisible(false);

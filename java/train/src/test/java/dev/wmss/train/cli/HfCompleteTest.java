@@ -83,8 +83,16 @@ class HfCompleteTest {
         for (int i = 0; i < 8; i++) lines.append("{\"prompt\": \"Q : two plus two is\", \"response\": \"four\"}\n");
         Path data = Files.writeString(tmp.resolve("d.jsonl"), lines), out = tmp.resolve("run");
         CliRun r = CliRun.of("run", "--base", m0.toString(), "--train", data.toString(), "--out", out.toString(),
-                "--batch", "4", "--selection", "NONE", "--eval", "none");
+                "--batch", "4", "--selection", "NONE", "--eval", "none", "--checkpoint-every", "1");
         assertEquals(0, r.code(), r.err());
+        for (String stage : List.of("m1", "control", "wdjt")) { // done and vouched for: its checkpoints pruned
+            assertFalse(Files.exists(out.resolve(stage).resolve("checkpoints")), stage);
+        }
+        Path kept = tmp.resolve("kept");
+        assertEquals(0, CliRun.of("run", "--base", m0.toString(), "--train", data.toString(), "--out", kept.toString(),
+                "--batch", "4", "--selection", "NONE", "--eval", "none", "--checkpoint-every", "1",
+                "--keep-stage-checkpoints").code());
+        assertTrue(Files.isDirectory(kept.resolve("m1/checkpoints")), "--keep-stage-checkpoints keeps them");
         for (String dir : List.of("final", "m1/strong", "control/strong", "wdjt/strong", "wdjt/weak")) {
             Path d = out.resolve(dir);
             keepsEveryField(cfg, config(d), dir.equals("final") ? "bfloat16" : "float32", dir);

@@ -11,6 +11,20 @@ class MainTest {
         return CliRun.of(args);
     }
 
+    /** Each command's help says what its --out is (an audit: export's help listed every command's meaning). */
+    @Test
+    void eachCommandsHelpSaysWhatItsOutIs() {
+        java.util.Map<String, String> says = java.util.Map.of("export", "The model directory to write", "entropy",
+                "JSONL file of the examples' entropies", "sft", "the trained model in strong/", "init", "The new model's directory");
+        for (var e : says.entrySet()) {
+            CliRun help = run(e.getKey(), "--help");
+            assertEquals(0, help.code());
+            String out = help.out().replaceAll("\\s+", " ");
+            assertTrue(out.contains(e.getValue()), e.getKey() + ": " + out);
+            assertFalse(out.contains("a run directory (sft, wmss, demo), a JSONL file"), e.getKey() + ": " + out);
+        }
+    }
+
     @Test
     void noArgumentsPrintsHelp() {
         CliRun r = run();

@@ -40,7 +40,7 @@ class MethodPinsTest {
     }
 
     /** The first step's loss and each model's gradient norm by the kernel's formula in float64 on the models' logits. */
-    record Oracle(double loss, double strongNorm, double weakNorm) {}
+    record Oracle(double loss, double strongNorm, double weakNorm, double logitRms) {}
 
     static Oracle oracle(Path strong, Path weak, Collator data, int[] which, float lambda) {
         try (TorchModel s = TorchModel.load(strong); TorchModel w = TorchModel.load(weak); Arena arena = Arena.ofConfined()) {
@@ -49,7 +49,7 @@ class MethodPinsTest {
             MemorySegment mask = arena.allocateFrom(ValueLayout.JAVA_LONG, b.mask());
             Logits.Host zs = s.forward(ids, mask, b.batch(), b.seq(), true), zw = w.forward(ids, mask, b.batch(), b.seq(), true);
             int n = b.supervised(), vocab = (int) zs.vocab();
-            double loss = 0;
+            double loss = 0, sq = 0;
             double[] z = new double[vocab];
             for (int r = 0; r < zs.rows(); r++) {
                 long y = b.labels()[r];
@@ -63,13 +63,14 @@ class MethodPinsTest {
                 if (y != Batch.IGNORE_INDEX) loss += lse - z[(int) y];
                 for (int v = 0; v < vocab; v++) {
                     double g = y == Batch.IGNORE_INDEX ? 0 : Math.exp(z[v] - lse) - (v == y ? 1 : 0);
+                    sq += lambda * g * lambda * g;
                     zs.set(r, v, (float) (lambda * g / n));
                     zw.set(r, v, (float) ((1 - lambda) * g / n));
                 }
             }
             s.backward(zs);
             w.backward(zw);
-            return new Oracle(loss / n, s.gradNorm(), w.gradNorm());
+            return new Oracle(loss / n, s.gradNorm(), w.gradNorm(), Math.sqrt(sq / n));
         }
     }
 
@@ -104,6 +105,8 @@ class MethodPinsTest {
                 else assertEquals(want.weakNorm(), gw, 1e-4 * want.weakNorm(), what + ": weak gradient norm");
                 assertEquals(Math.hypot(gs, gw), first.get("grad_norm").getAsDouble(), 1e-9 * Math.hypot(gs, gw),
                         what + ": grad_norm is the joint norm the clip acts on");
+                assertEquals(want.logitRms(), first.get("grad_rms_strong_logits").getAsDouble(), 1e-4 * want.logitRms() + 1e-12,
+                        what + ": the per-token gradient on the strong logits");
                 TrainedExamples.assertEachEpochIsExactly(out, DRAW, 1);
             }
         }
