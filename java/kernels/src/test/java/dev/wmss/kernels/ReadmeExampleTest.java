@@ -84,7 +84,7 @@ class ReadmeExampleTest {
         assertEquals(loss, Double.parseDouble(printed.group(1)), 1e-3, out);
         assertEquals(h0, Double.parseDouble(printed.group(2)), 1e-3, "the entropy of the logits before the in-place call");
         assertEquals(nll0, Double.parseDouble(printed.group(3)), 1e-3);
-        assertEquals(g07, Double.parseDouble(printed.group(4)), 1e-5);
+        assertEquals(g07, Double.parseDouble(printed.group(4)), 4e-3 * Math.abs(g07), "a bf16 gradient: within its rounding");
         assertFalse(List.of(out.split("\n")).stream().anyMatch(l -> l.startsWith("WARNING") && l.contains("native")), out);
         assertFalse(out.contains("INFO") || out.contains("backend cpu"), "a library is quiet by default: " + out);
     }

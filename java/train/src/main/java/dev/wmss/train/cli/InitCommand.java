@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -28,31 +27,8 @@ import java.util.concurrent.Callable;
                 + " Hugging Face model directory that sft, run and the others take as --model / --base.",
                 "Presets: " + InitCommand.PRESET_NAMES})
 final class InitCommand implements Callable<Integer> {
-    static final String PRESET_NAMES = "qwen3-tiny, qwen3-0.6b, qwen3-1.7b, qwen3-4b, qwen3-8b (the Qwen3 shapes),"
-            + " llama-tiny";
-
-    /** The architectures' shapes (vocab_size comes from the tokenizer). */
-    static final Map<String, String> PRESETS = presets();
-
-    private static Map<String, String> presets() {
-        Map<String, String> p = new LinkedHashMap<>();
-        String qwen3 = """
-                {"model_type": "qwen3", "architectures": ["Qwen3ForCausalLM"], "hidden_size": %d, "intermediate_size": %d,
-                 "num_hidden_layers": %d, "num_attention_heads": %d, "num_key_value_heads": %d, "head_dim": %d,
-                 "max_position_embeddings": %d, "rms_norm_eps": 1e-6, "rope_theta": %s, "tie_word_embeddings": %s,
-                 "attention_bias": false, "hidden_act": "silu"}""";
-        p.put("qwen3-tiny", qwen3.formatted(64, 128, 2, 4, 2, 16, 2048, "10000.0", "true"));
-        p.put("qwen3-0.6b", qwen3.formatted(1024, 3072, 28, 16, 8, 128, 40960, "1000000.0", "true"));
-        p.put("qwen3-1.7b", qwen3.formatted(2048, 6144, 28, 16, 8, 128, 40960, "1000000.0", "true"));
-        p.put("qwen3-4b", qwen3.formatted(2560, 9728, 36, 32, 8, 128, 40960, "1000000.0", "true"));
-        p.put("qwen3-8b", qwen3.formatted(4096, 12288, 36, 32, 8, 128, 40960, "1000000.0", "false"));
-        p.put("llama-tiny", """
-                {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64, "intermediate_size": 176,
-                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 2048,
-                 "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "tie_word_embeddings": true, "attention_bias": false,
-                 "hidden_act": "silu"}""");
-        return p;
-    }
+    static final String PRESET_NAMES = dev.wmss.train.plan.Presets.NAMES;
+    static final Map<String, String> PRESETS = dev.wmss.train.plan.Presets.CONFIGS;
 
     static final class Shape {
         @Option(names = "--config", paramLabel = "FILE", description = "A config.json (its vocab_size is set from the tokenizer).")

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = {"WMSS (weak-driven learning) for the JVM: fused native kernels and the training pipeline.",
                 "Pipeline: init (a new M0), sft (M0 -> M1), entropy (H0, H1), select (WD-DS), wmss (WD-JT), eval, export.",
                 "Run 'demo' for the whole pipeline on the built-in task."},
-        subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, InitCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
+        subcommands = {RunCommand.class, DemoCommand.class, ExperimentCommand.class, InitCommand.class, PlanCommand.class, SftCommand.class, EntropyCommand.class, SelectCommand.class, WmssCommand.class,
                 EvalCommand.class, ExportCommand.class, InfoCommand.class, SelfCheckCommand.class,
                 BenchStepCommand.class, LaunchCommand.class,
                 CommandLine.HelpCommand.class})

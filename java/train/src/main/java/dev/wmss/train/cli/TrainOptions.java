@@ -46,11 +46,12 @@ final class TrainOptions {
     int keepCheckpoints;
     @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
-    @Option(names = "--activation-checkpointing", defaultValue = "off", paramLabel = "off|on", arity = "1",
+    @Option(names = "--activation-checkpointing", defaultValue = "auto", paramLabel = "off|on|auto",
             description = "Keep each decoder layer's input only and run the layer again in the backward: the same"
                     + " gradients, bit for bit, for 4 x hidden bytes of activations per token and layer, at the cost of"
-                    + " one more forward of the layers (default ${DEFAULT-VALUE}).", converter = OnOff.class)
-    boolean activationCheckpointing;
+                    + " one more forward of the layers; auto: on when the memory plan says the run needs it to fit"
+                    + " (default ${DEFAULT-VALUE}).")
+    dev.wmss.train.loop.Checkpointing activationCheckpointing;
     @Option(names = "--restart", description = "Replace the run OUT holds: delete what it wrote (checkpoints, metrics,"
             + " records, final models; run: its stages) and start afresh.")
     boolean restart;

@@ -10,7 +10,7 @@ import java.util.Locale;
  * per trained parameter), checked against what the machine (and its cgroup) has available, so that a model too
  * large to train stops with a sentence instead of the kernel's OOM killer.
  */
-final class MemoryBudget {
+public final class MemoryBudget {
     private MemoryBudget() {}
 
     static void requireForTraining(long trainedParameters) {
@@ -20,6 +20,11 @@ final class MemoryBudget {
                     + " for gradients and AdamW state, but only %.1f GiB is available", trainedParameters, need / (1L << 30),
                     have / (1L << 30)));
         }
+    }
+
+    /** Bytes available now (MemAvailable, bounded by a cgroup limit), or -1 if unknown. */
+    public static double availableBytes() {
+        return available();
     }
 
     /** Bytes available now (MemAvailable, bounded by a cgroup limit), or -1 if unknown. */

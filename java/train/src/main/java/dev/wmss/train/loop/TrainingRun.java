@@ -58,7 +58,7 @@ public final class TrainingRun {
         this.finished = finished;
         this.onStart = b.onStart;
         this.tokenizer = b.tokenizer;
-        this.activationCheckpointing = b.activationCheckpointing;
+        this.activationCheckpointing = b.checkpointingDecided;
     }
 
     public static Builder builder(TrainConfig cfg) {
@@ -110,7 +110,8 @@ public final class TrainingRun {
                 Finished.delete(out); // a run that starts or continues is not finished until it says so again
                 // where this session ran (device, precision) is recorded, not part of the identity: a run may move
                 writeJson(out.resolve("train.json"), Map.of("config", cfg, "identity", identity, "truncation",
-                        data.truncation(), "placement", Placement.current().toString()));
+                        data.truncation(), "placement", Placement.current().toString(), "activation_checkpointing",
+                        activationCheckpointing));
                 if (onStart != null) onStart.run();
             }
             BatchLog batches = new BatchLog(BatchLog.file(out, parallel.rank())); // every rank: what it trained on
@@ -184,7 +185,8 @@ public final class TrainingRun {
         private Runnable onStart;
         private boolean restart;
         private dev.wmss.train.data.Tokenizer tokenizer;
-        private boolean activationCheckpointing;
+        private Checkpointing activationCheckpointing = Checkpointing.OFF;
+        private boolean checkpointingDecided;
 
         private Builder(TrainConfig cfg) {
             this.cfg = cfg;
@@ -231,7 +233,12 @@ public final class TrainingRun {
          * the layer run again in the backward. Not part of the run's identity: the gradients are the same, bit for bit.
          */
         public Builder activationCheckpointing(boolean on) {
-            this.activationCheckpointing = on;
+            return activationCheckpointing(on ? Checkpointing.ON : Checkpointing.OFF);
+        }
+
+        /** {@link Checkpointing#AUTO}: on when the memory plan says the run needs it to fit, else off. */
+        public Builder activationCheckpointing(Checkpointing c) {
+            this.activationCheckpointing = java.util.Objects.requireNonNull(c, "activation checkpointing");
             return this;
         }
 
@@ -284,6 +291,30 @@ public final class TrainingRun {
             return this;
         }
 
+        TrainConfig config() {
+            return cfg;
+        }
+
+        Path strongDir() {
+            return strong;
+        }
+
+        Path weakDir() {
+            return cfg.mode() == TrainConfig.Mode.WDJT ? weak : null;
+        }
+
+        int maxLen() {
+            return data.maxLen();
+        }
+
+        Head head() {
+            return head;
+        }
+
+        Checkpointing checkpointing() {
+            return activationCheckpointing;
+        }
+
         public TrainingRun prepare() {
             if (data == null || strong == null || out == null) throw new IllegalStateException("data, strong and out are required");
             if (cfg.mode() == TrainConfig.Mode.WDJT && weak == null) throw new IllegalArgumentException("WD-JT needs a weak model");
@@ -297,6 +328,8 @@ public final class TrainingRun {
                 if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
             }
             ModelConfigFile.requireFits(data.maxLen(), "--max-len", strong, cfg.mode() == TrainConfig.Mode.WDJT ? weak : null);
+            if (parallel == null) parallel = DataParallel.process();
+            checkpointingDecided = MemoryFit.decide(this, parallel);
             String warning = data.checkAnswersFit();
             if (warning != null) LOG.warn("{}; raise --max-len", warning);
             String cut = data.truncation().describe();

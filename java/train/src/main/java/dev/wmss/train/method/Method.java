@@ -58,9 +58,9 @@ public final class Method {
      *  meets the vocabulary, whether a finished training stage keeps its checkpoints (by default they are deleted once
      *  the stage's marker vouches for its models). What decides the results is in the {@link MethodSettings}. */
     public record Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head, boolean keepStageCheckpoints,
-                         boolean activationCheckpointing) {
+                         dev.wmss.train.loop.Checkpointing activationCheckpointing) {
         public Inputs(Path base, Collator train, List<Example> eval, Tokenizer tok, Head head) {
-            this(base, train, eval, tok, head, false, false);
+            this(base, train, eval, tok, head, false, dev.wmss.train.loop.Checkpointing.AUTO);
         }
     }
 

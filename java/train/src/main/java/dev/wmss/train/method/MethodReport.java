@@ -18,10 +18,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import dev.wmss.train.loop.JsonlMetrics;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * RUN/report.md and RUN/plots/*.png of a {@link Method}: the arms side by side (exact match with its standard
@@ -189,15 +187,23 @@ public final class MethodReport {
             max = Math.max(max, v[i]);
         }
         double width = Math.max(max - min, 1e-9) / bins; // the bins span the weights' own range, min to max
-        Map<String, Integer> counts = new LinkedHashMap<>();
-        for (int b = 0; b < bins; b++) counts.put(String.format(Locale.ROOT, "%.2f", min + (b + 0.5) * width), 0);
-        List<String> keys = new ArrayList<>(counts.keySet());
-        for (double x : v) counts.merge(keys.get(Math.min(bins - 1, (int) ((x - min) / width))), 1, Integer::sum);
+        // bin centres with as many decimals as tell them apart (a narrow range needs more than two)
+        int decimals = Math.max(2, (int) Math.ceil(-Math.log10(width)) + 1);
+        List<String> keys = new ArrayList<>();
+        List<Integer> counts = new ArrayList<>();
+        for (int b = 0; b < bins; b++) {
+            keys.add(String.format(Locale.ROOT, "%." + decimals + "f", min + (b + 0.5) * width));
+            counts.add(0);
+        }
+        for (double x : v) {
+            int b = Math.min(bins - 1, (int) ((x - min) / width));
+            counts.set(b, counts.get(b) + 1);
+        }
         CategoryChart c = new CategoryChartBuilder().width(800).height(480).title("WD-DS weights (" + o.get("variant").getAsString()
                 + " variant)").xAxisTitle("weight × |D| (1 = uniform), bin centre").yAxisTitle("examples").build();
         c.getStyler().setLegendVisible(false);
         c.getStyler().setXAxisLabelRotation(45);
-        c.addSeries("examples", keys, new ArrayList<>(counts.values()));
+        c.addSeries("examples", keys, counts);
         BitmapEncoder.saveBitmap(c, png.toString(), BitmapEncoder.BitmapFormat.PNG);
         return true;
     }
