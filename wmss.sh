@@ -43,10 +43,12 @@ case "$cmd" in
     find "$root" -path "$root/.m2" -prune -o -type d -name surefire-reports -prune -exec rm -rf {} + # count this run only
     status=0
     wmss_mvn install -Dmaven.test.failure.ignore=false "$@" || status=$?
-    # beyond JUnit: the libtorch 2.x side compiles, the jar runs on its jlink runtime, the GPU script's dry run
+    # beyond JUnit: the libtorch 2.x side compiles, the jar runs on its jlink runtime, the GPU script's dry run, the
+    # library installs into a Maven repository and a project with the README's snippet builds and runs from it
     if [ $status = 0 ]; then
       bash "$root/scripts/check-torch2.sh" || status=$?
       bash "$root/scripts/check-runtime.sh" || status=$?
+      bash "$root/scripts/check-library.sh" || status=$?
     fi
     python3 "$root/scripts/test-summary.py" "$root"
     exit $status
