@@ -77,6 +77,7 @@ WMSS_TORCH = [
     ("wmss_torch_ce_mix_ref", "JAVA_INT", CE_MIX, False),
     ("wmss_torch_model_init", "JAVA_INT", [(SEG, "config_json"), ("long", "seed"), (SEG, "out")], False),
     ("wmss_torch_model_load", "JAVA_INT", [(SEG, "dir"), (SEG, "out")], False),
+    ("wmss_torch_model_load_to", "JAVA_INT", [(SEG, "dir"), (SEG, "device"), ("int", "precision"), (SEG, "out")], False),
     ("wmss_torch_model_save", "JAVA_INT", [(SEG, "m"), (SEG, "dir")], False),
     ("wmss_torch_model_save_as", "JAVA_INT", [(SEG, "m"), (SEG, "dir"), ("int", "dtype"), ("long", "max_shard_bytes")],
      False),

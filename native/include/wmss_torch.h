@@ -60,6 +60,12 @@ WMSS_API int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_
  * sizes are checked against the checkpoint's tensor index and the memory available before anything is allocated
  * (WMSS_ERR_OUT_OF_MEMORY says how much would be needed); wmss_torch_model_init checks the memory too. */
 WMSS_API int wmss_torch_model_load(const char *dir, wmss_torch_model **out);
+/**
+ * wmss_torch_model_load straight onto device ("cpu", "cuda:N") with compute precision (WMSS_DTYPE_F32 or _BF16): the
+ * parameters are allocated there and filled one tensor at a time (no model is made on the host first; the host holds
+ * one tensor at a time).
+ */
+WMSS_API int wmss_torch_model_load_to(const char *dir, const char *device, int precision, wmss_torch_model **out);
 /** Writes dir/config.json and dir/model.safetensors (fp32, HF names), each through a temporary file. */
 WMSS_API int wmss_torch_model_save(wmss_torch_model *m, const char *dir);
 /** As wmss_torch_model_save, in dtype (WMSS_DTYPE_F32 or WMSS_DTYPE_BF16), sharded Hugging Face style

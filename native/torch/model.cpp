@@ -300,33 +300,52 @@ std::vector<torch::Tensor> Decoder::parameters() const {
 }
 
 Decoder::Decoder(const ModelConfig &c) : cfg_(c) {
+    build([](std::vector<int64_t> shape, Fill f) {
+        return f == Fill::Normal ? torch::randn(shape) * 0.02 : f == Fill::Ones ? torch::ones(shape) : torch::zeros(shape);
+    });
+}
+
+Decoder::Decoder(const ModelConfig &c, const torch::Device &device) : cfg_(c), device_(device) {
+    build([&](std::vector<int64_t> shape, Fill) {
+        return torch::empty(shape, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    });
+}
+
+void Decoder::load_weights(const std::string &dir) {
+    read_checkpoint_into(dir, named_);
+}
+
+void Decoder::build(const std::function<torch::Tensor(std::vector<int64_t>, Fill)> &make) {
+    const ModelConfig &c = cfg_;
     const int64_t H = c.hidden_size, hd = c.head_dim, nq = c.num_attention_heads * hd, nkv = c.num_key_value_heads * hd;
-    auto normal = [](std::vector<int64_t> shape) { return torch::randn(shape) * 0.02; };
+    auto normal = [&](std::vector<int64_t> shape) { return make(shape, Fill::Normal); };
+    auto ones = [&](std::vector<int64_t> shape) { return make(shape, Fill::Ones); };
+    auto zeros = [&](std::vector<int64_t> shape) { return make(shape, Fill::Zeros); };
     embed_ = register_parameter("model.embed_tokens.weight", normal({c.vocab_size, H}));
     for (int64_t i = 0; i < c.num_hidden_layers; i++) {
         const std::string p = "model.layers." + std::to_string(i) + ".";
         Layer l;
-        l.in_norm = register_parameter(p + "input_layernorm.weight", torch::ones({H}));
+        l.in_norm = register_parameter(p + "input_layernorm.weight", ones({H}));
         l.q = register_parameter(p + "self_attn.q_proj.weight", normal({nq, H}));
         l.k = register_parameter(p + "self_attn.k_proj.weight", normal({nkv, H}));
         l.v = register_parameter(p + "self_attn.v_proj.weight", normal({nkv, H}));
         l.o = register_parameter(p + "self_attn.o_proj.weight", normal({H, nq}));
         if (c.attention_bias) {
-            l.q_bias = register_parameter(p + "self_attn.q_proj.bias", torch::zeros({nq}));
-            l.k_bias = register_parameter(p + "self_attn.k_proj.bias", torch::zeros({nkv}));
-            l.v_bias = register_parameter(p + "self_attn.v_proj.bias", torch::zeros({nkv}));
+            l.q_bias = register_parameter(p + "self_attn.q_proj.bias", zeros({nq}));
+            l.k_bias = register_parameter(p + "self_attn.k_proj.bias", zeros({nkv}));
+            l.v_bias = register_parameter(p + "self_attn.v_proj.bias", zeros({nkv}));
         }
         if (c.qk_norm) {
-            l.q_norm = register_parameter(p + "self_attn.q_norm.weight", torch::ones({hd}));
-            l.k_norm = register_parameter(p + "self_attn.k_norm.weight", torch::ones({hd}));
+            l.q_norm = register_parameter(p + "self_attn.q_norm.weight", ones({hd}));
+            l.k_norm = register_parameter(p + "self_attn.k_norm.weight", ones({hd}));
         }
-        l.post_norm = register_parameter(p + "post_attention_layernorm.weight", torch::ones({H}));
+        l.post_norm = register_parameter(p + "post_attention_layernorm.weight", ones({H}));
         l.gate = register_parameter(p + "mlp.gate_proj.weight", normal({c.intermediate_size, H}));
         l.up = register_parameter(p + "mlp.up_proj.weight", normal({c.intermediate_size, H}));
         l.down = register_parameter(p + "mlp.down_proj.weight", normal({H, c.intermediate_size}));
         layers_.push_back(l);
     }
-    final_norm_ = register_parameter("model.norm.weight", torch::ones({H}));
+    final_norm_ = register_parameter("model.norm.weight", ones({H}));
     if (!c.tie_word_embeddings) lm_head_ = register_parameter("lm_head.weight", normal({c.vocab_size, H}));
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 #include "safetensors.h"
@@ -59,7 +60,15 @@ struct KvCache {
 
 class Decoder {
   public:
+    /** A model initialised at random on the CPU (normal(0, 0.02) weights, unit norms): the same seed, the same weights. */
     explicit Decoder(const ModelConfig &c);
+    /**
+     * A model whose parameters are allocated on device and left uninitialised, for a checkpoint to fill
+     * (load_weights): no random weights are made, and nothing is held twice.
+     */
+    Decoder(const ModelConfig &c, const torch::Device &device);
+    /** Reads a checkpoint directory's weights straight into the parameters, one tensor at a time (read_checkpoint_into). */
+    void load_weights(const std::string &dir);
     /** ids, mask: [B, T] int64 (mask 1 = token, 0 = padding). Returns logits [B, T, V] fp32. */
     torch::Tensor forward(const torch::Tensor &ids, const torch::Tensor &mask);
     /** The same forward stopped after the final norm: hidden states [B, T, H] (what the head multiplies). */
@@ -135,6 +144,9 @@ class Decoder {
     torch::Tensor block(size_t i, torch::Tensor x, const torch::Tensor &cos, const torch::Tensor &sin, const Mask &mask,
                         KvCache *cache) const;
     torch::Tensor register_parameter(const std::string &name, torch::Tensor t);
+    enum class Fill { Normal, Ones, Zeros };
+    /** Builds every parameter with make(shape, how it would be initialised). */
+    void build(const std::function<torch::Tensor(std::vector<int64_t>, Fill)> &make);
 };
 
 }  // namespace wmss

@@ -71,28 +71,52 @@ int wmss_torch_model_init(const char *config_json, uint64_t seed, wmss_torch_mod
     });
 }
 
+namespace {
+
+/**
+ * A model read from a checkpoint directory straight into place: its parameters allocated on device (uninitialised,
+ * no random model first) and filled one tensor at a time from the files, so that the host holds one tensor beyond the
+ * parameters (none of them when they are on a device). Everything is checked before anything is allocated: the config
+ * against the tensor index, then memory.
+ */
+wmss_torch_model *load_model(const char *dir, const torch::Device &device, c10::ScalarType compute) {
+    if (!dir) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir is NULL"};
+    const fs::path d(dir);
+    if (!fs::is_directory(d)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(dir) + " is not a directory"};
+    const std::string where = (d / "config.json").string();
+    const auto cfg = wmss::ModelConfig::parse(slurp(d / "config.json"), where);
+    const auto index = wmss::read_checkpoint_index(dir);
+    wmss::check_against_index(cfg, index, where);
+    double largest = 0;
+    for (const auto &kv : index) largest = std::max(largest, (double)kv.second.bytes);
+    const int64_t n = cfg.parameter_count(where);
+    wmss::require_memory((device.is_cpu() ? 4.0 * (double)n : 0.0) + largest,
+                         "loading " + std::string(dir) + " (" + std::to_string(n) + " parameters)");
+    auto m = std::make_unique<wmss_torch_model>();
+    m->net = std::make_unique<wmss::Decoder>(cfg, device);
+    m->net->load_weights(dir);
+    m->net->to(device, compute); // the parameters are there already: this sets the compute dtype
+    return m.release();
+}
+
+}  // namespace
+
 int wmss_torch_model_load(const char *dir, wmss_torch_model **out) {
     return wmss::torch_guard("wmss_torch_model_load", [&] {
-        if (!dir || !out) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir and out are required"};
+        if (!out) throw wmss::Error{WMSS_ERR_NULL_POINTER, "out is required"};
         *out = nullptr;
-        const fs::path d(dir);
-        if (!fs::is_directory(d)) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(dir) + " is not a directory"};
-        const std::string where = (d / "config.json").string();
-        const auto cfg = wmss::ModelConfig::parse(slurp(d / "config.json"), where);
-        // Everything is checked before anything is allocated: the config against the tensor index, then memory.
-        const auto index = wmss::read_checkpoint_index(dir);
-        wmss::check_against_index(cfg, index, where);
-        double stored = 0, largest_file = 0;
-        std::map<std::string, double> files;
-        for (const auto &kv : index) stored += (double)kv.second.bytes, files[kv.second.file] += (double)kv.second.bytes;
-        for (const auto &f : files) largest_file = std::max(largest_file, f.second);
-        const int64_t n = cfg.parameter_count(where);
-        wmss::require_memory(4.0 * (double)n + stored + largest_file,
-                             "loading " + std::string(dir) + " (" + std::to_string(n) + " parameters)");
-        auto m = std::make_unique<wmss_torch_model>();
-        m->net = std::make_unique<wmss::Decoder>(cfg);
-        m->net->load_state(wmss::read_checkpoint(dir));
-        *out = m.release();
+        *out = load_model(dir, torch::kCPU, torch::kFloat32);
+    });
+}
+
+int wmss_torch_model_load_to(const char *dir, const char *device, int precision, wmss_torch_model **out) {
+    return wmss::torch_guard("wmss_torch_model_load_to", [&] {
+        if (!out || !device) throw wmss::Error{WMSS_ERR_NULL_POINTER, "device and out are required"};
+        *out = nullptr;
+        if (precision != WMSS_DTYPE_F32 && precision != WMSS_DTYPE_BF16)
+            throw wmss::Error{WMSS_ERR_DTYPE, "precision must be WMSS_DTYPE_F32 or WMSS_DTYPE_BF16, got " +
+                                                  std::to_string(precision)};
+        *out = load_model(dir, wmss::parse_device(device), precision == WMSS_DTYPE_BF16 ? torch::kBFloat16 : torch::kFloat32);
     });
 }
 

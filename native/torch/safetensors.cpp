@@ -120,6 +120,7 @@ TensorInfo tensor_info(const std::string &name, const json &info, size_t data_st
             throw Error{WMSS_ERR_SHAPE, what + ": the shape's size overflows 64 bits"};
     }
     t.bytes = numel * dt.size;
+    t.offset = data_start + (off.size() == 2 ? off[0] : 0);
     if (off.size() != 2)
         throw Error{WMSS_ERR_SHAPE, what + ": data_offsets must be [begin, end], got " + std::to_string(off.size()) +
                                         " numbers"};
@@ -299,6 +300,34 @@ TensorMap read_checkpoint(const std::string &dir) {
         out.insert(part.begin(), part.end());
     }
     return out;
+}
+
+void read_checkpoint_into(const std::string &dir, const TensorMap &targets) {
+    const TensorIndex index = read_checkpoint_index(dir);
+    std::map<std::string, std::ifstream> files;
+    torch::NoGradGuard no_grad;
+    for (const auto &kv : targets) {
+        const auto it = index.find(kv.first);
+        if (it == index.end()) throw Error{WMSS_ERR_ARGUMENT, "checkpoint lacks tensor " + kv.first + " (" + dir + ")"};
+        const TensorInfo &t = it->second;
+        std::ifstream &in = files[t.file];
+        if (!in.is_open()) {
+            in.open(t.file, std::ios::binary);
+            if (!in) throw Error{WMSS_ERR_ARGUMENT, "cannot open " + t.file + ": " + std::strerror(errno)};
+        }
+        torch::Tensor buf = torch::empty(t.shape, torch::TensorOptions().dtype(by_name(t.dtype, kv.first, t.file).type));
+        in.seekg((std::streamoff)t.offset);
+        in.read(static_cast<char *>(buf.data_ptr()), (std::streamsize)t.bytes);
+        if (!in)
+            throw Error{WMSS_ERR_SHAPE, t.file + ": tensor " + kv.first + ": truncated: its " + bytes_str(t.bytes) +
+                                            " at byte " + std::to_string(t.offset) + " cannot be read"};
+        require_trainable(kv.first, buf, dir + " (" + fs::path(t.file).filename().string() + ")");
+        if (buf.sizes() != kv.second.sizes()) {
+            throw Error{WMSS_ERR_SHAPE, "tensor " + kv.first + " has shape " + shape_str(t.shape) + ", the model needs " +
+                                            shape_str(kv.second.sizes().vec())};
+        }
+        kv.second.copy_(buf); // the dtype converted and the device reached on the way
+    }
 }
 
 void write_safetensors(const std::string &path, const TensorMap &tensors,

@@ -18,6 +18,7 @@ struct TensorInfo {
     std::vector<int64_t> shape;
     std::string file;
     uint64_t bytes = 0;
+    uint64_t offset = 0;        // where its data starts in the file
 };
 using TensorIndex = std::map<std::string, TensorInfo>;
 
@@ -34,6 +35,14 @@ TensorIndex read_checkpoint_index(const std::string &dir);
  * tensor (require_trainable).
  */
 TensorMap read_checkpoint(const std::string &dir);
+
+/**
+ * Copies a checkpoint's tensors into the given tensors by name, one at a time (each read from its file into one host
+ * buffer of its stored dtype, checked with require_trainable, then copied into place, converting the dtype and moving
+ * it to the tensor's device): host memory beyond the targets is one tensor. The names must be the checkpoint's
+ * (check_against_index first); a tied head stored beside the embedding is skipped by the caller not asking for it.
+ */
+void read_checkpoint_into(const std::string &dir, const TensorMap &targets);
 
 /**
  * Throws WMSS_ERR_NONFINITE, naming `where`, the tensor, how many of its values are NaN or infinite and the first's

@@ -94,6 +94,21 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Loads a model straight onto a device ("cpu", "cuda:N") in a precision: its parameters are allocated there and
+     * filled from the files one tensor at a time (no model is made on the host first).
+     */
+    public static TorchModel load(Path dir, String device, DType precision) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+            check(WmssTorchH.wmss_torch_model_load_to(arena.allocateFrom(dir.toString()), arena.allocateFrom(device),
+                    precision.code(), out));
+            TorchModel m = new TorchModel(out.get(ValueLayout.ADDRESS, 0));
+            m.readPlacement();
+            return m;
+        }
+    }
+
     /** Writes config.json and model.safetensors into dir (created if needed), each atomically. */
     public void save(Path dir) {
         try (Arena arena = Arena.ofConfined()) {

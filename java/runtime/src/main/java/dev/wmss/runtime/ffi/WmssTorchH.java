@@ -117,6 +117,25 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_load_to {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_load_to", DESC);
+    }
+
+    public static int wmss_torch_model_load_to(MemorySegment dir, MemorySegment device, int precision, MemorySegment out) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load_to", dir, device, precision, out);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
+        try {
+            return (int) wmss_torch_model_load_to.HANDLE.invokeExact(dir, device, precision, out);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_load_to", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
+        }
+    }
+
     private static final class wmss_torch_model_save {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_save", DESC);

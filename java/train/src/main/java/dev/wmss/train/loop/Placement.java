@@ -61,9 +61,9 @@ public record Placement(String device, DType precision) {
         return device.startsWith("cuda");
     }
 
-    /** A checkpoint directory's model, moved here. */
+    /** A checkpoint directory's model, read straight into place here (no copy of it on the host first). */
     public TorchModel load(Path dir) {
-        return place(TorchModel.load(dir));
+        return TorchModel.load(dir, device, precision);
     }
 
     /** A randomly initialised model (initialised on the CPU, so the same seed gives the same weights anywhere). */

@@ -129,13 +129,13 @@ public final class MemoryPlan {
         double subtotal = (in.cuda() ? deviceBytesPerRank() : hostBytesPerRank());
         add("allocator slack", SLACK * subtotal, Math.round(100 * SLACK) + "% over what is live (size classes, fragmentation)");
         parts.add(new Part("process (JVM, libraries)", 0, PROCESS_BYTES, "measured on the CPU"));
-        if (in.cuda()) {
-            double load = 0;
+        if (in.cuda()) { // on the CPU the one tensor of the load is gone long before the training's peak
+            double tensor = 0; // the largest tensor, read into one host buffer while loading (at most fp32)
             for (ModelShape m : in.weak() == null ? List.of(in.strong()) : List.of(in.strong(), in.weak())) {
-                load = Math.max(load, 8.0 * m.parameters());
+                tensor = Math.max(tensor, 4.0 * m.vocab() * m.hidden());
             }
-            parts.add(new Part("loading (host, transient)", 0, load, "a model built at random (4 bytes/param) and its"
-                    + " weights read (4 bytes/param) before it moves to the device"));
+            parts.add(new Part("loading (host, transient)", 0, tensor, "one tensor at a time read into place (the largest,"
+                    + " the embedding, at most fp32)"));
         }
     }
 
