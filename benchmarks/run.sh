@@ -34,9 +34,11 @@ stamp=$(date -u +%Y-%m-%dT%H%MZ)
 json=benchmarks/results/$stamp.json
 export WMSS_CACHE_DIR="$root/target/wmss-cache"
 export DJL_CACHE_DIR="$root/benchmarks/target/djl-cache" OPT_OUT_TRACKING=true # DJL: offline, nothing outside the repo
-# the JVM warnings JMH's own use of sun.misc.Unsafe draws on JDK 25 are answered, here and in the forks
-"$JAVA_HOME/bin/java" --sun-misc-unsafe-memory-access=allow -jar benchmarks/target/benchmarks.jar 'CeMixBenchmark|CopyBenchmark' \
-  -jvmArgsAppend --sun-misc-unsafe-memory-access=allow -rf json -rff "$json" "${args[@]}"
+# the JVM's warnings answered, here and in every fork: JMH's own use of sun.misc.Unsafe, native access (the kernels' FFM
+# calls, DJL's JNA)
+jvm="--sun-misc-unsafe-memory-access=allow --enable-native-access=ALL-UNNAMED"
+"$JAVA_HOME/bin/java" $jvm -jar benchmarks/target/benchmarks.jar 'CeMixBenchmark|CopyBenchmark' \
+  -jvmArgsAppend "$jvm" -rf json -rff "$json" "${args[@]}"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)
 header="### $(date -u +%Y-%m-%d) — $cpu, $(nproc) cores, $("$JAVA_HOME/bin/java" -version 2>&1 | head -1), commit $(git rev-parse --short HEAD)
 Command: \`benchmarks/run.sh $*\`"
