@@ -86,7 +86,7 @@ if(WMSS_WITH_TORCH)
       set(WMSS_TORCH_RPATH "$ORIGIN;${TORCH_INSTALL_PREFIX}/lib")
     endif()
     set_target_properties(wmss_torch PROPERTIES BUILD_RPATH "${WMSS_TORCH_RPATH}" INSTALL_RPATH "${WMSS_TORCH_RPATH}")
-    target_sources(wmss_torch PRIVATE native/torch/dist.cpp native/torch/dist_grads.cpp) # data parallel (c10d)
+    target_sources(wmss_torch PRIVATE native/torch/dist.cpp native/torch/dist_grads.cpp native/torch/zero.cpp) # data parallel (c10d)
     # Gloo: its headers are not in a PyTorch wheel, and Debian's gloo may not match a wheel's built-in one, so by
     # default only with the system's libtorch (or -DWMSS_GLOO_ANY_TORCH=ON).
     set(WMSS_HAVE_GLOO OFF)

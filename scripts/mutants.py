@@ -5,8 +5,8 @@ Each mutant is one small, plausible change to the committed code (a draw ignored
 forgets the max subtraction on one ISA, bf16 truncated instead of rounded, ...). The script copies HEAD into a
 scratch tree (target/mutants/tree), applies one mutant at a time there, rebuilds what it touches, runs the tests that
 should catch it, and prints killed / survived per mutant (exit 1 if any survived, or if the tests fail without a
-mutant). Natives: libwmss is rebuilt from the scratch tree (cmake, target wmss) and put beside this checkout's built
-libwmss_torch in a directory the tests take through WMSS_LIBRARY_PATH; Java: the three Java modules are compiled and
+mutant). Natives: libwmss (and libwmss_torch, for a mutant of native/torch/) is rebuilt from the scratch tree and put
+beside this checkout's built libraries in a directory the tests take through WMSS_LIBRARY_PATH; Java: the three Java modules are compiled and
 tested in the scratch tree, offline, from this checkout's .m2.
 
 Needs a built checkout (./wmss.sh build or ./wmss.sh test). Usage:
@@ -42,6 +42,10 @@ class Mutant:
     def native(self):
         return self.file.startswith("native/")
 
+    @property
+    def torch(self):  # in libwmss_torch (native/torch/): that library is rebuilt too
+        return self.file.startswith("native/torch/")
+
 
 TRAIN = "java/train/src/main/java/dev/wmss/train/"
 ROW = "native/cpu/ce_mix_row.h"
@@ -61,7 +65,7 @@ MUTANTS = [
            "FusedHead.of(strong, weak, labels, rows).lambda(1 - lambda)",
            "MethodPinsTest,HeadTest", "the fused head mixes with 1 - lambda"),
     Mutant("draw-not-passed-by-run", TRAIN + "method/Method.java",
-           "s.wdjt(), active, m1, in.base());", "s.wdjt(), dev.wmss.train.loop.Sampler.all(active.length), m1, in.base());",
+           "s.wdjt(), active, m1, in.base(), List.of(", "s.wdjt(), dev.wmss.train.loop.Sampler.all(active.length), m1, in.base(), List.of(",
            "SameDrawTest", "`run` computes the draw but trains on every example"),
     Mutant("weak-gradient-unchecked", TRAIN + "loop/WdJtObjective.java",
            "if (!Double.isFinite(e.getValue())) {", "if (false && !Double.isFinite(e.getValue())) {",
@@ -128,6 +132,14 @@ MUTANTS = [
            "                st.tsum = f * (st.tsum + shift * st.sum);\n                st.sum *= f;",
            "                st.tsum = f * (st.tsum + shift * st.sum);\n                if (VL != 4) st.sum *= f;",
            "CeMixTest,CeMixMaskedRowsTest", "the SSE2 build forgets to rescale the sum when a later chunk raises the max"),
+    Mutant("zero-neighbour-slice-skipped", "native/torch/zero.cpp",
+           "            if (r == g.rank) continue;\n            const auto [lo, hi]",
+           "            if (r == g.rank || r == (g.rank + 1) % g.world) continue;\n            const auto [lo, hi]",
+           "ZeroTest", "ZeRO 1 all-gathers the updated parameters but drops one rank's slice (stale there)"),
+    Mutant("zero-shard-names-collide", TRAIN + "loop/Checkpointer.java",
+           "TorchModel.OptimizerShard.fileName(parallel.rank(), parallel.worldSize())",
+           "TorchModel.OptimizerShard.fileName(0, parallel.worldSize())",
+           "ZeroRunTest", "every rank writes its optimizer shard under rank 0's name: one shard survives"),
 ]
 
 
@@ -172,20 +184,29 @@ def main():
     mutant_natives = os.path.join(SCRATCH, "natives")
     shutil.copytree(NATIVES, mutant_natives)
     if any(m.native for m in chosen):
-        print("mutants: configuring the scratch native build (libwmss only)", flush=True)
+        print("mutants: configuring the scratch native build (libwmss" + (" and libwmss_torch" if any(m.torch for m in chosen)
+              else " only") + ")", flush=True)
         if run(["cmake", "-S", TREE, "-B", build, "-DCMAKE_BUILD_TYPE=Release"], log=os.path.join(logs, "cmake.log")):
             sys.exit("mutants: cmake failed, see " + os.path.join(logs, "cmake.log"))
 
+    torch = any(m.torch for m in chosen)
+
     def natives_of_tree(tag):
-        if run(["cmake", "--build", build, "--target", "wmss", "--parallel", "2"], log=os.path.join(logs, tag + "-cmake.log")):
+        targets = ["wmss"] + (["wmss_torch"] if torch else [])
+        if run(["cmake", "--build", build, "--target", *targets, "--parallel", "2"], log=os.path.join(logs, tag + "-cmake.log")):
             return False
-        shutil.copy(os.path.join(build, "libwmss.so"), os.path.join(mutant_natives, "libwmss.so"))
+        for t in targets:
+            shutil.copy(os.path.join(build, f"lib{t}.so"), os.path.join(mutant_natives, f"lib{t}.so"))
         return True
 
     def tests(pattern, tag):
         e = dict(env, WMSS_LIBRARY_PATH=mutant_natives)
         return mvn(["test", "-Dtest=" + pattern, "-Dsurefire.failIfNoSpecifiedTests=false"], e, os.path.join(logs, tag + ".log"))
 
+    stale = [f"{m.name}: the text to mutate occurs {open(os.path.join(TREE, m.file)).read().count(m.old)} times in {m.file}"
+             for m in chosen if open(os.path.join(TREE, m.file)).read().count(m.old) != 1]
+    if stale:  # every mutant's text is checked before any build or test: a stale one is fixed first
+        sys.exit("mutants: " + "\n         ".join(stale))
     patterns = sorted({t for m in chosen for t in m.tests.split(",")})
     print(f"mutants: the targeted tests without a mutant ({', '.join(patterns)})", flush=True)
     if any(m.native for m in chosen) and not natives_of_tree("baseline"):

@@ -226,6 +226,27 @@ WMSS_API int wmss_torch_dist_grads_sync(wmss_torch_dist_grads *g, int op, double
 WMSS_API int wmss_torch_dist_grads_info(wmss_torch_dist_grads *g, int64_t *buckets, int64_t *elements,
                                         int64_t *overlapped);
 WMSS_API int wmss_torch_dist_grads_free(wmss_torch_dist_grads *g);
+/**
+ * ZeRO (DeepSpeed's stages) of a model's optimizer over the group: stage 1 shards AdamW's moments, rank r keeping those
+ * of its contiguous slice of the flat parameter space (parameters in name order; equal to within one element). The
+ * gradients are still all-reduced whole (wmss_torch_dist_grads_*); wmss_torch_model_step then updates this rank's
+ * slice with the arithmetic of the unsharded step and all-gathers the updated parameters: the parameters after each
+ * step are those of stage 0, bit for bit, and the moments take 8 bytes per parameter / world_size instead of 8.
+ * Call after wmss_torch_model_adamw and before the first step or optimizer load; stage 0 is the unsharded optimizer.
+ * Stage 1 runs on fp32 CPU parameters (the CPU build); stages 2 and 3 are WMSS_ERR_UNSUPPORTED. With a sharded
+ * optimizer wmss_torch_model_save_optimizer writes this rank's shard (every rank its own file, a collective in
+ * effect) and wmss_torch_model_load_optimizer cuts a whole (unsharded) state to this rank's shard.
+ */
+WMSS_API int wmss_torch_model_zero(wmss_torch_model *m, wmss_torch_dist *pg, int stage);
+/** out4: the stage (0: not sharded), this rank's slice [lo, hi) and the flat parameter count. */
+WMSS_API int wmss_torch_model_zero_info(wmss_torch_model *m, int64_t *out4);
+/**
+ * The optimizer state from the shards in dir (every optimizer.zero-*.pt there, written by any world size: they are cut
+ * again for this one; a sharded model takes its slice, an unsharded one the whole state). Shards of another model,
+ * of different steps or not covering the slice are WMSS_ERR_SHAPE / WMSS_ERR_ARGUMENT. *written_world (may be NULL):
+ * the world size the shards were written with.
+ */
+WMSS_API int wmss_torch_model_load_optimizer_shards(wmss_torch_model *m, const char *dir, int *written_world);
 /* ---------------------------------------------------------------- fused head (fused_head.cpp)
  * The LM head, the weak/strong mix and the cross-entropy without N x V logits: the forward stops at the final norm
  * (hidden states [N, H]); wmss_torch_fused_head then takes the rows in chunks, computes each model's logits of the

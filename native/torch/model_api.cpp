@@ -11,6 +11,7 @@
 #include "model.h"
 #include "optim.h"
 #include "threads.h"
+#include "zero.h"
 #include "wmss_torch.h"
 
 namespace fs = std::filesystem;
@@ -24,6 +25,7 @@ struct wmss_torch_model {
     wmss::DeviceSteps steps;   // the fused CUDA AdamW's step counters (optim.cpp)
     wmss::HiddenState hidden;  // the last forward_hidden (fused_head.cpp)
     std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> snapshots; // host copies of device parameters
+    std::unique_ptr<wmss::ZeroState> zero; // the optimizer sharded over a data-parallel group (zero.cpp), or none
 };
 
 namespace {
@@ -254,7 +256,8 @@ int wmss_torch_model_step(wmss_torch_model *m, double lr, double max_grad_norm, 
         need(m);
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer: call wmss_torch_model_adamw first"};
         wmss::use_all_cores();
-        const double norm = wmss::adamw_step(*m->opt, m->steps, m->net->parameters(), lr, max_grad_norm); // optim.cpp
+        const double norm = m->zero ? wmss::zero_adamw_step(*m->zero, *m->opt, m->net->parameters(), lr, max_grad_norm)           // zero.cpp
+                                    : wmss::adamw_step(*m->opt, m->steps, m->net->parameters(), lr, max_grad_norm); // optim.cpp
         if (grad_norm) *grad_norm = norm;
     });
 }
@@ -295,6 +298,7 @@ int wmss_torch_model_save_optimizer(wmss_torch_model *m, const char *path) {
         need(m);
         if (!path) throw wmss::Error{WMSS_ERR_NULL_POINTER, "path is NULL"};
         if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer to save"};
+        if (m->zero) return wmss::zero_save(*m->zero, path); // this rank's shard
         torch::serialize::OutputArchive archive;
         wmss::save_adamw(*m->opt, m->net->named(), archive); // by name, host tensors: resumes on any device and build
         // through a sink that never reports a short write to libtorch (its writer would throw from a destructor and
@@ -315,6 +319,7 @@ int wmss_torch_model_load_optimizer(wmss_torch_model *m, const char *path) {
         try {
             archive.load_from(path);
             wmss::load_adamw(*m->opt, m->net->named(), archive, path);
+            if (m->zero) wmss::zero_from_whole(*m->zero, *m->opt); // a whole state (ZeRO off) cut to this rank's shard
         } catch (const c10::Error &e) { // libtorch's message does not say which file
             throw wmss::Error{WMSS_ERR_ARGUMENT, std::string(path) + ": not a readable optimizer state (truncated or "
                                                  "corrupt): " + e.what_without_backtrace()};
@@ -377,3 +382,58 @@ void wmss::release_logits(wmss_torch_model *m) {
     m->logits_host = torch::Tensor();
     m->graph = false;
 }
+
+extern "C" {
+
+int wmss_torch_model_zero(wmss_torch_model *m, wmss_torch_dist *pg, int stage) {
+    return wmss::torch_guard("wmss_torch_model_zero", [&] {
+        need(m);
+        if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "no optimizer: call wmss_torch_model_adamw first"};
+        if (stage == 0) {
+            if (m->zero) throw wmss::Error{WMSS_ERR_ARGUMENT, "a sharded optimizer cannot be made whole again here"};
+            return;
+        }
+        if (!pg || !pg->group) throw wmss::Error{WMSS_ERR_NULL_POINTER, "process group handle is NULL"};
+        if (!m->opt->state().empty())
+            throw wmss::Error{WMSS_ERR_ARGUMENT, "shard the optimizer before its first step or load"};
+        m->zero = wmss::zero_shard(pg->group, m->net->named(), stage);
+    });
+}
+
+int wmss_torch_model_zero_info(wmss_torch_model *m, int64_t *out4) {
+    return wmss::torch_guard("wmss_torch_model_zero_info", [&] {
+        need(m);
+        if (!out4) throw wmss::Error{WMSS_ERR_NULL_POINTER, "out4 is NULL"};
+        const auto &z = m->zero;
+        out4[0] = z ? z->stage : 0;
+        out4[1] = z ? z->lo : 0;
+        out4[2] = z ? z->hi : 0;
+        out4[3] = z ? z->total : 0;
+    });
+}
+
+int wmss_torch_model_load_optimizer_shards(wmss_torch_model *m, const char *dir, int *written_world) {
+    return wmss::torch_guard("wmss_torch_model_load_optimizer_shards", [&] {
+        need(m);
+        if (!dir) throw wmss::Error{WMSS_ERR_NULL_POINTER, "dir is NULL"};
+        if (!m->opt) throw wmss::Error{WMSS_ERR_ARGUMENT, "create the optimizer (wmss_torch_model_adamw) before loading its state"};
+        std::vector<std::string> files;
+        if (fs::is_directory(dir))
+            for (const auto &e : fs::directory_iterator(dir)) {
+                const std::string f = e.path().filename().string();
+                if (f.rfind("optimizer.zero-", 0) == 0 && e.path().extension() == ".pt") files.push_back(e.path().string());
+            }
+        std::sort(files.begin(), files.end());
+        if (files.empty()) throw wmss::Error{WMSS_ERR_ARGUMENT, std::string("no optimizer shards (optimizer.zero-*.pt) in ") + dir};
+        int world;
+        if (m->zero) {
+            world = wmss::zero_load(*m->zero, files);
+        } else {
+            wmss::zero_shards_to_whole(files, *m->opt, m->net->named());
+            world = (int)files.size();
+        }
+        if (written_world) *written_world = world;
+    });
+}
+
+}  // extern "C"

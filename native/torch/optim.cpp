@@ -35,10 +35,7 @@ WMSS_CLONES double sum_squares(const float *__restrict g, int64_t n) {
     return s;
 }
 
-struct Coefficients {
-    float clip, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bc2, eps, neg_step_size;
-    bool scale_grad;
-};
+using Coefficients = wmss::AdamWCoefficients;
 
 WMSS_CLONES void adamw_update(float *__restrict p, float *__restrict g, float *__restrict m, float *__restrict v,
                               int64_t n, Coefficients c) {
@@ -180,6 +177,32 @@ double wmss::grad_norm(const std::vector<torch::Tensor> &params) {
     return (float)std::sqrt(total_sq); // the norm as clip_grad_norm_ forms it: the 2-norm of the parameters' norms
 }
 
+wmss::AdamWCoefficients wmss::adamw_coefficients(const torch::optim::AdamWOptions &o, int64_t step, float clip_coef) {
+    const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
+    const double bc1 = 1 - std::pow(beta1, (double)step), bc2 = 1 - std::pow(beta2, (double)step);
+    AdamWCoefficients c;
+    c.clip = clip_coef;
+    c.scale_grad = clip_coef < 1;
+    c.decay = (float)(1 - o.lr() * o.weight_decay());
+    c.beta1 = (float)beta1;
+    c.one_minus_beta1 = (float)(1 - beta1);
+    c.beta2 = (float)beta2;
+    c.one_minus_beta2 = (float)(1 - beta2);
+    c.inv_sqrt_bc2 = (float)(1 / std::sqrt(bc2));
+    c.eps = (float)o.eps();
+    c.neg_step_size = (float)(-(o.lr() / bc1));
+    return c;
+}
+
+void wmss::adamw_update_range(float *p, float *g, float *m, float *v, int64_t n, const AdamWCoefficients &c) {
+    at::parallel_for(0, n, 32768, [&](int64_t b, int64_t e) { adamw_update(p + b, g + b, m + b, v + b, e - b, c); });
+}
+
+float wmss::clip_coefficient(double max_grad_norm, float total_norm) {
+    const double max_norm = max_grad_norm > 0 ? max_grad_norm : (double)std::numeric_limits<float>::max();
+    return (float)(max_norm / ((double)total_norm + 1e-6));
+}
+
 double wmss::adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std::vector<torch::Tensor> &params,
                         double lr, double max_grad_norm) {
     for (auto &g : opt.param_groups()) static_cast<torch::optim::AdamWOptions &>(g.options()).lr(lr);
@@ -201,31 +224,16 @@ double wmss::adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std:
     }
     const float total = (float)wmss::grad_norm(params);
     if (!std::isfinite(total)) nonfinite_norm(total);
-    const float clip_coef = (float)(max_norm / ((double)total + 1e-6));
+    const float clip_coef = wmss::clip_coefficient(max_grad_norm, total);
     for (auto &group : opt.param_groups()) {
         const auto &o = static_cast<const torch::optim::AdamWOptions &>(group.options());
-        const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
         for (auto &p : group.params()) {
             if (!p.grad().defined()) continue;
             auto &s = state_of(opt, p);
             s.step(s.step() + 1);
-            const double bc1 = 1 - std::pow(beta1, (double)s.step()), bc2 = 1 - std::pow(beta2, (double)s.step());
-            Coefficients c;
-            c.clip = clip_coef;
-            c.scale_grad = clip_coef < 1;
-            c.decay = (float)(1 - o.lr() * o.weight_decay());
-            c.beta1 = (float)beta1;
-            c.one_minus_beta1 = (float)(1 - beta1);
-            c.beta2 = (float)beta2;
-            c.one_minus_beta2 = (float)(1 - beta2);
-            c.inv_sqrt_bc2 = (float)(1 / std::sqrt(bc2));
-            c.eps = (float)o.eps();
-            c.neg_step_size = (float)(-(o.lr() / bc1));
-            float *pp = p.data_ptr<float>(), *gp = p.mutable_grad().data_ptr<float>();
-            float *mp = s.exp_avg().data_ptr<float>(), *vp = s.exp_avg_sq().data_ptr<float>();
-            at::parallel_for(0, p.numel(), 32768, [&](int64_t b, int64_t e) {
-                adamw_update(pp + b, gp + b, mp + b, vp + b, e - b, c);
-            });
+            const Coefficients c = wmss::adamw_coefficients(o, s.step(), clip_coef);
+            wmss::adamw_update_range(p.data_ptr<float>(), p.mutable_grad().data_ptr<float>(), s.exp_avg().data_ptr<float>(),
+                                     s.exp_avg_sq().data_ptr<float>(), p.numel(), c);
         }
     }
     return total;

@@ -32,6 +32,24 @@ double grad_norm(const std::vector<torch::Tensor> &params);
 double adamw_step(torch::optim::AdamW &opt, DeviceSteps &steps, const std::vector<torch::Tensor> &params, double lr,
                   double max_grad_norm);
 
+/** One fp32 AdamW update's constants, as libtorch 1.13's AdamW::step and clip_grad_norm_ form them. */
+struct AdamWCoefficients {
+    float clip, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, inv_sqrt_bc2, eps, neg_step_size;
+    bool scale_grad;
+};
+
+/** The constants of step `step` (1-based) with the clip coefficient clip_coef (applied when < 1). */
+AdamWCoefficients adamw_coefficients(const torch::optim::AdamWOptions &o, int64_t step, float clip_coef);
+
+/** clip_grad_norm_'s coefficient: max / (norm + 1e-6), with no clip (max_grad_norm <= 0) as the largest float. */
+float clip_coefficient(double max_grad_norm, float total_norm);
+
+/**
+ * n fp32 elements of a parameter p, its gradient g and moments m, v updated in one pass (the gradient clipped and
+ * zeroed): the arithmetic of the fused CPU step, element by element, over any contiguous range.
+ */
+void adamw_update_range(float *p, float *g, float *m, float *v, int64_t n, const AdamWCoefficients &c);
+
 /** The optimizer file's format: the AdamW state keyed by parameter name, host tensors (optim.cpp). */
 constexpr int64_t kOptimizerFormat = 1;
 

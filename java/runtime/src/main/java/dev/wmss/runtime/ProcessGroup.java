@@ -289,6 +289,16 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
+    /**
+     * ZeRO stage 1: the model's AdamW moments sharded over the group (each rank keeps its slice of the flat parameter
+     * space; {@link TorchModel#step} updates that slice and all-gathers the parameters, the same parameters bit for bit
+     * as unsharded). Call after {@link TorchModel#adamW}, before the first step or optimizer load, on every rank.
+     * Stage 0 leaves the optimizer whole; stages 2 and 3 are not implemented (an error).
+     */
+    public void shardOptimizer(TorchModel model, int stage) {
+        check(WmssTorchH.wmss_torch_model_zero(model.handle(), handle(), stage));
+    }
+
     /** Copies root's parameters into every rank's model (same architecture everywhere): identical start. */
     public void broadcastParameters(TorchModel model, int root) {
         check(WmssTorchH.wmss_torch_dist_broadcast_params(handle(), model.handle(), root));

@@ -227,7 +227,10 @@ public final class TorchModel implements AutoCloseable {
         }
     }
 
-    /** Writes the AdamW state (moments and step counts) for an exact resume. */
+    /**
+     * Writes the AdamW state (moments and step counts) for an exact resume; of a sharded optimizer
+     * ({@link ProcessGroup#shardOptimizer}), this rank's shard (every rank writes its own file).
+     */
     public void saveOptimizer(Path file) {
         try (Arena arena = Arena.ofConfined()) {
             check(WmssTorchH.wmss_torch_model_save_optimizer(handle(), arena.allocateFrom(file.toString())));
@@ -238,6 +241,39 @@ public final class TorchModel implements AutoCloseable {
     public void loadOptimizer(Path file) {
         try (Arena arena = Arena.ofConfined()) {
             check(WmssTorchH.wmss_torch_model_load_optimizer(handle(), arena.allocateFrom(file.toString())));
+        }
+    }
+
+    /**
+     * How the optimizer is sharded ({@link ProcessGroup#shardOptimizer}): the ZeRO stage (0: whole) and this rank's
+     * slice [from, to) of the total flat parameter elements whose AdamW moments it keeps.
+     */
+    public record OptimizerShard(int stage, long from, long to, long total) {
+        /** The shard's file name in a checkpoint's model directory: one per rank, zero-padded so they sort. */
+        public static String fileName(int rank, int world) {
+            return String.format("optimizer.zero-%05d-of-%05d.pt", rank, world);
+        }
+    }
+
+    public OptimizerShard optimizerShard() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ValueLayout.JAVA_LONG, 4);
+            check(WmssTorchH.wmss_torch_model_zero_info(handle(), out));
+            long[] v = out.toArray(ValueLayout.JAVA_LONG);
+            return new OptimizerShard((int) v[0], v[1], v[2], v[3]);
+        }
+    }
+
+    /**
+     * Restores the optimizer state from the shards in dir ({@link OptimizerShard#fileName}, written by ranks of a
+     * sharded optimizer, of any world size): a sharded optimizer takes its slice, a whole one everything. Returns the
+     * world size the shards were written with.
+     */
+    public int loadOptimizerShards(Path dir) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment world = arena.allocate(ValueLayout.JAVA_INT);
+            check(WmssTorchH.wmss_torch_model_load_optimizer_shards(handle(), arena.allocateFrom(dir.toString()), world));
+            return world.get(ValueLayout.JAVA_INT, 0);
         }
     }
 

@@ -41,13 +41,19 @@ class DistributedTest {
 
     /** Starts WORLD_SIZE = 2 JVMs running DistWorker with args, torchrun's variables set. */
     static List<Rank> spawn(Path dir, Map<String, String> extraEnv, String... args) throws IOException {
+        return spawn(dir, 2, DistWorker.class, extraEnv, args);
+    }
+
+    /** Starts world JVMs running main with args, torchrun's variables set; rank r's output in dir/rank{r}.log. */
+    static List<Rank> spawn(Path dir, int world, Class<?> main, Map<String, String> extraEnv, String... args)
+            throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         int port = freePort();
         List<Rank> ranks = new ArrayList<>();
-        for (int r = 0; r < 2; r++) {
+        for (int r = 0; r < world; r++) {
             List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
                     "-XX:TieredStopAtLevel=1", "-Dwmss.library.path=" + NativeLoader.libraryDirectory(),
-                    "-cp", System.getProperty("java.class.path"), DistWorker.class.getName()));
+                    "-cp", System.getProperty("java.class.path"), main.getName()));
             cmd.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
             Path log = dir.resolve("rank" + r + ".log");
@@ -55,7 +61,7 @@ class DistributedTest {
             Map<String, String> env = pb.environment();
             env.put("RANK", String.valueOf(r));
             env.put("LOCAL_RANK", String.valueOf(r));
-            env.put("WORLD_SIZE", "2");
+            env.put("WORLD_SIZE", String.valueOf(world));
             env.put("MASTER_ADDR", "127.0.0.1");
             env.put("MASTER_PORT", String.valueOf(port));
             env.put("OMP_NUM_THREADS", "1");

@@ -839,6 +839,63 @@ public final class WmssTorchH {
         }
     }
 
+    private static final class wmss_torch_model_zero {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_zero", DESC);
+    }
+
+    public static int wmss_torch_model_zero(MemorySegment m, MemorySegment pg, int stage) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_zero", m, pg, stage);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
+        try {
+            return (int) wmss_torch_model_zero.HANDLE.invokeExact(m, pg, stage);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_zero", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
+        }
+    }
+
+    private static final class wmss_torch_model_zero_info {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_zero_info", DESC);
+    }
+
+    public static int wmss_torch_model_zero_info(MemorySegment m, MemorySegment out4) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_zero_info", m, out4);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
+        try {
+            return (int) wmss_torch_model_zero_info.HANDLE.invokeExact(m, out4);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_zero_info", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
+        }
+    }
+
+    private static final class wmss_torch_model_load_optimizer_shards {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
+        static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_load_optimizer_shards", DESC);
+    }
+
+    public static int wmss_torch_model_load_optimizer_shards(MemorySegment m, MemorySegment dir, MemorySegment written_world) {
+        if (Downcalls.TRACE) Downcalls.trace("wmss_torch_model_load_optimizer_shards", m, dir, written_world);
+        long t0 = NativeTime.ENABLED ? System.nanoTime() : 0;
+        try {
+            return (int) wmss_torch_model_load_optimizer_shards.HANDLE.invokeExact(m, dir, written_world);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError("unexpected checked throwable from wmss_torch_model_load_optimizer_shards", t);
+        } finally {
+            if (NativeTime.ENABLED) NativeTime.add(t0);
+        }
+    }
+
     private static final class wmss_torch_model_forward_hidden {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS);
         static final MethodHandle HANDLE = Downcalls.handle(Lib.LIB, "wmss_torch_model_forward_hidden", DESC);

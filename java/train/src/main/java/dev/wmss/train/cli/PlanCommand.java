@@ -36,7 +36,8 @@ final class PlanCommand implements Callable<Integer> {
     @Option(names = "--ranks-per-node", paramLabel = "R", description = "Ranks sharing one machine's RAM (default: all of them).")
     Integer ranksPerNode;
     @Option(names = "--zero", defaultValue = "0", paramLabel = "S",
-            description = "ZeRO stage 0-3 (DeepSpeed's meaning; 1-3 are projections: not implemented yet) (default ${DEFAULT-VALUE}).")
+            description = "ZeRO stage 0-3 (DeepSpeed's meaning; training implements 1 on the CPU: --zero 1; 2, 3 and 1 on CUDA"
+                    + " are projections) (default ${DEFAULT-VALUE}).")
     int zero;
     @Option(names = "--activation-checkpointing", defaultValue = "off", paramLabel = "off|on", arity = "1",
             converter = TrainOptions.OnOff.class, description = "(default ${DEFAULT-VALUE})")

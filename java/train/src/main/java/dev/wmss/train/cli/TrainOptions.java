@@ -44,6 +44,11 @@ final class TrainOptions {
             description = "Checkpoints kept (the newest N; a resume falls back to an earlier one when the newest is"
                     + " damaged) (default ${DEFAULT-VALUE}).")
     int keepCheckpoints;
+    @Option(names = "--zero", defaultValue = "0", paramLabel = "0|1",
+            description = "ZeRO stage over data-parallel ranks: 1 shards the AdamW moments (8 bytes per parameter"
+                    + " / ranks instead of 8; the same parameters, bit for bit; checkpoints hold a shard per rank and"
+                    + " resume on any number of ranks); no effect on one process (default ${DEFAULT-VALUE}).")
+    int zero;
     @Option(names = "--resume", description = "Continue from the newest checkpoint in OUT (same run settings, same loss curve).")
     boolean resume;
     @Option(names = "--activation-checkpointing", defaultValue = "auto", paramLabel = "off|on|auto",
@@ -80,7 +85,7 @@ final class TrainOptions {
     TrainConfig config(TrainConfig.Mode mode, float lambda, boolean freezeWeak) {
         TrainConfig.Builder b = TrainConfig.builder(mode).epochs(epochs).batchSize(batch).accum(accum).lr(lr).warmupRatio(warmup)
                 .weightDecay(weightDecay).maxGradNorm(clip).seed(seed.value).logEvery(logEvery).checkpointEvery(checkpointEvery)
-                .keepCheckpoints(keepCheckpoints);
+                .keepCheckpoints(keepCheckpoints).zero(zero);
         b.schedule(schedule).adamBeta2(adamBeta2).clipScope(clipScope);
         if (mode == TrainConfig.Mode.WDJT) b.lambda(lambda).freezeWeak(freezeWeak);
         if (lossTokens != null) b.lossTokens(lossTokens);

@@ -172,15 +172,108 @@ public final class Checkpointer {
         void writeTo(Path dir) throws IOException;
     }
 
-    Saved save(long step, RunIdentity identity, Contents contents) {
-        String name = String.format("step-%08d", step);
-        Path partial = root.resolve(name + ".partial"), done = root.resolve(name);
+    /**
+     * The checkpoint of a step over data-parallel ranks, called on every rank: rank 0 writes the weights and every
+     * whole optimizer state, each rank the shard of every sharded optimizer ({@link TorchModel.OptimizerShard}) into
+     * the same partial directory, then rank 0 completes it as {@link #save(long, RunIdentity, Map)} does. A failure on
+     * any rank fails the save on every rank (nothing half-written is ever complete). Returns the checkpoint on rank 0,
+     * null on the others. Without a sharded optimizer, rank 0 alone writes (the others wait).
+     */
+    public Saved save(long step, RunIdentity identity, Map<String, TorchModel> models, DataParallel parallel) {
+        boolean sharded = models.values().stream().anyMatch(m -> m.optimizerShard().stage() > 0);
+        if (!sharded || !parallel.distributed()) return parallel.isRoot() ? save(step, identity, models) : null;
+        Path partial = partial(step), done = done(step);
+        // 1. rank 0: a fresh partial directory with the weights and the whole optimizer states (or: saved already)
+        RuntimeException failure = null;
+        long state = 0;
+        if (parallel.isRoot()) {
+            try {
+                if (begin(step)) {
+                    for (var e : models.entrySet()) {
+                        e.getValue().save(partial.resolve(e.getKey()));
+                        if (e.getValue().optimizerShard().stage() == 0) {
+                            e.getValue().saveOptimizer(partial.resolve(e.getKey()).resolve("optimizer.pt"));
+                        }
+                    }
+                } else {
+                    state = 1;
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                state = 2;
+            }
+        }
+        state = agree(parallel, state, failure, "rank 0 could not write the checkpoint " + done);
+        if (state == 1) return parallel.isRoot() ? read(done) : null; // this step is saved (a deterministic run)
+        // 2. every rank: its optimizer shards
+        try {
+            for (var e : models.entrySet()) {
+                if (e.getValue().optimizerShard().stage() > 0) {
+                    e.getValue().saveOptimizer(partial.resolve(e.getKey()).resolve(
+                            TorchModel.OptimizerShard.fileName(parallel.rank(), parallel.worldSize())));
+                }
+            }
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        agree(parallel, failure == null ? 0 : 2, failure, "a rank could not write its optimizer shard into " + partial);
+        // 3. rank 0: the manifest of every rank's files, state.json, the rename
+        Saved saved = null;
+        if (parallel.isRoot()) {
+            try {
+                saved = finish(step, identity);
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+        agree(parallel, failure == null ? 0 : 2, failure, "rank 0 could not complete the checkpoint " + done);
+        return saved;
+    }
+
+    /** The largest of every rank's state (2: failed): this rank's own failure rethrown, another's as a failure here. */
+    private static long agree(DataParallel parallel, long state, RuntimeException own, String others) {
+        long[] all = parallel.max(state);
+        if (own != null) throw own;
+        if (all[0] == 2) throw new IllegalStateException(others + " (its log says why)");
+        return all[0];
+    }
+
+    private Path partial(long step) {
+        return root.resolve(String.format("step-%08d", step) + ".partial");
+    }
+
+    private Path done(long step) {
+        return root.resolve(String.format("step-%08d", step));
+    }
+
+    /** A fresh, empty partial directory for the step; false when the step is saved already. */
+    private boolean begin(long step) {
+        Path partial = partial(step);
         try {
             Files.createDirectories(root);
-            if (Files.exists(done.resolve("state.json"))) return read(done); // this step is saved (a deterministic run)
+            if (Files.exists(done(step).resolve("state.json"))) return false;
             deleteTree(partial);
             Files.createDirectories(partial);
-            contents.writeTo(partial);
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the checkpoint " + done(step) + ": " + e.getMessage(), e);
+        }
+    }
+
+    Saved save(long step, RunIdentity identity, Contents contents) {
+        if (!begin(step)) return read(done(step)); // this step is saved (a deterministic run)
+        try {
+            contents.writeTo(partial(step));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the checkpoint " + done(step) + ": " + e.getMessage(), e);
+        }
+        return finish(step, identity);
+    }
+
+    /** The partial directory's contents are written: the manifest, state.json, the rename, the older ones pruned. */
+    private Saved finish(long step, RunIdentity identity) {
+        Path partial = partial(step), done = done(step);
+        try {
             faults.at("contents written");
             FileManifest files = FileManifest.of(partial, rel -> !rel.equals("state.json"));
             JsonObject state = new JsonObject();

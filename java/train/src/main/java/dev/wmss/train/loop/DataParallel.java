@@ -132,6 +132,18 @@ public final class DataParallel implements AutoCloseable {
         return v;
     }
 
+    /** Element-wise maxima over ranks (a copy; the values themselves in one process). */
+    public long[] max(long... values) {
+        long[] v = values.clone();
+        if (pg != null) pg.allReduce(v, ProcessGroup.Op.MAX);
+        return v;
+    }
+
+    /** ZeRO: the model's optimizer sharded over the ranks at stage (nothing on one process or at stage 0). */
+    public void shardOptimizer(TorchModel m, int stage) {
+        if (stage > 0 && distributed()) pg.shardOptimizer(m, stage);
+    }
+
     public void barrier() {
         if (pg != null) pg.barrier();
     }

@@ -24,7 +24,7 @@ final class MemoryFit {
             in = new MemoryPlan.Input(ModelShape.of(b.strongDir().toString()),
                     b.weakDir() == null ? null : ModelShape.of(b.weakDir().toString()), !cfg.freezeWeak(), cfg.batchSize(),
                     b.maxLen(), where.cuda(), where.precision() == dev.wmss.kernels.DType.BF16, parallel.worldSize(),
-                    ranksPerNode(parallel), 0, b.checkpointing() == Checkpointing.ON, b.head().chunkBytes());
+                    ranksPerNode(parallel), parallel.worldSize() > 1 ? cfg.zero() : 0, b.checkpointing() == Checkpointing.ON, b.head().chunkBytes());
         } catch (RuntimeException unreadable) { // the model's load says what is wrong with its config.json
             return b.checkpointing() == Checkpointing.ON;
         }

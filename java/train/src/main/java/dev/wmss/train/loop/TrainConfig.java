@@ -19,7 +19,8 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
                           @Setting(value = "--checkpoint-every", mayChange = true) int checkpointEvery,
                           @Setting("--schedule") Schedule schedule, @Setting("--adam-beta2") double adamBeta2,
                           @Setting("--clip-scope") ClipScope clipScope, @Setting("--loss-tokens") LossTokens lossTokens,
-                          @Setting(value = "--keep-checkpoints", mayChange = true) int keepCheckpoints) {
+                          @Setting(value = "--keep-checkpoints", mayChange = true) int keepCheckpoints,
+                          @Setting(value = "--zero", mayChange = true) int zero) {
     /**
      * SFT: one model's cross-entropy; WDJT: WD-JT of a weak and a strong model; TEMPERATURE: one model's cross-entropy
      * of lambda·z (WD-JT's mixing without a weak model: the control that tells the weak model's part from a
@@ -77,6 +78,11 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         atLeast("--checkpoint-every", checkpointEvery, 0);
         if (keepCheckpoints == 0) keepCheckpoints = Checkpointer.DEFAULT_KEEP; // configurations of earlier versions
         atLeast("--keep-checkpoints", keepCheckpoints, 1);
+        if (zero == 2 || zero == 3) {
+            throw new IllegalArgumentException("--zero " + zero + " is not implemented yet (stage 1 is: the optimizer's"
+                    + " moments sharded over the ranks); `wmss-native plan --zero " + zero + "` projects its memory");
+        }
+        if (zero != 0 && zero != 1) throw new IllegalArgumentException("--zero must be 0 or 1, got " + zero);
     }
 
     private static void atLeast(String option, long value, long min) {
@@ -96,13 +102,13 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         return new Builder(mode).epochs(epochs).batchSize(batchSize).accum(accum).lr(lr).warmupRatio(warmupRatio)
                 .weightDecay(weightDecay).maxGradNorm(maxGradNorm).lambda(lambda).freezeWeak(freezeWeak).seed(seed)
                 .logEvery(logEvery).checkpointEvery(checkpointEvery).schedule(schedule).adamBeta2(adamBeta2)
-                .clipScope(clipScope).lossTokens(lossTokens).keepCheckpoints(keepCheckpoints);
+                .clipScope(clipScope).lossTokens(lossTokens).keepCheckpoints(keepCheckpoints).zero(zero);
     }
 
     public static final class Builder {
         private Mode mode;
         private int epochs = 1, batchSize = 32, accum = 1, logEvery = 10, checkpointEvery = 50,
-                keepCheckpoints = Checkpointer.DEFAULT_KEEP;
+                keepCheckpoints = Checkpointer.DEFAULT_KEEP, zero;
         private double lr = 2e-3, warmupRatio = 0, weightDecay = 0, maxGradNorm = 1.0, adamBeta2 = ADAM_BETA2;
         private Schedule schedule = Schedule.LINEAR;
         private ClipScope clipScope = ClipScope.JOINT;
@@ -144,10 +150,13 @@ public record TrainConfig(@Setting("mode") Mode mode, @Setting("--epochs") int e
         public Builder clipScope(ClipScope v) { clipScope = v; return this; }
         public Builder lossTokens(LossTokens v) { lossTokens = v; return this; }
         public Builder keepCheckpoints(int v) { keepCheckpoints = v; return this; }
+        /** ZeRO stage of the trained models' optimizers over the data-parallel ranks (0: whole; 1: moments sharded). */
+        public Builder zero(int v) { zero = v; return this; }
 
         public TrainConfig build() {
             return new TrainConfig(mode, epochs, batchSize, accum, lr, warmupRatio, weightDecay, maxGradNorm, lambda,
-                    freezeWeak, seed, logEvery, checkpointEvery, schedule, adamBeta2, clipScope, lossTokens, keepCheckpoints);
+                    freezeWeak, seed, logEvery, checkpointEvery, schedule, adamBeta2, clipScope, lossTokens, keepCheckpoints,
+                    zero);
         }
     }
 }

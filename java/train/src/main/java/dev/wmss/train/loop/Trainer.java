@@ -120,7 +120,7 @@ public final class Trainer {
                         examples));
                 boolean stop = totals.stop(); // any rank's Ctrl-C: every rank stops after this same step
                 if (stop || (cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 && step < total)) {
-                    if (parallel.isRoot()) checkpointer.save(step, identity, objective.models());
+                    checkpointer.save(step, identity, objective.models(), parallel); // rank 0's, and each rank's shards
                     parallel.barrier(); // the checkpoint is complete before any rank goes on
                 }
                 if (stop) return new Result(step, loss, true);

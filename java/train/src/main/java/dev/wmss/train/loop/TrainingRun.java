@@ -99,9 +99,12 @@ public final class TrainingRun {
                     cfg.clipScope() == TrainConfig.ClipScope.JOINT)
                     : cfg.mode() == TrainConfig.Mode.TEMPERATURE ? new TemperatureObjective(strong, cfg.lambda())
                     : new SftObjective(strong, head);
+            for (TorchModel m : trained(objective)) parallel.shardOptimizer(m, cfg.zero()); // ZeRO: before any load
             if (from != null) {
-                for (var e : objective.models().entrySet()) {
-                    e.getValue().loadOptimizer(from.dir().resolve(e.getKey()).resolve("optimizer.pt"));
+                for (var e : objective.models().entrySet()) { // whole or sharded, of any world size: the same state
+                    Path d = from.dir().resolve(e.getKey());
+                    if (Files.exists(d.resolve("optimizer.pt"))) e.getValue().loadOptimizer(d.resolve("optimizer.pt"));
+                    else e.getValue().loadOptimizerShards(d);
                 }
             }
             // every input is known good now (the models and the optimizer state loaded): only now does the run leave
@@ -328,6 +331,10 @@ public final class TrainingRun {
                 if (i < 0 || i >= data.size()) throw new IllegalArgumentException("active index " + i + " outside the data");
             }
             ModelConfigFile.requireFits(data.maxLen(), "--max-len", strong, cfg.mode() == TrainConfig.Mode.WDJT ? weak : null);
+            if (cfg.zero() > 0 && Placement.current().cuda()) {
+                throw new IllegalArgumentException("--zero " + cfg.zero() + " runs on the CPU in this version (ZeRO on CUDA"
+                        + " is not implemented yet: `plan --device cuda --zero 1` projects it); use --zero 0 on CUDA");
+            }
             if (parallel == null) parallel = DataParallel.process();
             checkpointingDecided = MemoryFit.decide(this, parallel);
             String warning = data.checkAnswersFit();

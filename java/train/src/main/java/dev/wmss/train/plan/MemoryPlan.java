@@ -255,7 +255,8 @@ public final class MemoryPlan {
 
     /**
      * What would make a run that needs more than capacity bytes (where it runs) fit, cheapest first: checkpointing,
-     * then a smaller micro-batch (same global batch through --accum), then ZeRO stages (not implemented yet: said so).
+     * then a smaller micro-batch (same global batch through --accum), then ZeRO stages (--zero 1 where implemented:
+     * fp32 on the CPU; the other stages and devices are projections, said so).
      */
     public List<String> whatWouldFit(double capacity) {
         List<String> out = new ArrayList<>();
@@ -275,11 +276,18 @@ public final class MemoryPlan {
         for (int z = Math.max(1, in.zero() + 1); z <= 3 && in.worldSize() > 1; z++) {
             MemoryPlan c = of(best.withZero(z));
             if (c.neededWhereItRuns() <= capacity) {
-                out.add("ZeRO stage " + z + " over " + in.worldSize() + " ranks with checkpointing: " + gib(c.neededWhereItRuns())
-                        + " (not implemented yet)");
+                out.add(implemented(z, in.cuda())
+                        ? "--zero " + z + " --activation-checkpointing on (" + in.worldSize() + " ranks): " + gib(c.neededWhereItRuns())
+                        : "ZeRO stage " + z + " over " + in.worldSize() + " ranks with checkpointing: " + gib(c.neededWhereItRuns())
+                        + " (not implemented yet" + (z == 1 ? " on CUDA" : "") + ")");
                 break;
             }
         }
         return out;
+    }
+
+    /** Whether training implements ZeRO stage z where the run would be: stage 0 everywhere, stage 1 on the CPU. */
+    public static boolean implemented(int z, boolean cuda) {
+        return z == 0 || (z == 1 && !cuda);
     }
 }
