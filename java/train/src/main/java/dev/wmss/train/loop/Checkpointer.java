@@ -112,20 +112,23 @@ public final class Checkpointer {
                 }
                 return Optional.of(s);
             }
+            Path aside = setAside ? setAside(d) : null;
             damaged.add("checkpoint " + d + " is damaged: " + String.join("; ", problems)
-                    + (setAside ? " (set aside as " + d.getFileName() + ".damaged)" : ""));
-            if (setAside) setAside(d);
+                    + (aside != null ? " (set aside as " + aside.getFileName() + ")" : ""));
         }
         if (damaged.isEmpty()) return Optional.empty();
         throw new IllegalArgumentException(String.join("\n", damaged) + "\nno complete checkpoint in " + root
                 + " verifies: start the run again with --restart (deleting it), or in another --out");
     }
 
-    private static void setAside(Path d) {
+    private static Path setAside(Path d) {
         try {
             Path aside = d.resolveSibling(d.getFileName() + ".damaged");
-            deleteTree(aside);
+            for (int k = 2; Files.exists(aside, java.nio.file.LinkOption.NOFOLLOW_LINKS); k++) { // an earlier one stays
+                aside = d.resolveSibling(d.getFileName() + ".damaged-" + k);
+            }
             Files.move(d, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return aside;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot set the damaged checkpoint " + d + " aside: " + OutputDir.reason(e), e);
         }
@@ -152,7 +155,13 @@ public final class Checkpointer {
             JsonObject o = JsonParser.parseString(Files.readString(dir.resolve("state.json"))).getAsJsonObject();
             FileManifest.checkSeal(o, dir.resolve("state.json"));
             RunIdentity id = RunIdentity.fromJson(o.get("identity"));
-            return new Saved(dir, o.get("step").getAsLong(), id, FileManifest.fromJson(o.get("files")));
+            long step = o.get("step").getAsLong();
+            Matcher named = COMPLETE.matcher(dir.getFileName().toString());
+            if (named.matches() && Long.parseLong(named.group(1)) != step) { // renamed: its place in the order is a lie
+                throw new IllegalStateException("it holds the checkpoint of step " + step + " under the name of step "
+                        + Long.parseLong(named.group(1)));
+            }
+            return new Saved(dir, step, id, FileManifest.fromJson(o.get("files")));
         } catch (IOException | RuntimeException e) {
             throw new IllegalStateException("unreadable checkpoint state in " + dir + ": " + e.getMessage(), e);
         }

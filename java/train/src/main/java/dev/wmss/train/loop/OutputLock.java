@@ -75,7 +75,14 @@ public final class OutputLock implements AutoCloseable {
                 ch.truncate(0);
                 ch.write(ByteBuffer.wrap(("pid " + ProcessHandle.current().pid() + ", since " + Instant.now() + "\n")
                         .getBytes(StandardCharsets.UTF_8)), 0);
-                return new OutputLock(ch, l, file, created);
+                OutputLock taken = new OutputLock(ch, l, file, created);
+                try { // checked while holding ours: of two nested starts at once, at least one sees the other
+                    refuseNestedWriters(out, directory, file, option);
+                } catch (RuntimeException nested) {
+                    taken.close();
+                    throw nested;
+                }
+                return taken;
             } catch (java.nio.file.NoSuchFileException gone) { // deleted between our open and our check: again
                 close(ch);
                 if (attempt >= 10) throw new UncheckedIOException("cannot lock " + option + " " + out + ": " + gone, gone);
@@ -83,6 +90,69 @@ public final class OutputLock implements AutoCloseable {
                 close(ch);
                 throw new UncheckedIOException("cannot lock " + option + " " + out + " (" + file + "): " + OutputDir.reason(e), e);
             }
+        }
+    }
+
+    /**
+     * Outputs nest: a run writes its stages' directories inside its own, so another process may not write inside a
+     * locked output (a stage's --restart would delete a live run's files) nor around one (a run over a live export).
+     * Refuses when an enclosing directory of out, or an output inside it, is locked by another process.
+     */
+    private static void refuseNestedWriters(Path out, boolean directory, Path own, String option) {
+        Path real = realPath(out.toAbsolutePath().normalize());
+        for (Path a = real.getParent(); a != null; a = a.getParent()) {
+            String holder = heldBy(a.resolve(".wmss.lock"));
+            if (holder != null) {
+                throw new IllegalStateException(option + " " + out + " is inside " + a + ", which another wmss-native"
+                        + " process is writing" + (holder.isEmpty() ? "" : " (" + holder + ")") + ": wait for it to finish,"
+                        + " or choose an " + option + " outside it");
+            }
+        }
+        if (!directory || !Files.isDirectory(real)) return;
+        try (var s = Files.walk(real, 6)) { // not following links: what is inside, as written
+            for (Path f : s.filter(p -> p.getFileName().toString().endsWith(".wmss.lock")).toList()) {
+                if (f.equals(own) || f.equals(real.resolve(".wmss.lock"))) continue;
+                String holder = heldBy(f);
+                if (holder != null) {
+                    Path inner = f.getFileName().toString().equals(".wmss.lock") ? f.getParent() : f.resolveSibling(
+                            f.getFileName().toString().replaceFirst("^\\.", "").replaceFirst("\\.wmss\\.lock$", ""));
+                    throw new IllegalStateException(option + " " + out + " holds " + inner + ", which another wmss-native"
+                            + " process is writing" + (holder.isEmpty() ? "" : " (" + holder + ")") + ": wait for it to"
+                            + " finish, or choose another " + option);
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // an unreadable subdirectory: the command itself will say what is wrong with its --out
+        }
+    }
+
+    /** The path with its existing part's links resolved (the rest as given). */
+    private static Path realPath(Path abs) {
+        Path existing = abs;
+        while (existing != null && !Files.exists(existing)) existing = existing.getParent();
+        if (existing == null) return abs;
+        try {
+            return existing.toRealPath().resolve(existing.relativize(abs)).normalize();
+        } catch (IOException e) {
+            return abs;
+        }
+    }
+
+    /** The holder's note when another process (or another lock of this one) holds the lock file; null when none does. */
+    static String heldBy(Path lockFile) {
+        if (!Files.isRegularFile(lockFile)) return null;
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock l;
+            try {
+                l = ch.tryLock();
+            } catch (OverlappingFileLockException sameProcess) {
+                return holder(ch);
+            }
+            if (l == null) return holder(ch);
+            l.release();
+            return null;
+        } catch (IOException e) {
+            return null; // gone or unreadable: not a lock anyone holds through this file
         }
     }
 

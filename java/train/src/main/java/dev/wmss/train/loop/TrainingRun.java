@@ -155,18 +155,9 @@ public final class TrainingRun {
         return out;
     }
 
-    /** What a run writes in its directory (besides checkpoints/), deleted by --restart: nothing else in it is touched. */
-    static void deleteRun(Path out) throws IOException {
-        for (String f : List.of("metrics.jsonl", "train.json", "run.json", Finished.FILE, "strong", "weak")) {
-            Checkpointer.deleteTree(out.resolve(f));
-        }
-        if (!Files.isDirectory(out)) return;
-        try (var s = Files.list(out)) {
-            for (Path p : s.toList()) {
-                String f = p.getFileName().toString();
-                if (f.startsWith("batches") && f.endsWith(".jsonl")) Files.delete(p);
-            }
-        }
+    /** What a run wrote in its directory, deleted by --restart ({@link RunFiles}: nothing else in it is touched). */
+    static void deleteRun(Path out) {
+        RunFiles.delete(out, RunFiles.TRAINING, List.of(), "--restart");
     }
 
     static void writeJson(Path file, Object value) {
@@ -294,6 +285,15 @@ public final class TrainingRun {
             return this;
         }
 
+        /**
+         * The memory check of {@link #prepare} alone, nothing written: for a command that runs several trainings, the
+         * largest refused before the first one starts (an audit: `run` trained M1 and the control, then refused WD-JT).
+         */
+        public void requireMemory() {
+            if (parallel == null) parallel = DataParallel.process();
+            MemoryFit.decide(this, parallel);
+        }
+
         TrainConfig config() {
             return cfg;
         }
@@ -408,12 +408,8 @@ public final class TrainingRun {
             }
             OutputDir.requireWritable(out, "--out");
             if (from == null && fresh && parallel.isRoot()) {
-                try {
-                    Checkpointer.deleteTree(checkpoints.root());
-                    if (restart) deleteRun(out);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot delete the earlier run in " + out + ": " + OutputDir.reason(e), e);
-                }
+                if (restart) deleteRun(out);
+                else RunFiles.delete(out, RunFiles.TRAINING, List.of("checkpoints"), "a fresh start");
             }
             return new TrainingRun(this, id, from, null);
         }

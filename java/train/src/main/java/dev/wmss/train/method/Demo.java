@@ -105,7 +105,7 @@ public final class Demo {
                 null, out.resolve("base"));
 
         // the method and its control on M0, as `run` does (stages in out/: m1, control, wdds, wdjt, eval, final)
-        if (parallel.isRoot()) Method.clearStages(out); // the demo starts every stage afresh
+        if (parallel.isRoot()) Method.clearStages(out, "the demo's fresh start"); // every stage afresh
         parallel.barrier();
         MethodSettings settings = MethodSettings.builder(sft).command("demo").lambda(o.lambda()).freezeWeak(o.freezeWeak())
                 .selection(o.selection()).wdjtEpochs(1).maxNew(s.maxNew()).evalBatch(64).exportDType(DType.F32)

@@ -100,6 +100,11 @@ public final class Method {
         long t0 = System.nanoTime();
         OutputDir.requireWritable(out, "--out");
         int n = in.train().size();
+        if (!Files.isRegularFile(out.resolve("wdjt").resolve("stage.json"))) { // WD-JT, two models, needs the most memory:
+            // refused now, before any stage trains (M1 has M0's shape)
+            TrainingRun.builder(s.wdjt()).data(in.train(), Sampler.all(n)).strong(in.base()).weak(in.base())
+                    .head(in.head()).activationCheckpointing(in.activationCheckpointing()).requireMemory();
+        }
         Path m1 = train("m1", "SFT of M0 for 1 epoch (M1)", s.sft(), Sampler.all(n), in.base(), null, List.of());
         Path control = train("control", "control: SFT of M0 for " + (1 + s.wdjtEpochs()) + " epochs in one schedule",
                 s.control(), Sampler.all(n), in.base(), null, List.of());
@@ -195,7 +200,7 @@ public final class Method {
         try {
             result = body.get();
         } catch (RuntimeException | Error e) {
-            if (parallel.isRoot()) {
+            if (parallel.isRoot() && Files.isDirectory(dir)) { // a stage refused before it wrote anything leaves nothing
                 double sec = before + (System.nanoTime() - t0) / 1e9;
                 try {
                     OutputDir.writeJson(spent, Map.of("stage", name, "seconds", sec));
@@ -220,6 +225,7 @@ public final class Method {
             JsonObject inputs = new JsonObject();
             for (String a : after) inputs.addProperty(a, digests.get(a));
             m.add("inputs", inputs);
+            m.add("settings", s.toJson()); // what it was made for: a stage of another run, or of edited settings, is no stage of this one
             OutputDir.write(marker, () -> Files.writeString(marker, FileManifest.seal(m) + "\n"));
             if (name.equals("final")) OutputDir.delete(dir.resolve("stage.json")); // where earlier versions put it
         }
@@ -239,6 +245,14 @@ public final class Method {
             FileManifest.checkSeal(m, marker);
         } catch (RuntimeException e) {
             return List.of(marker + " is damaged (" + e.getMessage() + ")");
+        }
+        if (m.has("settings")) {
+            List<String> diff = s.differencesFrom(m.get("settings").toString(), "stage");
+            if (!diff.isEmpty()) {
+                throw new IllegalArgumentException(dir + " was made with other settings than this run's:\n  "
+                        + String.join("\n  ", diff) + "\nit is no stage of this run (copied from another run, or run.json"
+                        + " was edited): delete " + dir + " to make it again, or start the run afresh with --restart");
+            }
         }
         if (!m.has("outputs")) return List.of(); // a marker of an earlier version: trusted as before
         List<String> problems = new java.util.ArrayList<>(FileManifest.fromJson(m.get("outputs")).problems(dir));
@@ -286,20 +300,13 @@ public final class Method {
 
     /** An earlier run in out deleted (--restart): its stages, report and run.json; nothing else in out. */
     public static void clearRun(Path out) {
-        clearStages(out);
-        OutputDir.delete(out.resolve("run.json"));
+        clearStages(out, "--restart");
+        dev.wmss.train.loop.RunFiles.delete(out, dev.wmss.train.loop.RunFiles.METHOD, List.of("run.json"), "--restart");
     }
 
-    /** The stage directories and the report of an earlier run in out, deleted (the demo starts afresh). */
-    public static void clearStages(Path out) {
-        for (String d : List.of("m1", "control", "wdds", "wdjt", "eval", "final", "final.stage.json", "final.elapsed.json",
-                "plots", "report.md")) {
-            try {
-                if (Files.isDirectory(out.resolve(d))) Checkpointer.deleteTree(out.resolve(d));
-                else Files.deleteIfExists(out.resolve(d));
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot delete " + out.resolve(d) + ": " + OutputDir.reason(e), e);
-            }
-        }
+    /** The stage directories and the report of an earlier run in out, deleted (what: why, for messages). */
+    public static void clearStages(Path out, String what) {
+        dev.wmss.train.loop.RunFiles.delete(out, dev.wmss.train.loop.RunFiles.METHOD, List.of("m1", "control", "wdds", "wdjt",
+                "eval", "final", "final.stage.json", "final.elapsed.json", "plots", "report.md"), what);
     }
 }

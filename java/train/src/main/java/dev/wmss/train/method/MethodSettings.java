@@ -100,6 +100,16 @@ public record MethodSettings(
         }
     }
 
+    /** As run.json records them: what each stage's marker records too. */
+    public com.google.gson.JsonElement toJson() {
+        return GSON.toJsonTree(this);
+    }
+
+    /** One line per setting that differs between recorded settings (JSON) and these ("--seed: then 2, now 1"). */
+    public List<String> differencesFrom(String recordedJson, String then) {
+        return SettingsDiff.of(recorded(recordedJson), this, GSON, then);
+    }
+
     /**
      * run.json as recorded, its configurations read as this version writes them (earlier versions named WD-JT's mode
      * WMSS): a run made before resumes when its settings are the same.

@@ -63,6 +63,33 @@ class MemoryFitTest {
         }
     }
 
+    /** `run` checks its largest stage (WD-JT: two models) before its first: nothing is trained, then refused. */
+    @Test
+    void runRefusesAWdJtThatWouldNotFitBeforeTrainingAnything(@TempDir Path tmp) throws Exception {
+        Path m0 = Files.createDirectories(tmp.resolve("m0"));
+        try (var m = dev.wmss.runtime.TorchModel.init(MODEL, 1)) {
+            m.save(m0);
+        }
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 16; i++) lines.append("{\"prompt\": \"").append("x".repeat(60)).append(i).append("\", \"response\": \"ok\"}\n");
+        Path data = Files.writeString(tmp.resolve("d.jsonl"), lines);
+        ModelShape s = ModelShape.of(m0.toString());
+        double sft = need(m0, false), wdjt = MemoryPlan.of(new MemoryPlan.Input(s, s, true, 8, 96, false, false, 1, 1, 0, false,
+                Head.FUSED.chunkBytes())).neededWhereItRuns();
+        assertTrue(sft < wdjt);
+        try {
+            System.setProperty("wmss.memory.limit.gib", String.valueOf((sft + wdjt) / 2 / (1L << 30)));
+            Path out = tmp.resolve("run");
+            CliRun refused = CliRun.of("run", "--base", m0.toString(), "--train", data.toString(), "--eval", "none", "--batch",
+                    "8", "--max-len", "96", "--out", out.toString(), "--activation-checkpointing", "off");
+            assertEquals(1, refused.code(), refused.err());
+            assertTrue(refused.err().contains("needs"), refused.err());
+            assertFalse(Files.exists(out.resolve("m1")) || Files.exists(out.resolve("run.json")), "nothing trained or written");
+        } finally {
+            System.clearProperty("wmss.memory.limit.gib");
+        }
+    }
+
     @Test
     void planSaysWhatAPapersRunNeedsAndWhatWouldMakeItFit() {
         CliRun one = CliRun.of("plan", "--strong", "qwen3-8b", "--weak", "qwen3-8b", "--max-len", "4096", "--batch", "1",

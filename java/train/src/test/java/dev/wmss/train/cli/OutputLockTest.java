@@ -52,6 +52,54 @@ class OutputLockTest {
         assertFalse(Files.exists(OutputLock.fileOf(out, true)), "the lock file goes with a normal end");
     }
 
+    /**
+     * Outputs nest (an audit: `sft --out RUN/control --restart` beside a live `run --out RUN` deleted the live stage's
+     * checkpoints and metrics; `export --out RUN/final` went through): an --out inside, or around, an output another
+     * process writes is refused, naming it; once the holder ends both go through.
+     */
+    @Test
+    void anOutputInsideOrAroundOneAnotherProcessWritesIsRefused(@TempDir Path tmp) throws Exception {
+        Path m0 = RunCommandTest.model(tmp.resolve("m0"), 1), data = Files.writeString(tmp.resolve("d.jsonl"), DATA);
+        Path run = tmp.resolve("run"), inner = tmp.resolve("outer/live");
+        Files.createDirectories(run.resolve("control"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<Process> holders = List.of(
+                new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), HoldLockMain.class.getName(),
+                        run.toString()).redirectErrorStream(true).start(),
+                new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), HoldLockMain.class.getName(),
+                        inner.toString()).redirectErrorStream(true).start());
+        try {
+            for (Process h : holders) {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(h.getInputStream()))) {
+                    assertEquals("held", r.readLine());
+                }
+            }
+            CliRun stage = CliRun.of("sft", "--model", m0.toString(), "--data", data.toString(), "--out",
+                    run.resolve("control").toString(), "--restart");
+            assertEquals(1, stage.code(), stage.err());
+            assertTrue(stage.err().contains("is inside " + run.toRealPath() + ", which another wmss-native process is"
+                    + " writing (pid " + holders.get(0).pid()), stage.err());
+            CliRun export = CliRun.of("export", "--model", m0.toString(), "--out", run.resolve("final").toString());
+            assertEquals(1, export.code(), export.err());
+            assertFalse(Files.exists(run.resolve("final")), "refused before writing");
+            CliRun entropy = CliRun.of("entropy", "--model", m0.toString(), "--data", data.toString(), "--out",
+                    run.resolve("h.jsonl").toString());
+            assertEquals(1, entropy.code(), "a file output inside: " + entropy.err());
+            CliRun around = CliRun.of("export", "--model", m0.toString(), "--out", tmp.resolve("outer").toString());
+            assertEquals(1, around.code(), around.err());
+            assertTrue(around.err().contains("holds " + inner.toRealPath() + ", which another wmss-native process is"
+                    + " writing (pid " + holders.get(1).pid()), around.err());
+            assertFalse(Files.exists(tmp.resolve("outer/model.safetensors")));
+        } finally {
+            for (Process h : holders) {
+                h.destroyForcibly();
+                h.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+        assertEquals(0, CliRun.of("export", "--model", m0.toString(), "--out", run.resolve("final").toString()).code());
+        assertEquals(0, CliRun.of("export", "--model", m0.toString(), "--out", tmp.resolve("outer").toString()).code());
+    }
+
     @Test
     void inOneProcessTheSecondWriterIsRefusedAndAFailedStartLeavesNoDirectory(@TempDir Path tmp) {
         Path m0 = RunCommandTest.model(tmp.resolve("m0"), 1), out = tmp.resolve("out");

@@ -162,6 +162,27 @@ class RunCommandTest {
         assertEquals(0, run(edited, concat(args, "--resume")), edited.toString());
         assertDoesNotThrow(() -> dev.wmss.train.loop.FileManifest.checkSeal(JsonParser.parseString(
                 Files.readString(marker)).getAsJsonObject(), marker), "the evaluation ran again and wrote a sound marker");
+
+        // A stage is this run's only if it was made with this run's settings (an audit: run.json edited to lambda 0.7
+        // and resumed with --lambda 0.7 skipped every stage made at 0.5; M1 copied from a run of another seed was
+        // "done before"). Each marker records the settings: another's is refused, naming the differences.
+        String runJson = Files.readString(out.resolve("run.json"));
+        Files.writeString(out.resolve("run.json"), runJson.replace("\"lambda\": 0.5", "\"lambda\": 0.7"));
+        StringWriter lambda = new StringWriter();
+        assertEquals(1, run(lambda, concat(args, "--resume", "--lambda", "0.7")));
+        assertTrue(lambda.toString().contains(out.resolve("m1") + " was made with other settings than this run's")
+                && lambda.toString().contains("--lambda: stage 0.5, now 0.7"), lambda.toString());
+        Files.writeString(out.resolve("run.json"), runJson);
+        Path otherRun = tmp.resolve("other");
+        String[] seed2 = concat(args, "--seed", "2");
+        seed2[java.util.Arrays.asList(seed2).indexOf("--out") + 1] = otherRun.toString();
+        assertEquals(0, run(new StringWriter(), seed2));
+        dev.wmss.train.loop.Checkpointer.deleteTree(out.resolve("m1"));
+        DataParallelRunTest.copyTree(otherRun.resolve("m1"), out.resolve("m1"));
+        StringWriter copied = new StringWriter();
+        assertEquals(1, run(copied, concat(args, "--resume")));
+        assertTrue(copied.toString().contains("--seed: stage 2, now 1") && copied.toString().contains("delete "
+                + out.resolve("m1") + " to make it again"), copied.toString());
     }
 
     @Test

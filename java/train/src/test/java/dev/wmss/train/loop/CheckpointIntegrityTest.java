@@ -86,6 +86,26 @@ class CheckpointIntegrityTest {
         }
     }
 
+    /**
+     * A checkpoint's name is checked against its state (an audit: step 10's checkpoint renamed step-00000099 was
+     * resumed, over the newer step 15); an earlier set-aside checkpoint is kept when another is set aside.
+     */
+    @Test
+    void aRenamedCheckpointIsNotTakenAndEarlierSetAsidesStay(@TempDir Path tmp) throws IOException {
+        Path m0 = TrainerTest.init(tmp.resolve("m0"), 1);
+        TrainingRun.Result full = sft(m0, tmp.resolve("full"), false);
+        Path run = interrupted(tmp.resolve("full"), tmp.resolve("renamed"));
+        Files.move(run.resolve("checkpoints/step-00000010"), run.resolve("checkpoints/step-00000099"));
+        Path earlier = Files.createDirectories(run.resolve("checkpoints/step-00000099.damaged"));
+        Files.writeString(earlier.resolve("note.txt"), "set aside before");
+        String log = said(() -> sft(m0, run, true));
+        assertTrue(log.contains("it holds the checkpoint of step 10 under the name of step 99")
+                && log.contains("resuming from the previous complete checkpoint, step 15")
+                && log.contains("(set aside as step-00000099.damaged-2)"), log);
+        assertEquals("set aside before", Files.readString(earlier.resolve("note.txt")), "the earlier set-aside stays");
+        TrainerTest.assertSameBytes(full.strong(), run.resolve("strong"), "resumed from step 15");
+    }
+
     @Test
     void withNothingToFallBackToTheResumeStopsNamingTheFile(@TempDir Path tmp) throws IOException {
         Path m0 = TrainerTest.init(tmp.resolve("m0"), 1);
