@@ -22,7 +22,7 @@ using wmss::Error;
 
 constexpr int64_t kShardFormat = 1;
 
-constexpr int64_t kGatherChunk = int64_t(1) << 22; // elements per rank and all-gather round (16 MiB of fp32)
+constexpr int64_t kGatherChunk = int64_t(1) << 22; // elements per rank and all-gather round (16 MiB of fp32; the planner: MemoryPlan.ZERO_GATHER_ELEMENTS)
 
 bool cpu_fp32(const torch::Tensor &p) {
     return p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.is_contiguous();

@@ -94,6 +94,9 @@ public final class MemoryPlan {
         parts.add(in.cuda() ? new Part(what, bytes, 0, counts) : new Part(what, 0, bytes, counts));
     }
 
+    /** Elements per rank and all-gather round of ZeRO's parameter gather (zero.cpp's kGatherChunk). */
+    static final double ZERO_GATHER_ELEMENTS = 1 << 22;
+
     private void build() {
         String prec = in.cuda() && in.bf16() ? "bf16" : "fp32";
         for (ModelShape m : in.weak() == null ? List.of(in.strong()) : List.of(in.strong(), in.weak())) {
@@ -126,6 +129,11 @@ public final class MemoryPlan {
                 "a chunk of logits of every model (%s; the budget is %s) and d loss / d hidden, 4 x hidden per token per model",
                 gib(chunk), gib(in.headChunkBytes())));
         add("backward workspace", workspace(), "the gradients crossing a layer: 3 x 4 x hidden per token");
+        if (in.zero() >= 1 && in.worldSize() > 1) { // zero.cpp: one round's contribution and every rank's, fp32
+            double perRank = Math.min(in.strong().parameters() / in.worldSize() + 1.0, ZERO_GATHER_ELEMENTS);
+            add("ZeRO all-gather buffers", 4.0 * perRank * (in.worldSize() + 1), String.format(Locale.ROOT,
+                    "the updated parameters gathered in rounds of %s per rank: 4 x (ranks + 1) x that", gib(4.0 * perRank)));
+        }
         double subtotal = (in.cuda() ? deviceBytesPerRank() : hostBytesPerRank());
         add("allocator slack", SLACK * subtotal, Math.round(100 * SLACK) + "% over what is live (size classes, fragmentation)");
         parts.add(new Part("process (JVM, libraries)", 0, PROCESS_BYTES, "measured on the CPU"));
