@@ -66,7 +66,7 @@ final class BenchStepCommand implements Callable<Integer> {
         if (batch < 1 || seq < 2 || steps < 1) throw new IllegalArgumentException("--batch >= 1, --seq >= 2, --steps >= 1");
         Placement where = Placement.current();
         String cfg = config == null ? QWEN3_06B : Files.readString(config);
-        long chunk = chunkMb != null ? chunkMb << 20 : where.defaultHeadChunkBytes();
+        long chunk = chunkMb != null ? SharedOptions.HeadOption.chunkBytes(chunkMb) : where.defaultHeadChunkBytes();
         System.out.println("bench-step: WD-JT on " + where + ", " + batch + "x" + seq + " tokens" + (rightPadding ? " (right-padded)" : "")
                 + (activationCheckpointing ? ", activation checkpointing" : "")
                 + ", fused head chunks of "

@@ -19,7 +19,8 @@ final class PlanCommand implements Callable<Integer> {
             description = "The strong model (SFT's only one): a model directory, a config.json or a preset ("
                     + dev.wmss.train.plan.Presets.NAMES + ").")
     String strong;
-    @Option(names = "--weak", paramLabel = "M", description = "WD-JT's weak model (as --strong); none: SFT.")
+    @Option(names = "--weak", paramLabel = "M", description = "WD-JT's weak model (as --strong); none (any case, unless"
+            + " a file of that name exists) or left out: SFT's plan, the strong model alone.")
     String weak;
     @Option(names = "--freeze-weak", description = "The weak model is not trained.")
     boolean freezeWeak;
@@ -58,11 +59,17 @@ final class PlanCommand implements Callable<Integer> {
         if (precision != null && !bf16 && !precision.equalsIgnoreCase("fp32")) {
             throw new IllegalArgumentException("--precision must be fp32 or bf16, got " + precision);
         }
-        long chunk = (headChunkMb != null ? headChunkMb : cuda ? 1024 : 320) << 20;
-        MemoryPlan plan = MemoryPlan.of(new MemoryPlan.Input(ModelShape.of(strong), weak == null ? null : ModelShape.of(weak),
+        long chunk = SharedOptions.HeadOption.chunkBytes(headChunkMb != null ? headChunkMb : cuda ? 1024 : 320);
+        if (capacityGib != null && !(capacityGib > 0 && Double.isFinite(capacityGib))) {
+            throw new IllegalArgumentException("--capacity-gib must be > 0 and finite, got " + capacityText());
+        }
+        String weakModel = weak == null || weak.equalsIgnoreCase("none") && !java.nio.file.Files.exists(java.nio.file.Path.of(weak))
+                ? null : weak;
+        MemoryPlan.Input in = new MemoryPlan.Input(ModelShape.of(strong), weakModel == null ? null : ModelShape.of(weakModel),
                 !freezeWeak, batch, maxLen, cuda, bf16, worldSize, ranksPerNode != null ? ranksPerNode : worldSize, zero,
-                checkpointing, chunk));
+                checkpointing, chunk);
         double capacity = capacityGib != null ? capacityGib * (1L << 30) : MemoryFit.capacity(cuda);
+        MemoryPlan plan = MemoryPlan.of(in);
         if (json) {
             var o = plan.json();
             if (capacity > 0) o.addProperty("capacity_bytes", Math.round(capacity));
@@ -84,4 +91,14 @@ final class PlanCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** --capacity-gib as given on the command line ("NaN", "-0", "1e999"), for its refusal. */
+    private String capacityText() {
+        String given = spec == null ? null : spec.findOption("--capacity-gib").originalStringValues().stream()
+                .reduce((a, b) -> b).orElse(null);
+        return given != null ? given : String.valueOf(capacityGib);
+    }
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 }

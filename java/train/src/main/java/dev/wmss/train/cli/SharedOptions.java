@@ -264,10 +264,15 @@ final class SharedOptions {
             if (chunkMb == null) {
                 return new dev.wmss.train.loop.Head(mode, dev.wmss.train.loop.Placement.current().defaultHeadChunkBytes());
             }
+            return new dev.wmss.train.loop.Head(mode, chunkBytes(chunkMb));
+        }
+
+        /** --head-chunk-mb in bytes, as every command that takes it checks it (training, bench-step, plan). */
+        static long chunkBytes(long chunkMb) {
             if (chunkMb < 1 || chunkMb > (Long.MAX_VALUE >> 20)) {
                 throw new IllegalArgumentException("--head-chunk-mb must be >= 1, got " + chunkMb);
             }
-            return new dev.wmss.train.loop.Head(mode, chunkMb << 20);
+            return chunkMb << 20;
         }
     }
 

@@ -3,25 +3,20 @@ package dev.wmss.train.eval;
 import dev.wmss.train.data.Example;
 import org.slf4j.LoggerFactory;
 
-import java.math.BigDecimal;
 import java.util.List;
 import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * Answer parsing for exact match, GSM8K-style: the answer is the line after the last "####". When that whole line is
- * one number (thousands separators, a "$", a sign, decimals, a final period, a trailing "%" or unit word: "#### $1,080."
- * and "#### 1080 dollars" are 1080) it is compared as a number ("18.00" equals "18"); anything else ("1/3", "12:45",
- * "1e3", "7 or 8") is compared as text, lower-cased with its spaces collapsed, so that "1/3" never matches "1/2" by its
- * leading digit.
+ * Answer parsing for exact match, GSM8K-style: the answer is the line after the last "####", its dashes and minus
+ * signs read as "-" and its full-width characters as ASCII ({@link NumberAnswer#normalise}). When that whole line is
+ * one number ({@link NumberAnswer}: thousands separators, a "$", a sign, decimals, a final period, a scale word that
+ * multiplies it, a trailing "%" or a short unit phrase: "#### $1,080." and "#### 1080 dollars" are 1080, "#### 5
+ * thousand" is 5000) it is compared as a number ("18.00" equals "18"); anything else ("1/3", "12:45", "1e3", "7 or 8",
+ * "7 minus", "5 k") is compared as text, lower-cased with its spaces collapsed, so that an answer is never matched by
+ * its leading digits.
  */
 public final class Answers {
     private Answers() {}
-
-    /** One number as a whole answer: $, sign, $, digits (grouped by commas or not), decimals, a period, then % or a word. */
-    private static final Pattern NUMBER = Pattern.compile(
-            "\\$?([+-])?\\$?\\s*((?:\\d{1,3}(?:,\\d{3})+|\\d+)(?:\\.\\d+)?|\\.\\d+)\\.?(?:\\s*%|\\s+\\p{L}+\\.?)?");
 
     /**
      * The answer after the last "####" (to the end of its line): a number in plain decimal without trailing zeros when
@@ -32,13 +27,9 @@ public final class Answers {
         if (i < 0) return null;
         String rest = text.substring(i + 4);
         int eol = rest.indexOf('\n');
-        rest = (eol >= 0 ? rest.substring(0, eol) : rest).strip();
-        Matcher m = NUMBER.matcher(rest);
-        if (m.matches()) {
-            BigDecimal v = new BigDecimal(m.group(2).replace(",", ""));
-            if ("-".equals(m.group(1))) v = v.negate();
-            return v.signum() == 0 ? "0" : v.stripTrailingZeros().toPlainString();
-        }
+        rest = NumberAnswer.normalise(eol >= 0 ? rest.substring(0, eol) : rest).strip();
+        String number = NumberAnswer.parse(rest);
+        if (number != null) return number;
         String t = rest.toLowerCase(Locale.ROOT).replaceAll("\\s+", " ");
         while (t.endsWith(".")) t = t.substring(0, t.length() - 1).strip();
         return t.chars().anyMatch(Character::isLetterOrDigit) ? t : null;

@@ -22,6 +22,29 @@ public final class MemoryBudget {
         }
     }
 
+    /**
+     * A memory limit of one's own on a shared machine, in bytes, or -1 where none is set: -Dwmss.memory.limit.gib, else
+     * WMSS_MEMORY_LIMIT_GIB, in GiB. A limit that is not a number > 0 (0, -1, NaN, Infinity) is refused, never read as
+     * "no limit": unset it for none.
+     */
+    public static double limitBytes() {
+        String property = System.getProperty("wmss.memory.limit.gib");
+        String name = property != null ? "-Dwmss.memory.limit.gib" : "WMSS_MEMORY_LIMIT_GIB";
+        String limit = property != null ? property : System.getenv("WMSS_MEMORY_LIMIT_GIB");
+        if (limit == null || limit.isBlank()) return -1;
+        double gib;
+        try {
+            gib = Double.parseDouble(limit.strip());
+        } catch (NumberFormatException e) {
+            gib = Double.NaN;
+        }
+        if (!(gib > 0) || Double.isInfinite(gib)) {
+            throw new IllegalArgumentException(name + " must be a number of GiB > 0 (a memory limit of one's own; unset it"
+                    + " for none), got " + limit);
+        }
+        return gib * (1L << 30);
+    }
+
     /** Bytes available now (MemAvailable, bounded by a cgroup limit), or -1 if unknown. */
     public static double availableBytes() {
         return available();

@@ -54,7 +54,7 @@ final class MemoryFit {
     private static int ranksPerNode(DataParallel parallel) {
         String local = System.getenv("LOCAL_WORLD_SIZE");
         try {
-            return local != null ? Math.max(1, Integer.parseInt(local.trim())) : parallel.worldSize();
+            return local != null ? Math.min(parallel.worldSize(), Math.max(1, Integer.parseInt(local.trim()))) : parallel.worldSize();
         } catch (NumberFormatException e) {
             return parallel.worldSize();
         }
@@ -62,7 +62,7 @@ final class MemoryFit {
 
     /**
      * Bytes the run may use where it runs, or -1 where unknown: the device's total on CUDA, what is available on the
-     * CPU; at most WMSS_MEMORY_LIMIT_GIB (-Dwmss.memory.limit.gib), a limit of one's own on a shared machine.
+     * CPU; at most WMSS_MEMORY_LIMIT_GIB (-Dwmss.memory.limit.gib), a limit of one's own ({@link MemoryBudget#limitBytes}).
      */
     static double capacity(Placement where) {
         double have;
@@ -75,14 +75,8 @@ final class MemoryFit {
                 have = -1;
             }
         }
-        String limit = System.getProperty("wmss.memory.limit.gib", System.getenv("WMSS_MEMORY_LIMIT_GIB"));
-        if (limit == null || limit.isBlank()) return have;
-        double l;
-        try {
-            l = Double.parseDouble(limit.trim()) * (1L << 30);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("WMSS_MEMORY_LIMIT_GIB must be a number of GiB, got " + limit);
-        }
+        double l = MemoryBudget.limitBytes();
+        if (l < 0) return have;
         return have < 0 ? l : Math.min(have, l);
     }
 }

@@ -24,7 +24,11 @@ public final class MemoryPlan {
                         boolean bf16, int worldSize, int ranksPerNode, int zero, boolean checkpointing, long headChunkBytes) {
         public Input {
             if (batch < 1 || seq < 1) throw new IllegalArgumentException("--batch and --max-len must be >= 1");
-            if (worldSize < 1 || ranksPerNode < 1) throw new IllegalArgumentException("--world-size must be >= 1");
+            if (worldSize < 1) throw new IllegalArgumentException("--world-size must be >= 1, got " + worldSize);
+            if (ranksPerNode < 1 || ranksPerNode > worldSize) {
+                throw new IllegalArgumentException("--ranks-per-node must be between 1 and --world-size (" + worldSize + "), got "
+                        + ranksPerNode);
+            }
             if (zero < 0 || zero > 3) throw new IllegalArgumentException("--zero must be 0, 1, 2 or 3, got " + zero);
         }
 

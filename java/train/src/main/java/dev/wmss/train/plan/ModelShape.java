@@ -1,59 +1,85 @@
 package dev.wmss.train.plan;
 
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
-import dev.wmss.train.data.StrictJson;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What a model's memory depends on, read from its config.json alone (no weight is read): the sizes, and the
- * architecture's flags, with the same defaults the native loader applies.
+ * architecture's flags. The config is read as the native loader reads it ({@link ConfigFields}): every size used here
+ * is required (vocab_size unless a preset's tokenizer gives it), num_key_value_heads defaults to num_attention_heads and
+ * head_dim to hidden_size / num_attention_heads (the loader's defaults, and no others), and what the loader refuses in
+ * these fields (model_type, the sizes, tie_word_embeddings, attention_bias) is refused here too, naming the field and
+ * the file: a plan is never made of sizes the model would not have.
  */
 public record ModelShape(String name, long vocab, long hidden, long intermediate, long layers, long heads, long kvHeads,
                          long headDim, boolean tied, boolean attentionBias, boolean qkNorm) {
 
     /** A model directory (its config.json), a config.json file, or a preset's name ({@link Presets}). */
     public static ModelShape of(String spec) {
-        if (Presets.CONFIGS.containsKey(spec)) return ofJson(spec, Presets.CONFIGS.get(spec), Presets.VOCAB.get(spec));
+        if (Presets.CONFIGS.containsKey(spec)) {
+            return parse(spec, "preset " + spec, Presets.CONFIGS.get(spec), Presets.VOCAB.get(spec));
+        }
         Path p = Path.of(spec);
         Path file = Files.isDirectory(p) ? p.resolve("config.json") : p;
         try {
-            return ofJson(spec, Files.readString(file), null);
+            return parse(spec, file.toString(), Files.readString(file), null);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + " (a model directory, a config.json or a preset: "
                     + String.join(", ", Presets.CONFIGS.keySet()) + ")", e);
         }
     }
 
-    /** From config.json text; vocab overrides vocab_size when given (a preset's tokenizer). */
+    /** From config.json text; vocab overrides vocab_size when given (a preset's tokenizer); refusals name the config by name. */
     public static ModelShape ofJson(String name, String json, Long vocab) {
-        JsonObject o = StrictJson.parse(json).getAsJsonObject();
-        String type = str(o, "model_type", "llama");
-        long hidden = num(o, "hidden_size", -1), heads = num(o, "num_attention_heads", -1);
-        if (hidden < 1 || heads < 1) throw new IllegalArgumentException(name + ": config.json needs hidden_size and num_attention_heads");
-        long headDim = num(o, "head_dim", hidden / heads);
-        return new ModelShape(name, vocab != null ? vocab : num(o, "vocab_size", -1), hidden, num(o, "intermediate_size", -1),
-                num(o, "num_hidden_layers", -1), heads, num(o, "num_key_value_heads", heads), headDim,
-                bool(o, "tie_word_embeddings", false), bool(o, "attention_bias", type.equals("qwen2")), type.equals("qwen3"));
+        return parse(name, name, json, vocab);
     }
 
-    private static long num(JsonObject o, String k, long dflt) {
-        JsonElement e = o.get(k);
-        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isNumber() ? e.getAsLong() : dflt;
+    private static ModelShape parse(String name, String where, String json, Long vocab) {
+        ConfigFields c = ConfigFields.parse(json, where);
+        String type = c.string("model_type", "llama");
+        if (!List.of("llama", "mistral", "qwen2", "qwen3").contains(type)) {
+            throw c.refuse("model_type \"" + type + "\" is not supported (llama, mistral, qwen2, qwen3)");
+        }
+        long v = vocab != null ? vocab : c.size("vocab_size", 1);
+        long hidden = c.size("hidden_size", 1), intermediate = c.size("intermediate_size", 1);
+        long layers = c.size("num_hidden_layers", 0), heads = c.size("num_attention_heads", 1);
+        long kvHeads = c.optionalSize("num_key_value_heads", 1, heads);
+        if (heads % kvHeads != 0) {
+            throw c.refuse("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
+        }
+        if (!c.present("head_dim") && hidden % heads != 0) {
+            throw c.refuse("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads + " and no head_dim is given");
+        }
+        long headDim = c.optionalSize("head_dim", 2, hidden / heads);
+        if (headDim % 2 != 0) throw c.refuse("head_dim must be even and >= 2 (RoPE rotates pairs), got " + headDim);
+        ModelShape s = new ModelShape(name, v, hidden, intermediate, layers, heads, kvHeads, headDim,
+                c.bool("tie_word_embeddings", false), c.bool("attention_bias", type.equals("qwen2")), type.equals("qwen3"));
+        try {
+            s.exactParameters();
+        } catch (ArithmeticException e) {
+            throw c.refuse("the sizes (hidden_size " + hidden + ", intermediate_size " + intermediate + ", num_hidden_layers "
+                    + layers + ", vocab_size " + v + ") give more parameters than can be counted");
+        }
+        return s;
     }
 
-    private static boolean bool(JsonObject o, String k, boolean dflt) {
-        JsonElement e = o.get(k);
-        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isBoolean() ? e.getAsBoolean() : dflt;
+    /** {@link #parameters}, throwing where a long overflows (then every other count here is within a long too). */
+    private long exactParameters() {
+        long nq = mul(heads, headDim), nkv = mul(kvHeads, headDim);
+        long layer = add(add(mul(mul(2, hidden), add(nq, nkv)), mul(mul(3, hidden), intermediate)), mul(2, hidden));
+        layer = add(layer, add(attentionBias ? add(nq, mul(2, nkv)) : 0, qkNorm ? mul(2, headDim) : 0));
+        return add(add(mul(layers, layer), mul(mul(vocab, hidden), tied ? 1 : 2)), hidden);
     }
 
-    private static String str(JsonObject o, String k, String dflt) {
-        JsonElement e = o.get(k);
-        return e != null && e.isJsonPrimitive() ? e.getAsString() : dflt;
+    private static long mul(long a, long b) {
+        return Math.multiplyExact(a, b);
+    }
+
+    private static long add(long a, long b) {
+        return Math.addExact(a, b);
     }
 
     public long nq() {

@@ -58,6 +58,13 @@ class MemoryFitTest {
             CliRun tooSmall = CliRun.of(sft);
             assertEquals(1, tooSmall.code());
             assertTrue(tooSmall.err().contains("with activation checkpointing"), tooSmall.err());
+            System.setProperty("wmss.memory.limit.gib", "0"); // not "no limit": refused (an audit's case)
+            sft[sft.length - 3] = tmp.resolve("c").toString();
+            CliRun zero = CliRun.of(sft);
+            assertEquals(1, zero.code());
+            assertTrue(zero.err().contains("-Dwmss.memory.limit.gib must be a number of GiB > 0") && zero.err().contains("got 0"),
+                    zero.err());
+            assertFalse(Files.exists(tmp.resolve("c")), "refused before anything was written");
         } finally {
             System.clearProperty("wmss.memory.limit.gib");
         }

@@ -49,6 +49,73 @@ class AnswersTest {
         assertFalse(Answers.matches("#### 18", "#### eighteen"));
     }
 
+    /** An audit's cases: a scale word multiplies (5 thousand is 5000, never 5); an abbreviation of one is not a number. */
+    @Test
+    void scaleWordsMultiplyTheNumberAndAreNeverDropped() {
+        assertFalse(Answers.matches("#### 5", "#### 5 thousand"));
+        assertTrue(Answers.matches("#### 5000", "#### 5 thousand"));
+        assertTrue(Answers.matches("#### 5,000", "#### 5 Thousand."), "any case, a final period");
+        assertFalse(Answers.matches("#### 2", "#### 2 million"));
+        assertTrue(Answers.matches("#### 2000000", "#### 2 MILLION"));
+        assertFalse(Answers.matches("#### 1.5", "#### 1.5 million"));
+        assertEquals("1500000", Answers.extract("#### $1.5 million dollars"));
+        assertEquals("-3000000000", Answers.extract("#### -3 billion"));
+        assertEquals("7000000000000", Answers.extract("#### 7 trillion"));
+        assertEquals("500000", Answers.extract("#### 5 hundred thousand"), "scale words in a row multiply");
+        assertEquals("24", Answers.extract("#### 2 dozen eggs"));
+        assertEquals("5000", Answers.extract("#### 5 thousands"));
+        assertEquals("200000", Answers.extract("#### 2 lakh"));
+        for (String abbreviated : List.of("#### 5 k", "#### 5k", "#### 5 K", "#### $5 M", "#### 2 bn", "#### 2 mln", "#### 2 B")) {
+            assertFalse(Answers.matches("#### 5", abbreviated) || Answers.matches("#### 2", abbreviated), abbreviated);
+        }
+        assertFalse(Answers.matches("#### 5", "#### 5 dollars thousand"), "a scale word after the unit");
+    }
+
+    /** An audit's cases: after the number only a short unit phrase may follow, not a connective, an operator or a cut. */
+    @Test
+    void trailingWordsThatMakeItNotOneNumberRefuseTheMatch() {
+        for (String g : List.of("#### 7 or", "#### 7 or 8", "#### 7 and", "#### 7 minus", "#### 7 plus 1", "#### 7 times",
+                "#### 7 divided", "#### 7 over", "#### 7 to", "#### 7 more than", "#### 7 less", "#### 7 is",
+                "#### 7 apples and", "#### 7 cups of", "#### 7 miles per", "#### 7 squared", "#### 7 tenths",
+                "#### 7 halves", "#### 7 point", "#### 7 apples 8", "#### 7 big red shiny apples", "#### 7 x")) {
+            assertFalse(Answers.matches("#### 7", g), g);
+        }
+        assertFalse(Answers.matches("#### 5", "5 minus\n#### 5 minus"));
+        for (String g : List.of("#### 7", "#### 7.", "#### $7", "#### $7.00", "#### 7 dollars", "#### 7 eggs.", "#### 7%",
+                "#### 7 %", "#### 7 percent", "#### 7 square feet", "#### 7 miles per hour", "#### 7 cups of flour",
+                "#### 7 year-olds", "#### 7 km/h", "#### +7", "The answer is 7.\n#### 7", "so 3 + 4 = 7\n#### 7 apples")) {
+            assertTrue(Answers.matches("#### 7", g), g);
+        }
+        assertTrue(Answers.matches("#### 1,000", "#### 1000 people"));
+        assertTrue(Answers.matches("#### -3", "#### -3"));
+        assertTrue(Answers.matches("#### -3", "#### -$3."));
+    }
+
+    /** An audit's cases: a Unicode minus or dash before the number is a minus sign; full-width digits are digits. */
+    @Test
+    void unicodeMinusSignsAndFullWidthDigitsAreNormalised() {
+        for (String minus : List.of("\u2212", "\u2013", "\u2012", "\u2010", "\uFE63", "\uFF0D")) {
+            assertTrue(Answers.matches("#### -5", "#### " + minus + "5"), "U+" + Integer.toHexString(minus.charAt(0)));
+            assertFalse(Answers.matches("#### 5", "#### " + minus + "5"), "U+" + Integer.toHexString(minus.charAt(0)));
+        }
+        assertTrue(Answers.matches("#### 1080", "#### \uFF11\uFF0C\uFF10\uFF18\uFF10"), "full-width 1,080");
+        assertTrue(Answers.matches("#### 18", "#### 18\u00A0dollars"), "a no-break space");
+        assertFalse(Answers.matches("#### 52", "#### 5\u00B2"), "a superscript is not a digit");
+        assertTrue(Answers.matches("#### 12\u221245", "#### 12-45"), "dashes within a text answer too");
+    }
+
+    /** What already held and must keep holding: fractions and exponents as text, -0 is 0, decimals with groups, times. */
+    @Test
+    void textLikeNumbersStayText() {
+        assertFalse(Answers.matches("#### 0.5", "#### 1/2"));
+        assertFalse(Answers.matches("#### 1000", "#### 1e3"));
+        assertTrue(Answers.matches("#### 1e3", "#### 1E3"));
+        assertTrue(Answers.matches("#### 0", "#### -0"));
+        assertTrue(Answers.matches("#### 1000", "#### 1,000.00"));
+        assertTrue(Answers.matches("#### 12:45", "#### 12:45"));
+        assertFalse(Answers.matches("#### 12", "#### 12:45"));
+    }
+
     /** Every answer of GSM8K's test set is one number, and each matches itself written as a model might. */
     @Test
     void gsm8kTestAnswersAreNumbers() throws java.io.IOException {
